@@ -1,0 +1,193 @@
+/**
+ * The dispatcher: look up -> parse -> authorize -> run -> audit. Every chat surface
+ * calls `dispatch` with an Invocation and renders the Reply it gets back.
+ * Expected outcomes (unknown command, bad argument, denied, busy) are replies, never throws.
+ */
+import {
+  actorOf,
+  type Command,
+  type Invocation,
+  LEVELS,
+  type Level,
+  levelAllows,
+  MAX_ARG_LENGTH,
+  type OptionSpec,
+  outcomeOf,
+  type Reply,
+  reply,
+} from './command.js';
+import { describeError, isSiteFlowError } from './errors.js';
+import type { PermissionPolicy } from './permissions.js';
+import type { AuditStore, Clock, Logger } from './ports.js';
+
+/** The set of declared commands, by name. */
+export class CommandRegistry<S = unknown> {
+  private readonly byName = new Map<string, Command<S>>();
+  // biome-ignore lint/suspicious/noExplicitAny: each command has its own option types
+  constructor(commands: Iterable<Command<S, any>>) {
+    for (const c of commands) {
+      if (this.byName.has(c.name)) throw new Error(`command declared twice: ${c.name}`);
+      this.byName.set(c.name, c as Command<S>);
+    }
+  }
+  get(name: string): Command<S> | undefined {
+    return this.byName.get(name);
+  }
+  all(): Command<S>[] {
+    return [...this.byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+  /** Commands a user at `level` may run. */
+  allowed(level: Level): Command<S>[] {
+    return this.all().filter((c) => levelAllows(level, c.level));
+  }
+}
+
+/** Validates raw arguments against option specs, reporting every problem at once. */
+export function parseArgs(
+  options: Record<string, OptionSpec>,
+  raw: Record<string, string>,
+): { ok: true; value: Record<string, unknown> } | { ok: false; error: string[] } {
+  const problems: string[] = [];
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(raw)) {
+    if (!(key in options)) problems.push(`unknown option "${key.slice(0, 40)}"`);
+  }
+  for (const [name, spec] of Object.entries(options)) {
+    const v = raw[name];
+    if (v === undefined || v === '') {
+      if (spec.required) problems.push(`${name}: required (${spec.description})`);
+      continue;
+    }
+    if (v.length > MAX_ARG_LENGTH) {
+      problems.push(`${name}: too long (${v.length} characters, at most ${MAX_ARG_LENGTH})`);
+      continue;
+    }
+    const r = spec.parse(v);
+    if (r.ok) out[name] = r.value;
+    else problems.push(`${name}: ${r.error}`);
+  }
+  return problems.length ? { ok: false, error: problems } : { ok: true, value: out };
+}
+
+/** What the dispatcher needs. */
+export interface DispatcherDeps<S> {
+  registry: CommandRegistry<S>;
+  policy: PermissionPolicy;
+  audit: AuditStore;
+  clock: Clock;
+  logger: Logger;
+  services: S;
+  /** How to grant more rights, shown with a denial (e.g. the config keys to set). */
+  grantHint?: string;
+}
+
+/** Routes invocations to commands. */
+export class Dispatcher<S> {
+  private accepting = true;
+  constructor(private readonly deps: DispatcherDeps<S>) {}
+
+  /** Stops accepting new commands (shutdown); later invocations get a clear refusal. */
+  stopAccepting(): void {
+    this.accepting = false;
+  }
+
+  /** The permission level of the invoking user. */
+  levelOf(inv: Pick<Invocation, 'platform' | 'user'>): Level {
+    return this.deps.policy.levelOf(inv.platform, inv.user);
+  }
+
+  async dispatch(inv: Invocation): Promise<Reply> {
+    const started = this.deps.clock.now();
+    const log = this.deps.logger.child({ platform: inv.platform, user: inv.user.id, command: inv.command });
+    if (!this.accepting) return reply.error('SiteFlow is shutting down', 'Try again in a moment.');
+    const cmd = this.deps.registry.get(inv.command);
+    const level = this.levelOf(inv);
+    if (!cmd) {
+      const names = this.deps.registry.allowed(level).map((c) => c.name);
+      const r = reply.invalid(`Unknown command "${inv.command.slice(0, 40)}"`, [
+        `Commands you can run: ${names.join(', ')}. Try /help.`,
+      ]);
+      this.audit(inv, inv.command.slice(0, 40), null, r, started, { reason: 'unknown command' });
+      return r;
+    }
+    const site = siteOf(inv.args.site);
+    if (!levelAllows(level, cmd.level)) {
+      const hint = this.deps.grantHint ? ` ${this.deps.grantHint}` : '';
+      const r: Reply = {
+        status: 'denied',
+        title: `You are not allowed to run /${cmd.name}`,
+        blocks: [
+          {
+            kind: 'text',
+            text: `/${cmd.name} needs the ${cmd.level} level; you have ${level}.${hint}`,
+          },
+        ],
+        ephemeral: true,
+      };
+      this.audit(inv, cmd.name, site, r, started, { level, needed: cmd.level });
+      log.info({ level, needed: cmd.level }, 'permission denied');
+      return r;
+    }
+    const parsed = parseArgs(cmd.options, inv.args);
+    if (!parsed.ok) {
+      const r = reply.invalid(`Invalid input for /${cmd.name}`, parsed.error);
+      this.audit(inv, cmd.name, site, r, started, { problems: parsed.error });
+      return r;
+    }
+    let r: Reply;
+    try {
+      r = await cmd.run(
+        { invocation: inv, actor: actorOf(inv), level, services: this.deps.services },
+        parsed.value as never,
+      );
+    } catch (e) {
+      log.error({ err: describeError(e), code: isSiteFlowError(e) ? e.code : undefined }, 'command failed');
+      r = reply.error(`/${cmd.name} failed`, describeError(e));
+    }
+    // An operation audits itself when it ends, with its duration and linked log.
+    if (!r.operationId) this.audit(inv, cmd.name, site, r, started, safeArgs(inv.args));
+    return r;
+  }
+
+  private audit(
+    inv: Invocation,
+    action: string,
+    site: { host: string | null; name: string } | null,
+    r: Reply,
+    started: number,
+    details: Record<string, unknown>,
+  ): void {
+    try {
+      this.deps.audit.record({
+        at: started,
+        actor: actorOf(inv),
+        action,
+        host: site?.host ?? null,
+        site: site?.name ?? null,
+        outcome: outcomeOf(r.status),
+        durationMs: this.deps.clock.now() - started,
+        details: r.status === 'ok' ? details : { ...details, reply: r.title },
+      });
+    } catch (e) {
+      // The reply still goes out; the failure to record is itself logged loudly.
+      this.deps.logger.error({ err: describeError(e), action }, 'audit write failed');
+    }
+  }
+}
+
+/** Arguments kept in the audit log, clamped so a hostile input cannot bloat it. */
+function safeArgs(args: Record<string, string>): Record<string, unknown> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(args)) out[k.slice(0, 40)] = v.length > 200 ? `${v.slice(0, 200)}…` : v;
+  return { args: out };
+}
+
+/** The site named by a raw `site` argument, when it looks like one (for audit filtering). */
+function siteOf(raw: string | undefined): { host: string | null; name: string } | null {
+  if (!raw) return null;
+  const clamped = raw.slice(0, 129);
+  const [a, b] = clamped.split('/', 2);
+  return b === undefined ? { host: null, name: a! } : { host: a!, name: b };
+}
+
+export { LEVELS };

@@ -1,0 +1,161 @@
+/**
+ * Ports: the interfaces core depends on, named by role. Implementations live at the
+ * edge (src/db, src/docker, src/chat/...) and are wired together only in src/main.ts.
+ */
+
+/** A structured logger (pino satisfies it). Never pass a secret to it. */
+export interface Logger {
+  debug(obj: object | string, msg?: string): void;
+  info(obj: object | string, msg?: string): void;
+  warn(obj: object | string, msg?: string): void;
+  error(obj: object | string, msg?: string): void;
+  child(bindings: Record<string, unknown>): Logger;
+}
+
+/** Wall-clock time in epoch milliseconds; fakes make time-based logic testable. */
+export interface Clock {
+  now(): number;
+}
+
+/** The chat platforms a command can arrive from. */
+export type Platform = 'console' | 'discord' | 'slack' | 'web' | 'system';
+
+/** Who did something: the platform, its user id and a display name at that time. */
+export interface Actor {
+  platform: Platform;
+  id: string;
+  name: string;
+}
+
+/** How an audited attempt ended. */
+export type AuditOutcome =
+  | 'ok'
+  | 'failed'
+  | 'denied'
+  | 'rejected'
+  | 'cancelled'
+  | 'interrupted'
+  | 'timed_out';
+
+/** A new audit entry as written by the dispatcher and the action runner. */
+export interface NewAuditEntry {
+  at: number;
+  actor: Actor;
+  action: string;
+  host?: string | null;
+  site?: string | null;
+  outcome: AuditOutcome;
+  durationMs?: number | null;
+  details?: Record<string, unknown>;
+  operationId?: string | null;
+}
+
+/** A stored audit entry. */
+export interface AuditEntry extends NewAuditEntry {
+  id: number;
+  host: string | null;
+  site: string | null;
+  durationMs: number | null;
+  details: Record<string, unknown>;
+  operationId: string | null;
+}
+
+/** Filters of an audit query; every field is optional and they combine with AND. */
+export interface AuditQuery {
+  actorId?: string;
+  /** Matches the actor id or display name, case-insensitively. */
+  actor?: string;
+  action?: string;
+  site?: string;
+  outcome?: AuditOutcome;
+  /** Inclusive lower bound, epoch ms. */
+  since?: number;
+  /** Exclusive upper bound, epoch ms. */
+  until?: number;
+  /** Page size, 1..500. */
+  limit?: number;
+  /** Opaque keyset cursor from a previous page's `nextCursor`. */
+  cursor?: string;
+}
+
+/** One page of audit entries, newest first. */
+export interface AuditPage {
+  entries: AuditEntry[];
+  nextCursor: string | null;
+}
+
+/** Append-only audit trail with filtered, keyset-paginated reads. */
+export interface AuditStore {
+  record(entry: NewAuditEntry): AuditEntry;
+  query(q: AuditQuery): AuditPage;
+  /** Deletes entries older than `before` (epoch ms); returns how many. */
+  pruneBefore(before: number): number;
+}
+
+/** Lifecycle of an operation. */
+export type OperationStatus =
+  | 'queued'
+  | 'running'
+  | 'succeeded'
+  | 'failed'
+  | 'cancelled'
+  | 'interrupted'
+  | 'timed_out';
+
+/** Terminal statuses: the operation will not change any more. */
+export const FINAL_STATUSES: readonly OperationStatus[] = [
+  'succeeded',
+  'failed',
+  'cancelled',
+  'interrupted',
+  'timed_out',
+];
+
+/** Where an operation's output is shown in chat. */
+export interface OutputLocation {
+  platform: Platform;
+  channelId: string;
+  threadId?: string | null;
+  messageId?: string | null;
+}
+
+/** A new operation (one run of an action). */
+export interface NewOperation {
+  id: string;
+  kind: string;
+  host: string | null;
+  site: string | null;
+  args: Record<string, unknown>;
+  requestedBy: Actor;
+  status: OperationStatus;
+  createdAt: number;
+  logPath: string | null;
+}
+
+/** A stored operation. */
+export interface Operation extends NewOperation {
+  startedAt: number | null;
+  finishedAt: number | null;
+  exitCode: number | null;
+  error: string | null;
+  outputTail: string | null;
+  output: OutputLocation | null;
+}
+
+/** Fields that change while an operation runs. */
+export type OperationPatch = Partial<
+  Pick<Operation, 'status' | 'startedAt' | 'finishedAt' | 'exitCode' | 'error' | 'outputTail' | 'output'>
+>;
+
+/** Persistence of operations (runs). */
+export interface OperationStore {
+  create(op: NewOperation): Operation;
+  update(id: string, patch: OperationPatch): Operation | null;
+  get(id: string): Operation | null;
+  /** Most recent first, optionally for one site and/or status. */
+  list(q?: { site?: string; host?: string; status?: OperationStatus[]; limit?: number }): Operation[];
+  /** Marks every queued or running operation as interrupted (after a crash); returns them. */
+  markInterrupted(at: number, reason: string): Operation[];
+  /** Deletes finished operations older than `before`; returns their log paths so files can go too. */
+  pruneBefore(before: number): string[];
+}
