@@ -15,6 +15,7 @@ import {
   outcomeOf,
   type Reply,
   reply,
+  SITE_RE,
 } from './command.js';
 import { describeError, isSiteFlowError } from './errors.js';
 import type { PermissionPolicy } from './permissions.js';
@@ -131,7 +132,7 @@ export class Dispatcher<S> {
     const parsed = parseArgs(cmd.options, inv.args);
     if (!parsed.ok) {
       const r = reply.invalid(`Invalid input for /${cmd.name}`, parsed.error);
-      this.audit(inv, cmd.name, site, r, started, { problems: parsed.error });
+      this.audit(inv, cmd.name, site, r, started, { problems: parsed.error, ...safeArgs(inv.args) });
       return r;
     }
     let r: Reply;
@@ -182,12 +183,10 @@ function safeArgs(args: Record<string, string>): Record<string, unknown> {
   return { args: out };
 }
 
-/** The site named by a raw `site` argument, when it looks like one (for audit filtering). */
+/** The site named by a raw `site` argument when it is a valid site reference (for audit filtering). */
 function siteOf(raw: string | undefined): { host: string | null; name: string } | null {
-  if (!raw) return null;
-  const clamped = raw.slice(0, 129);
-  const [a, b] = clamped.split('/', 2);
-  return b === undefined ? { host: null, name: a! } : { host: a!, name: b };
+  const m = raw === undefined ? null : SITE_RE.exec(raw);
+  return m ? { host: m[1] ?? null, name: m[2]! } : null;
 }
 
 export { LEVELS };

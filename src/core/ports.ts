@@ -159,3 +159,23 @@ export interface OperationStore {
   /** Deletes finished operations older than `before`; returns their log paths so files can go too. */
   pruneBefore(before: number): string[];
 }
+
+/** Appends one run's complete output, line by line; never blocks the producer. */
+export interface RunLogWriter {
+  /** Where the log is kept, as stored in `operations.logPath` and accepted by `RunLog.read`. */
+  readonly path: string;
+  /** Appends one line (a newline is added). */
+  write(line: string): void;
+  /** Flushes and closes; rejects when the log could not be written. */
+  close(): Promise<void>;
+}
+
+/** Complete output of every run (files under DATA_DIR/logs), for attaching and showing. */
+export interface RunLog {
+  /** Starts the log of operation `opId`. */
+  open(opId: string): RunLogWriter;
+  /** The whole log at `path` (a `RunLogWriter.path`). */
+  read(path: string): Promise<string>;
+  /** Deletes the log at `path` (after its operation was pruned); missing files are fine. */
+  remove(path: string): Promise<void>;
+}

@@ -1,0 +1,39 @@
+/**
+ * Renders platform-neutral replies and run events as plain text: used by the console
+ * surface and as the body of code blocks on chat platforms.
+ */
+import type { Block, Reply, ReplyStatus } from '../core/command.js';
+
+const MARK: Record<ReplyStatus, string> = { ok: '✓', error: '✗', denied: '⛔', invalid: '⚠', busy: '⏳' };
+
+/** A table as aligned columns. */
+export function renderTable(columns: string[], rows: string[][]): string {
+  const widths = columns.map((c, i) => Math.max(c.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(columns), line(widths.map((w) => '─'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+/** One block as plain text. */
+export function renderBlock(b: Block): string {
+  switch (b.kind) {
+    case 'text':
+      return b.text;
+    case 'code':
+      return b.text;
+    case 'fields': {
+      const w = Math.max(...b.fields.map(([k]) => k.length));
+      return b.fields.map(([k, v]) => `${`${k}:`.padEnd(w + 1)} ${v}`).join('\n');
+    }
+    case 'table':
+      return renderTable(b.columns, b.rows);
+  }
+}
+
+/** A whole reply as plain text: a marked title line, then each block. */
+export function renderReplyText(r: Reply): string {
+  return [`${MARK[r.status]} ${r.title}`, ...r.blocks.map(renderBlock)].join('\n');
+}

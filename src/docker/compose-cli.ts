@@ -1,0 +1,267 @@
+/**
+ * Compose over the real CLI: `docker compose` (v2 plugin) or `docker-compose` (v1), detected at
+ * run time. Each run is spawned with an argument array in its own process group, so an abort or
+ * a timeout kills the whole tree (SIGTERM, then SIGKILL after a grace) and leaves no stray process.
+ */
+import { spawn } from 'node:child_process';
+import { StringDecoder } from 'node:string_decoder';
+import { NAME_RE } from '../core/command.js';
+import type { Compose, ComposeCliInfo, ComposeRunOptions } from '../core/engine.js';
+import { SiteFlowError } from '../core/errors.js';
+
+/** Options of a ComposeCli. */
+export interface ComposeCliOptions {
+  /** The docker CLI (for `docker compose`). */
+  dockerBin?: string;
+  /** The v1 CLI. */
+  composeBin?: string;
+  /** Environment for every run, e.g. DOCKER_HOST for a remote host (merged under `run`'s env). */
+  env?: Record<string, string>;
+  /** Time between SIGTERM and SIGKILL of the process group. */
+  killGraceMs?: number;
+  /** Lines kept for the error message of a failed run. */
+  tailLines?: number;
+}
+
+/** Variables passed through from SiteFlow's own environment; nothing else (no tokens) leaks into compose. */
+const PASS_ENV = [
+  'PATH',
+  'HOME',
+  'LANG',
+  'LC_ALL',
+  'TZ',
+  'TMPDIR',
+  'USER',
+  'SSH_AUTH_SOCK',
+  'XDG_RUNTIME_DIR',
+];
+
+/** The minimal environment of a compose child. */
+export function composeEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const k of PASS_ENV) {
+    const v = process.env[k];
+    if (v !== undefined) env[k] = v;
+  }
+  // Keep compose output plain: no ANSI progress UI, no interactive prompts.
+  env.COMPOSE_INTERACTIVE_NO_CLI = '1';
+  env.COMPOSE_ANSI = 'never';
+  env.COMPOSE_PROGRESS = 'plain';
+  // docker-compose v1 is Python: without this its stdout is block-buffered into a pipe, so lines
+  // like "Attaching to ..." would only arrive when it exits.
+  env.PYTHONUNBUFFERED = '1';
+  return { ...env, ...extra };
+}
+
+/** Splits a byte stream into lines (UTF-8 safe across chunks). */
+class LineSplitter {
+  private readonly decoder = new StringDecoder('utf8');
+  private rest = '';
+  constructor(private readonly emit: (line: string) => void) {}
+  push(chunk: Buffer): void {
+    const parts = (this.rest + this.decoder.write(chunk)).split(/\r?\n/);
+    this.rest = parts.pop() ?? '';
+    for (const p of parts) this.emit(p);
+  }
+  end(): void {
+    const last = this.rest + this.decoder.end();
+    this.rest = '';
+    if (last) this.emit(last);
+  }
+}
+
+/** Result of spawning one process to completion. */
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Why it was killed, if we killed it. */
+  killed: 'abort' | 'timeout' | null;
+}
+
+/** The compose CLI driver. */
+export class ComposeCli implements Compose {
+  private detected: Promise<ComposeCliInfo> | null = null;
+  private readonly dockerBin: string;
+  private readonly composeBin: string;
+  private readonly killGraceMs: number;
+  private readonly tailLines: number;
+
+  constructor(private readonly opts: ComposeCliOptions = {}) {
+    this.dockerBin = opts.dockerBin ?? 'docker';
+    this.composeBin = opts.composeBin ?? 'docker-compose';
+    this.killGraceMs = opts.killGraceMs ?? 5_000;
+    this.tailLines = opts.tailLines ?? 20;
+  }
+
+  /** Tries `docker compose version`, then `docker-compose version`; memoised once it succeeds. */
+  detect(): Promise<ComposeCliInfo> {
+    if (!this.detected) {
+      this.detected = this.probe();
+      // A failed detection is retried next time (the CLI may be installed meanwhile).
+      this.detected.catch(() => {
+        this.detected = null;
+      });
+    }
+    return this.detected;
+  }
+
+  private async probe(): Promise<ComposeCliInfo> {
+    const candidates: ComposeCliInfo[] = [
+      { flavor: 'v2', command: [this.dockerBin, 'compose'], version: '' },
+      { flavor: 'v1', command: [this.composeBin], version: '' },
+    ];
+    const tried: string[] = [];
+    for (const c of candidates) {
+      const out: string[] = [];
+      try {
+        const exit = await this.spawnTree(
+          c.command[0],
+          [...c.command.slice(1), 'version'],
+          { env: composeEnv(this.opts.env), timeoutMs: 15_000, onLine: (l) => out.push(l) },
+          process.cwd(),
+        );
+        const version = /v?(\d+\.\d+\.\d+[\w.+-]*)/.exec(out.join('\n'))?.[1];
+        if (exit.code === 0 && version) return { ...c, version };
+        tried.push(`${c.command.join(' ')} (exit ${exit.code ?? exit.signal})`);
+      } catch (e) {
+        tried.push(`${c.command.join(' ')} (${(e as Error).message})`);
+      }
+    }
+    throw new SiteFlowError('COMPOSE_MISSING', `no compose CLI found; tried ${tried.join(', ')}`, { tried });
+  }
+
+  async run(
+    projectDir: string,
+    project: string,
+    args: readonly string[],
+    opts: ComposeRunOptions = {},
+  ): Promise<{ exitCode: number }> {
+    if (!NAME_RE.test(project))
+      throw new SiteFlowError(
+        'INPUT_INVALID',
+        `not a valid compose project name: ${JSON.stringify(project.slice(0, 70))}`,
+      );
+    opts.signal?.throwIfAborted();
+    const cli = await this.detect();
+    const argv = [...cli.command.slice(1), '--project-name', project, ...args];
+    const tail: string[] = [];
+    const onLine = (line: string, stream: 'stdout' | 'stderr') => {
+      tail.push(line);
+      if (tail.length > this.tailLines) tail.shift();
+      opts.onLine?.(line, stream);
+    };
+    const exit = await this.spawnTree(
+      cli.command[0],
+      argv,
+      {
+        env: composeEnv({ ...this.opts.env, ...opts.env }),
+        onLine,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+      },
+      projectDir,
+    );
+    const what = `compose ${args[0] ?? ''} for ${project}`.trim();
+    if (exit.killed === 'abort')
+      throw new SiteFlowError(
+        'COMPOSE_CANCELLED',
+        `${what} was cancelled`,
+        { project },
+        { cause: opts.signal?.reason },
+      );
+    if (exit.killed === 'timeout')
+      throw new SiteFlowError('COMPOSE_TIMEOUT', `${what} timed out after ${opts.timeoutMs} ms`, {
+        project,
+        timeoutMs: opts.timeoutMs,
+      });
+    const exitCode = exit.code ?? 128 + signalNumber(exit.signal);
+    if (exitCode !== 0 && !opts.allowFailure) {
+      throw new SiteFlowError(
+        'COMPOSE_FAILED',
+        `${what} failed with exit code ${exitCode}: ${tail.at(-1) ?? ''}`,
+        {
+          project,
+          exitCode,
+          tail: [...tail],
+        },
+      );
+    }
+    return { exitCode };
+  }
+
+  /**
+   * Spawns `cmd` detached (its own process group), streams lines, and on abort/timeout kills the
+   * group: SIGTERM, then SIGKILL after the grace. Resolves once the process exited and its output
+   * is drained; throws COMPOSE_MISSING when the executable does not exist.
+   */
+  private spawnTree(
+    cmd: string,
+    args: string[],
+    o: {
+      env: Record<string, string>;
+      signal?: AbortSignal;
+      timeoutMs?: number;
+      onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+    },
+    cwd: string,
+  ): Promise<Exit> {
+    return new Promise<Exit>((resolve, reject) => {
+      const child = spawn(cmd, args, { cwd, env: o.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      let killed: Exit['killed'] = null;
+      let killTimer: NodeJS.Timeout | undefined;
+      const pgid = child.pid;
+      const killGroup = (sig: NodeJS.Signals) => {
+        if (pgid === undefined) return;
+        try {
+          process.kill(-pgid, sig);
+        } catch {
+          // the group is already gone
+        }
+      };
+      const stop = (why: 'abort' | 'timeout') => {
+        if (killed) return;
+        killed = why;
+        killGroup('SIGTERM');
+        killTimer = setTimeout(() => killGroup('SIGKILL'), this.killGraceMs);
+      };
+      const onAbort = () => stop('abort');
+      o.signal?.addEventListener('abort', onAbort, { once: true });
+      if (o.signal?.aborted) stop('abort');
+      const timeout = o.timeoutMs !== undefined ? setTimeout(() => stop('timeout'), o.timeoutMs) : undefined;
+
+      const out = new LineSplitter((l) => o.onLine?.(l, 'stdout'));
+      const err = new LineSplitter((l) => o.onLine?.(l, 'stderr'));
+      child.stdout.on('data', (c: Buffer) => out.push(c));
+      child.stderr.on('data', (c: Buffer) => err.push(c));
+
+      const cleanup = () => {
+        o.signal?.removeEventListener('abort', onAbort);
+        if (timeout) clearTimeout(timeout);
+      };
+      child.once('error', (e: NodeJS.ErrnoException) => {
+        cleanup();
+        if (killTimer) clearTimeout(killTimer);
+        if (e.code === 'ENOENT')
+          reject(new SiteFlowError('COMPOSE_MISSING', `${cmd} is not installed`, { cmd }));
+        else
+          reject(
+            new SiteFlowError('COMPOSE_FAILED', `could not run ${cmd}: ${e.message}`, { cmd }, { cause: e }),
+          );
+      });
+      child.once('close', (code, signal) => {
+        cleanup();
+        if (killTimer) clearTimeout(killTimer);
+        // A killed leader may leave group members behind that closed their output: no strays.
+        if (killed) killGroup('SIGKILL');
+        out.end();
+        err.end();
+        resolve({ code, signal, killed });
+      });
+    });
+  }
+}
+
+function signalNumber(sig: NodeJS.Signals | null): number {
+  const table: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
+  return (sig && table[sig]) ?? 0;
+}

@@ -1,0 +1,332 @@
+/**
+ * The Docker hosts registry: parses DOCKER_HOSTS (`local=unix:///var/run/docker.sock,
+ * nas=tcp://10.0.0.5:2376,edge=ssh://deploy@edge`) into named DockerodeEngine instances and
+ * resolves a site reference `{host|null, name}` to exactly one engine.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type Dockerode from 'dockerode';
+import { NAME_RE, type SiteRef } from '../core/command.js';
+import type { Engine, HostRegistry, ResolveError, SiteInfo } from '../core/engine.js';
+import { describeError, isSiteFlowError, SiteFlowError } from '../core/errors.js';
+import { err, ok, type Result } from '../core/result.js';
+import { DockerodeEngine } from './dockerode-engine.js';
+
+/** The default when DOCKER_HOSTS is unset. */
+export const DEFAULT_DOCKER_HOSTS = 'local=unix:///var/run/docker.sock';
+
+/** One parsed DOCKER_HOSTS entry. */
+export type HostSpec =
+  | { name: string; url: string; kind: 'unix'; socketPath: string }
+  | { name: string; url: string; kind: 'tcp'; host: string; port: number }
+  | { name: string; url: string; kind: 'ssh'; host: string; port: number; username: string | null };
+
+/** Parses one URL of DOCKER_HOSTS. */
+function parseUrl(name: string, url: string): Result<HostSpec> {
+  if (url.startsWith('unix://')) {
+    const socketPath = url.slice('unix://'.length);
+    if (!socketPath.startsWith('/'))
+      return err(`${name}: a unix socket needs an absolute path (unix:///path)`);
+    return ok({ name, url, kind: 'unix', socketPath });
+  }
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return err(`${name}: not a URL: ${url}`);
+  }
+  const hostname = u.hostname.replace(/^\[|\]$/g, '');
+  if (!hostname) return err(`${name}: no host in ${url}`);
+  if ((u.pathname && u.pathname !== '/') || u.search || u.hash)
+    return err(`${name}: unexpected path or query in ${url}`);
+  if (u.protocol === 'tcp:') {
+    if (u.username || u.password) return err(`${name}: tcp:// takes no user (use TLS files)`);
+    const port = Number(u.port || 2375);
+    return ok({ name, url, kind: 'tcp', host: hostname, port });
+  }
+  if (u.protocol === 'ssh:') {
+    if (u.password) return err(`${name}: never put a password in DOCKER_HOSTS; use an SSH key or agent`);
+    return ok({
+      name,
+      url,
+      kind: 'ssh',
+      host: hostname,
+      port: Number(u.port || 22),
+      username: u.username ? decodeURIComponent(u.username) : null,
+    });
+  }
+  return err(`${name}: unsupported scheme ${u.protocol}// (use unix://, tcp:// or ssh://)`);
+}
+
+/**
+ * Parses DOCKER_HOSTS: comma-separated `name=url` entries, or one bare URL (then named `local`).
+ * Empty or unset means the local socket. Every problem is reported at once.
+ */
+export function parseDockerHosts(raw: string | undefined | null): Result<HostSpec[], string[]> {
+  const text = raw?.trim() ? raw.trim() : DEFAULT_DOCKER_HOSTS;
+  const entries = text
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
+  const problems: string[] = [];
+  const specs: HostSpec[] = [];
+  const seen = new Set<string>();
+  for (const entry of entries) {
+    const m = /^([^=:/]+)=(.+)$/.exec(entry);
+    if (!m && entries.length > 1) {
+      problems.push(`"${entry}": with several hosts, each needs a name (name=url)`);
+      continue;
+    }
+    const name = m ? m[1]!.trim() : 'local';
+    const url = m ? m[2]!.trim() : entry;
+    if (!NAME_RE.test(name)) {
+      problems.push(`"${name}": a host name is a lowercase name (letters, digits, - and _)`);
+      continue;
+    }
+    if (seen.has(name)) {
+      problems.push(`"${name}" is given twice`);
+      continue;
+    }
+    seen.add(name);
+    const r = parseUrl(name, url);
+    if (r.ok) specs.push(r.value);
+    else problems.push(r.error);
+  }
+  return problems.length ? err(problems) : ok(specs);
+}
+
+/** TLS client files of a tcp host, from `<tlsDir>/<name>/{ca,cert,key}.pem`. */
+export interface TlsFiles {
+  dir: string;
+  ca: Buffer;
+  cert: Buffer;
+  key: Buffer;
+}
+
+/** Reads a host's TLS files: null when the folder has none, CONFIG_INVALID when only some exist. */
+export function tlsFilesFor(tlsDir: string | null | undefined, name: string): TlsFiles | null {
+  if (!tlsDir) return null;
+  const dir = join(tlsDir, name);
+  const files = ['ca.pem', 'cert.pem', 'key.pem'].map((f) => join(dir, f));
+  const present = files.filter((f) => existsSync(f));
+  if (present.length === 0) return null;
+  if (present.length < files.length) {
+    throw new SiteFlowError(
+      'CONFIG_INVALID',
+      `host ${name}: ${dir} needs all of ca.pem, cert.pem and key.pem`,
+    );
+  }
+  const [ca, cert, key] = files.map((f) => readFileSync(f));
+  return { dir, ca: ca!, cert: cert!, key: key! };
+}
+
+/** SSH credentials for ssh:// hosts (docker-modem runs `docker system dial-stdio` over ssh2). */
+export interface SshCredentials {
+  /** Path of an ssh-agent socket (SSH_AUTH_SOCK). */
+  agent?: string;
+  /** A private key. */
+  privateKey?: Buffer | string;
+}
+
+/** dockerode options for a host; every connection field is explicit so DOCKER_HOST cannot leak in. */
+export function dockerOptionsFor(
+  spec: HostSpec,
+  o: { tls?: TlsFiles | null; ssh?: SshCredentials; connectTimeoutMs?: number } = {},
+): Dockerode.DockerOptions {
+  const timeout = o.connectTimeoutMs ?? 10_000;
+  switch (spec.kind) {
+    case 'unix':
+      return { socketPath: spec.socketPath, host: undefined, port: undefined, protocol: 'http' };
+    case 'tcp':
+      return {
+        host: spec.host,
+        port: spec.port,
+        socketPath: undefined,
+        ...(o.tls
+          ? { protocol: 'https', ca: o.tls.ca, cert: o.tls.cert, key: o.tls.key }
+          : { protocol: 'http' }),
+        // docker-modem reads connectionTimeout (not in the typings): fail fast on a dead host.
+        ...({ connectionTimeout: timeout } as object),
+      };
+    case 'ssh':
+      return {
+        protocol: 'ssh',
+        host: spec.host,
+        port: spec.port,
+        socketPath: undefined,
+        ...(spec.username ? { username: spec.username } : {}),
+        sshOptions: {
+          readyTimeout: timeout,
+          ...(o.ssh?.agent ? { agent: o.ssh.agent } : {}),
+          ...(o.ssh?.privateKey ? { privateKey: o.ssh.privateKey } : {}),
+        },
+        ...({ connectionTimeout: timeout } as object),
+      };
+  }
+}
+
+/** Environment that points the compose CLI at a host (DOCKER_HOST and, for TLS, the cert folder). */
+export function composeEnvFor(spec: HostSpec, tls?: TlsFiles | null): Record<string, string> {
+  const env: Record<string, string> = { DOCKER_HOST: spec.url };
+  if (spec.kind === 'tcp' && tls) {
+    env.DOCKER_TLS_VERIFY = '1';
+    env.DOCKER_CERT_PATH = tls.dir;
+  }
+  return env;
+}
+
+/** Configuration of the registry (values come from config.ts, never from process.env here). */
+export interface HostsConfig {
+  dockerHosts?: string | null;
+  tlsDir?: string | null;
+  /** SITES_ROOT: site folders live on this machine, so they belong to one host. */
+  sitesRoot?: string | null;
+  /** Which host the SITES_ROOT folders belong to (default `local` if configured, else the first). */
+  sitesRootHost?: string | null;
+  ssh?: SshCredentials;
+  connectTimeoutMs?: number;
+}
+
+/** The sites of every host, and the hosts that could not be listed. */
+export interface AllSites {
+  sites: SiteInfo[];
+  failures: Array<{ host: string; code: string; message: string }>;
+}
+
+/** Named engines and site lookup across them. */
+export class Hosts implements HostRegistry {
+  private readonly byName = new Map<string, Engine>();
+  private readonly composeEnvs = new Map<string, Record<string, string>>();
+
+  constructor(engines: readonly Engine[], composeEnvs: Record<string, Record<string, string>> = {}) {
+    if (engines.length === 0) throw new SiteFlowError('CONFIG_INVALID', 'no Docker host configured');
+    for (const e of engines) {
+      if (this.byName.has(e.name))
+        throw new SiteFlowError('CONFIG_INVALID', `Docker host ${e.name} is given twice`);
+      this.byName.set(e.name, e);
+    }
+    for (const [k, v] of Object.entries(composeEnvs)) this.composeEnvs.set(k, v);
+  }
+
+  /** Builds DockerodeEngines from configuration; throws CONFIG_INVALID listing every problem. */
+  static fromConfig(cfg: HostsConfig = {}): Hosts {
+    const parsed = parseDockerHosts(cfg.dockerHosts);
+    if (!parsed.ok) throw new SiteFlowError('CONFIG_INVALID', `DOCKER_HOSTS: ${parsed.error.join('; ')}`);
+    const specs = parsed.value;
+    const rootHost = cfg.sitesRootHost ?? (specs.some((s) => s.name === 'local') ? 'local' : specs[0]!.name);
+    if (cfg.sitesRoot && !specs.some((s) => s.name === rootHost))
+      throw new SiteFlowError('CONFIG_INVALID', `SITES_ROOT host ${rootHost} is not in DOCKER_HOSTS`);
+    const envs: Record<string, Record<string, string>> = {};
+    const engines = specs.map((spec) => {
+      const tls = spec.kind === 'tcp' ? tlsFilesFor(cfg.tlsDir, spec.name) : null;
+      envs[spec.name] = composeEnvFor(spec, tls);
+      return new DockerodeEngine({
+        name: spec.name,
+        docker: dockerOptionsFor(spec, {
+          tls,
+          ...(cfg.ssh ? { ssh: cfg.ssh } : {}),
+          ...(cfg.connectTimeoutMs !== undefined ? { connectTimeoutMs: cfg.connectTimeoutMs } : {}),
+        }),
+        sitesRoot: spec.name === rootHost ? (cfg.sitesRoot ?? null) : null,
+      });
+    });
+    return new Hosts(engines, envs);
+  }
+
+  names(): string[] {
+    return [...this.byName.keys()];
+  }
+
+  get(host: string): Engine | undefined {
+    return this.byName.get(host);
+  }
+
+  /** Every engine, in configuration order. */
+  all(): Engine[] {
+    return [...this.byName.values()];
+  }
+
+  /** Environment for the compose CLI to target `host` (DOCKER_HOST, TLS); empty when unknown. */
+  composeEnv(host: string): Record<string, string> {
+    return { ...(this.composeEnvs.get(host) ?? {}) };
+  }
+
+  async resolve(ref: SiteRef): Promise<Result<{ engine: Engine; site: SiteInfo }, ResolveError>> {
+    if (ref.host !== null) {
+      const engine = this.byName.get(ref.host);
+      if (!engine) return err({ kind: 'unknown-host', host: ref.host, known: this.names() });
+      const site = await engine.site(ref.name);
+      return site
+        ? ok({ engine, site })
+        : err({ kind: 'not-found', name: ref.name, host: ref.host, unreachable: [] });
+    }
+    const engines = this.all();
+    if (engines.length === 1) {
+      const engine = engines[0]!;
+      const site = await engine.site(ref.name);
+      return site
+        ? ok({ engine, site })
+        : err({ kind: 'not-found', name: ref.name, host: null, unreachable: [] });
+    }
+    const results = await Promise.all(
+      engines.map(async (engine) => {
+        try {
+          return { engine, site: await engine.site(ref.name), failed: false };
+        } catch (e) {
+          // A bad name fails the same way on every host: that is the caller's problem, not a host's.
+          if (isSiteFlowError(e, 'INPUT_')) throw e;
+          return { engine, site: null, failed: true };
+        }
+      }),
+    );
+    const found = results.filter((r) => r.site !== null);
+    if (found.length > 1)
+      return err({ kind: 'ambiguous', name: ref.name, hosts: found.map((r) => r.engine.name) });
+    const one = found[0];
+    if (one?.site) return ok({ engine: one.engine, site: one.site });
+    return err({
+      kind: 'not-found',
+      name: ref.name,
+      host: null,
+      unreachable: results.filter((r) => r.failed).map((r) => r.engine.name),
+    });
+  }
+
+  /** Sites of every host; a host that fails is reported, not fatal. */
+  async listAllSites(): Promise<AllSites> {
+    const per = await Promise.all(
+      this.all().map(async (engine) => {
+        try {
+          return { host: engine.name, sites: await engine.listSites(), error: null };
+        } catch (e) {
+          return { host: engine.name, sites: [] as SiteInfo[], error: e };
+        }
+      }),
+    );
+    return {
+      sites: per.flatMap((p) => p.sites),
+      failures: per
+        .filter((p) => p.error !== null)
+        .map((p) => ({
+          host: p.host,
+          code: isSiteFlowError(p.error) ? p.error.code : 'DOCKER_API',
+          message: describeError(p.error),
+        })),
+    };
+  }
+}
+
+/** A human sentence for a resolve error, naming the way out. */
+export function describeResolveError(e: ResolveError): string {
+  switch (e.kind) {
+    case 'unknown-host':
+      return `Unknown host "${e.host}". Hosts: ${e.known.join(', ')}.`;
+    case 'ambiguous':
+      return `Site "${e.name}" exists on several hosts (${e.hosts.join(', ')}); say which, e.g. ${e.hosts[0]}/${e.name}.`;
+    case 'not-found': {
+      const where = e.host ? ` on ${e.host}` : '';
+      const down = e.unreachable.length ? ` (not reachable: ${e.unreachable.join(', ')})` : '';
+      return `No site "${e.name}"${where}${down}.`;
+    }
+  }
+}

@@ -1,0 +1,246 @@
+#!/usr/bin/env node
+/**
+ * Composition root: the only file that wires adapters together. `startSiteFlow` builds
+ * and starts everything from a Config (tests call it with their own streams and
+ * temp dirs); running this file starts SiteFlow from the environment.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
+import { type Logger as PinoLogger, pino } from 'pino';
+import { commands } from '../commands/index.js';
+import { ConsoleSurface } from './chat/console/console-surface.js';
+import { type Config, ConfigError, loadConfig } from './config.js';
+import { CommandRegistry, Dispatcher } from './core/dispatch.js';
+import { EngineWatch } from './core/engine-watch.js';
+import { describeError } from './core/errors.js';
+import { OutputHub } from './core/hub.js';
+import { PermissionPolicy } from './core/permissions.js';
+import type { Clock } from './core/ports.js';
+import { ActionRunner } from './core/runs.js';
+import { openDatabase } from './db/database.js';
+import { RetentionJob } from './db/retention.js';
+import { SqliteAuditStore } from './db/sqlite-audit-store.js';
+import { SqliteOperationStore } from './db/sqlite-operation-store.js';
+import { ComposeCli } from './docker/compose-cli.js';
+import { Hosts } from './docker/hosts.js';
+import { createLogger } from './logger.js';
+import { FileRunLog } from './runs/file-run-log.js';
+import type { Services } from './services.js';
+import { startWebServer, type WebServer } from './web/server.js';
+
+/** Overrides for tests and embedding. */
+export interface StartOptions {
+  logger?: PinoLogger;
+  /** Console input/output; defaults to stdin/stdout. */
+  consoleInput?: Readable;
+  consoleOutput?: Writable;
+  /** Force the console surface on or off regardless of CONSOLE and the TTY check. */
+  console?: boolean;
+  clock?: Clock;
+}
+
+/** A running SiteFlow. */
+export interface SiteFlow {
+  config: Config;
+  services: Services;
+  dispatcher: Dispatcher<Services>;
+  console: ConsoleSurface | null;
+  /** Base URL of the web server. */
+  webUrl: string;
+  /** Stops taking commands, lets running operations finish within the grace period, closes the database. */
+  stop(reason?: string): Promise<void>;
+}
+
+const GRANT_HINT = 'An admin can grant more by adding you to OPERATORS or ADMINS in the configuration.';
+
+/** Builds and starts SiteFlow. */
+export async function startSiteFlow(config: Config, opts: StartOptions = {}): Promise<SiteFlow> {
+  const logger = opts.logger ?? createLogger({ level: config.LOG_LEVEL, secrets: config.secrets });
+  const clock: Clock = opts.clock ?? { now: () => Date.now() };
+  const database = openDatabase(join(config.DATA_DIR, 'siteflow.db'));
+  const audit = new SqliteAuditStore(database.db);
+  const operations = new SqliteOperationStore(database.db);
+
+  const hosts = Hosts.fromConfig({
+    dockerHosts: config.DOCKER_HOSTS,
+    tlsDir: config.DOCKER_TLS_DIR || null,
+    sitesRoot: config.SITES_ROOT,
+    ...(config.DOCKER_SSH_KEY_PATH ? { ssh: { privateKey: readFileSync(config.DOCKER_SSH_KEY_PATH) } } : {}),
+  });
+  const compose = new ComposeCli();
+  const hub = new OutputHub();
+  const runner = new ActionRunner({
+    operations,
+    audit,
+    runLog: new FileRunLog(join(config.DATA_DIR, 'logs')),
+    hub,
+    clock,
+    logger,
+    maxConcurrent: config.MAX_CONCURRENT_OPERATIONS,
+  });
+  const interrupted = runner.recoverAfterCrash(clock.now());
+  if (interrupted.length)
+    logger.warn(
+      { operations: interrupted.map((o) => o.id) },
+      'marked operations interrupted by a previous crash',
+    );
+
+  const registry = new CommandRegistry<Services>(commands);
+  const services: Services = {
+    audit,
+    operations,
+    registry,
+    clock,
+    hosts,
+    compose,
+    runner,
+    limits: {
+      actionTimeoutMs: config.ACTION_TIMEOUT_SECONDS * 1000,
+      healthTimeoutMs: config.HEALTH_TIMEOUT_SECONDS * 1000,
+      pullStallMs: config.PULL_STALL_SECONDS * 1000,
+      logsMaxFollowMs: 15 * 60_000,
+    },
+    grantHint: GRANT_HINT,
+  };
+  const policy = new PermissionPolicy({ admins: config.ADMINS, operators: config.OPERATORS });
+  const dispatcher = new Dispatcher<Services>({
+    registry,
+    policy,
+    audit,
+    clock,
+    logger,
+    services,
+    grantHint: GRANT_HINT,
+  });
+
+  const retention = new RetentionJob({
+    audit,
+    operations,
+    logsDir: join(config.DATA_DIR, 'logs'),
+    auditDays: config.AUDIT_RETENTION_DAYS,
+    operationDays: config.AUDIT_RETENTION_DAYS,
+    logger,
+    clock,
+    afterPrune: () => database.optimize(),
+  });
+  retention.start();
+
+  const chatConfigured = chatCredentialsSet(config);
+  const wantConsole =
+    opts.console ??
+    (config.CONSOLE === 'on' || (config.CONSOLE === 'auto' && !chatConfigured && process.stdin.isTTY));
+  let consoleSurface: ConsoleSurface | null = null;
+  if (wantConsole) {
+    consoleSurface = new ConsoleSurface({
+      input: opts.consoleInput ?? process.stdin,
+      output: opts.consoleOutput ?? process.stdout,
+      dispatcher: dispatcher as Dispatcher<unknown>,
+      registry: registry as CommandRegistry<unknown>,
+      clock,
+      user: config.CONSOLE_USER,
+      runs: runner,
+      prompt: !opts.consoleInput && process.stdin.isTTY === true,
+    });
+    consoleSurface.start();
+  } else if (!chatConfigured) {
+    logger.warn(
+      'no chat surface is enabled: set DISCORD_TOKEN or SLACK_BOT_TOKEN, or run in a terminal (CONSOLE=on) to use the console',
+    );
+  }
+  const watch = new EngineWatch(hosts.all(), {
+    intervalMs: config.DOCKER_RETRY_SECONDS * 1000,
+    logger,
+    onChange: (c) =>
+      consoleSurface?.notice(
+        c.reachable
+          ? `Docker engine "${c.host}" answers again.`
+          : `No Docker engine answers on host "${c.host}" (${c.reason}). SiteFlow keeps running and retries every ${config.DOCKER_RETRY_SECONDS} s; commands that need Docker will say so.`,
+      ),
+  });
+  await watch.start();
+  void compose.detect().then(
+    (c) => logger.info({ compose: c.command.join(' '), version: c.version }, 'compose CLI found'),
+    (e) =>
+      logger.warn(
+        { err: describeError(e) },
+        'no compose CLI found: pull and provision will fail until one is installed',
+      ),
+  );
+
+  const web: WebServer = await startWebServer({
+    host: config.WEB_HOST,
+    port: config.WEB_PORT,
+    logger,
+    checks: { database: () => database.sqlite.prepare('select 1 as ok').get() !== undefined },
+  });
+  logger.info({ dataDir: config.DATA_DIR, console: wantConsole, web: web.url }, 'SiteFlow started');
+
+  let stopping: Promise<void> | null = null;
+  const stop = (reason = 'stop requested'): Promise<void> => {
+    stopping ??= (async () => {
+      logger.info({ reason }, 'SiteFlow stopping');
+      dispatcher.stopAccepting();
+      const result = await runner.shutdown(config.SHUTDOWN_GRACE_SECONDS * 1000);
+      if (result.cancelled) logger.warn(result, 'cancelled operations still running at shutdown');
+      watch.stop();
+      consoleSurface?.close();
+      await web.close();
+      await retention.stop();
+      database.close();
+      logger.info('SiteFlow stopped');
+    })();
+    return stopping;
+  };
+  return { config, services, dispatcher, console: consoleSurface, webUrl: web.url, stop };
+}
+
+/** True when a Discord or Slack surface will start. */
+function chatCredentialsSet(_config: Config): boolean {
+  return false;
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\nSee .env.example for every key and what it expects.\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  // In an interactive console the terminal belongs to the chat; the JSON log goes to a file.
+  const interactive = config.CONSOLE !== 'off' && process.stdin.isTTY === true && !chatCredentialsSet(config);
+  const logFile = join(config.DATA_DIR, 'siteflow.log');
+  if (interactive) {
+    mkdirSync(config.DATA_DIR, { recursive: true });
+    process.stdout.write(
+      `SiteFlow: log in ${logFile}, database in ${join(config.DATA_DIR, 'siteflow.db')}\n`,
+    );
+  }
+  const logger = createLogger({
+    level: config.LOG_LEVEL,
+    secrets: config.secrets,
+    ...(interactive ? { destination: pino.destination({ dest: logFile, mkdir: true, sync: false }) } : {}),
+  });
+  const app = await startSiteFlow(config, { logger });
+  let signals = 0;
+  const onSignal = (sig: string) => {
+    signals++;
+    if (signals > 1) process.exit(130); // a second Ctrl-C means now
+    void app.stop(sig).then(() => process.exit(0));
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  if (app.console) void app.console.closed.then(() => app.stop('console closed').then(() => process.exit(0)));
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main().catch((e) => {
+    process.stderr.write(`SiteFlow failed to start: ${describeError(e)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,118 @@
+/**
+ * The services bag handed to command handlers, and the few helpers every command shares.
+ * Built once in main.ts (and by tests with real or fake parts); commands depend on this
+ * shape, never on adapters.
+ */
+import {
+  type Command,
+  type CommandContext,
+  type OptionSpec,
+  type Reply,
+  reply,
+  type SiteRef,
+} from './core/command.js';
+import type { CommandRegistry } from './core/dispatch.js';
+import type { Compose, Engine, HostRegistry, ResolveError, SiteInfo } from './core/engine.js';
+import { formatAgo } from './core/format.js';
+import type { AuditStore, Clock, OperationStore } from './core/ports.js';
+import type { ActionDef, ActionRunner } from './core/runs.js';
+
+/** Time limits and sizes commands apply. */
+export interface Limits {
+  actionTimeoutMs: number;
+  healthTimeoutMs: number;
+  pullStallMs: number;
+  logsMaxFollowMs: number;
+}
+
+/** What command handlers may use. */
+export interface Services {
+  audit: AuditStore;
+  operations: OperationStore;
+  registry: CommandRegistry<Services>;
+  clock: Clock;
+  hosts: HostRegistry;
+  compose: Compose;
+  runner: ActionRunner;
+  limits: Limits;
+  /** Shown by /help and denials: how an admin grants more. */
+  grantHint: string;
+}
+
+/** Declares a command whose handler receives the SiteFlow services. */
+export function defineCommand<O extends Record<string, OptionSpec>>(
+  c: Command<Services, O>,
+): Command<Services, O> {
+  return c;
+}
+
+/** A clear reply for a site reference that did not resolve. */
+export function unresolved(e: ResolveError): Reply {
+  switch (e.kind) {
+    case 'unknown-host':
+      return reply.invalid(`Unknown host "${e.host}"`, [`Configured hosts: ${e.known.join(', ')}`]);
+    case 'ambiguous':
+      return reply.invalid(`"${e.name}" exists on several hosts`, [
+        `Say which one: ${e.hosts.map((h) => `${h}/${e.name}`).join(', ')}`,
+      ]);
+    case 'not-found':
+      return reply.invalid(`No site "${e.host ? `${e.host}/` : ''}${e.name}"`, [
+        'Try /status to list the sites.',
+        ...(e.unreachable.length ? [`Not reachable right now: ${e.unreachable.join(', ')}`] : []),
+      ]);
+  }
+}
+
+/** Resolves a site or returns the reply explaining why not. */
+export async function findSite(
+  services: Services,
+  ref: SiteRef,
+): Promise<{ ok: true; engine: Engine; site: SiteInfo } | { ok: false; reply: Reply }> {
+  const r = await services.hosts.resolve(ref);
+  return r.ok ? { ok: true, ...r.value } : { ok: false, reply: unresolved(r.error) };
+}
+
+/** Checks that `service` belongs to the site. */
+export function checkService(site: SiteInfo, service: string | undefined): Reply | null {
+  if (!service) return null;
+  const known = [...new Set(site.containers.map((c) => c.service).filter((s): s is string => !!s))];
+  return known.includes(service)
+    ? null
+    : reply.invalid(`No service "${service}" in ${site.name}`, [
+        `Services: ${known.join(', ') || 'none running'}`,
+      ]);
+}
+
+/** `blog` or `edge/blog`, as the user should type it. */
+export function siteLabel(services: Services, site: Pick<SiteInfo, 'host' | 'name'>): string {
+  return services.hosts.names().length > 1 ? `${site.host}/${site.name}` : site.name;
+}
+
+/** Starts an action as an operation; the reply tells the surface to stream it. */
+export function startRun(ctx: CommandContext<Services>, def: ActionDef, title: string): Reply {
+  const { services, actor } = ctx;
+  const r = services.runner.start(def, { actor });
+  if (r.ok) {
+    return {
+      status: 'ok',
+      title: `${title} (${r.value.id}), started by ${actor.name}`,
+      blocks: [],
+      operationId: r.value.id,
+    };
+  }
+  if (r.error.code === 'busy') {
+    const b = r.error;
+    return {
+      status: 'busy',
+      title: `${def.site} is busy`,
+      blocks: [
+        {
+          kind: 'text',
+          text: `${b.kind} by ${b.actor.name} (${b.actor.platform}) is ${b.status} since ${formatAgo(b.since, services.clock.now())} (${b.operationId}). Try again when it ends, or /cancel ${b.operationId}.`,
+        },
+      ],
+      ephemeral: true,
+    };
+  }
+  return reply.error('Not started', r.error.message);
+}

@@ -1,0 +1,57 @@
+/**
+ * Generates .env.example and the README configuration table from the declared keys,
+ * so neither can drift from the schema. `npm run docs:env` rewrites .env.example.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { describeKeys } from '../config.js';
+
+const GROUP_TITLES: Record<string, string> = {
+  core: 'Core',
+  docker: 'Docker',
+  permissions: 'Permissions',
+  discord: 'Discord',
+  slack: 'Slack',
+  web: 'Status page',
+};
+
+/** The text of .env.example. */
+export function renderEnvExample(): string {
+  const out = [
+    '# SiteFlow configuration. Copy to .env and adjust; the real environment overrides this file.',
+    '# Every key is optional unless noted; commented-out keys show their default.',
+    '',
+  ];
+  let group = '';
+  for (const k of describeKeys()) {
+    if (k.group !== group) {
+      group = k.group;
+      out.push(`# --- ${GROUP_TITLES[group] ?? group} ---`);
+    }
+    out.push(`# ${k.description}${k.secret ? ' (secret: never logged)' : ''}`);
+    if (k.default !== undefined) out.push(`# ${k.name}=${k.default}`);
+    else out.push(`# ${k.name}=${k.example ?? ''}`);
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+/** The README configuration table (markdown). */
+export function renderConfigTable(): string {
+  const rows = describeKeys().map(
+    (k) =>
+      `| \`${k.name}\` | ${k.default ? `\`${k.default}\`` : k.example ? `e.g. \`${k.example}\`` : '(unset)'} | ${k.description}${k.secret ? ' **Secret.**' : ''} |`,
+  );
+  return ['| key | default | what it does |', '|---|---|---|', ...rows].join('\n');
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  writeFileSync('.env.example', renderEnvExample());
+  const readme = readFileSync('README.md', 'utf8');
+  const updated = readme.replace(
+    /<!-- config:start -->[\s\S]*<!-- config:end -->/,
+    `<!-- config:start -->\n${renderConfigTable()}\n<!-- config:end -->`,
+  );
+  writeFileSync('README.md', updated);
+  process.stdout.write('wrote .env.example and the README configuration table\n');
+}

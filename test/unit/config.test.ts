@@ -1,0 +1,59 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, describeKeys, loadConfig } from '../../src/config.js';
+import { renderConfigTable, renderEnvExample } from '../../src/tools/env-example.js';
+
+describe('config', () => {
+  it('applies defaults when nothing is set', () => {
+    const c = loadConfig({}, { envFile: null });
+    expect(c.DATA_DIR).toBe('./data');
+    expect(c.AUDIT_RETENTION_DAYS).toBe(90);
+    expect(c.ADMINS).toEqual(['console:*']);
+    expect(c.OPERATORS).toEqual([]);
+  });
+
+  it('reports every bad key at once, by name', () => {
+    let error: unknown;
+    try {
+      loadConfig(
+        { LOG_LEVEL: 'loud', AUDIT_RETENTION_DAYS: '-3', ADMINS: 'everyone', CONSOLE: 'maybe' },
+        { envFile: null },
+      );
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.map((p) => p.key).sort();
+    expect(problems).toEqual(['ADMINS', 'AUDIT_RETENTION_DAYS', 'CONSOLE', 'LOG_LEVEL']);
+    expect((error as ConfigError).message).toContain('LOG_LEVEL: expected one of');
+  });
+
+  it('reads a .env file, and the real environment wins over it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sf-cfg-'));
+    const file = join(dir, '.env');
+    writeFileSync(file, 'DATA_DIR=/srv/siteflow\nLOG_LEVEL=debug\n');
+    const c = loadConfig({ LOG_LEVEL: 'warn' }, { envFile: file });
+    expect(c.DATA_DIR).toBe('/srv/siteflow');
+    expect(c.LOG_LEVEL).toBe('warn');
+  });
+
+  it('keeps .env.example in sync with the schema', () => {
+    const onDisk = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
+    expect(onDisk, 'run `npm run docs:env` to regenerate .env.example').toBe(renderEnvExample());
+    for (const k of describeKeys()) expect(onDisk).toContain(`# ${k.name}=`);
+  });
+
+  it('documents every key in the README configuration table', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    expect(readme).toContain(renderConfigTable());
+  });
+
+  it('never puts a real-looking secret in .env.example', () => {
+    for (const k of describeKeys().filter((k) => k.secret)) {
+      expect(k.default ?? '').toBe('');
+      expect(k.example ?? '').toMatch(/^(|<[^>]+>|changeme.*)$/);
+    }
+  });
+});

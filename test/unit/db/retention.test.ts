@@ -1,0 +1,195 @@
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Logger, NewOperation } from '../../../src/core/ports.js';
+import { type OpenDatabase, openDatabase } from '../../../src/db/database.js';
+import { RetentionJob } from '../../../src/db/retention.js';
+import { SqliteAuditStore } from '../../../src/db/sqlite-audit-store.js';
+import { SqliteOperationStore } from '../../../src/db/sqlite-operation-store.js';
+
+const DAY = 24 * 60 * 60 * 1000;
+const NOW = Date.UTC(2025, 5, 1, 3, 17);
+const actor = { platform: 'discord' as const, id: '42', name: 'Ada' };
+
+/** A Logger that keeps what it is given. */
+class MemoryLogger implements Logger {
+  readonly lines: { level: string; obj: object | string; msg?: string }[] = [];
+  debug(obj: object | string, msg?: string) {
+    this.lines.push({ level: 'debug', obj, msg });
+  }
+  info(obj: object | string, msg?: string) {
+    this.lines.push({ level: 'info', obj, msg });
+  }
+  warn(obj: object | string, msg?: string) {
+    this.lines.push({ level: 'warn', obj, msg });
+  }
+  error(obj: object | string, msg?: string) {
+    this.lines.push({ level: 'error', obj, msg });
+  }
+  child(): Logger {
+    return this;
+  }
+}
+
+describe('RetentionJob', () => {
+  let dir: string;
+  let logsDir: string;
+  let outside: string;
+  let h: OpenDatabase;
+  let audit: SqliteAuditStore;
+  let ops: SqliteOperationStore;
+  let logger: MemoryLogger;
+  let job: RetentionJob | undefined;
+
+  const finishedOp = (id: string, finishedAt: number, logPath: string | null) => {
+    const op: NewOperation = {
+      id,
+      kind: 'pull',
+      host: 'local',
+      site: 'blog',
+      args: {},
+      requestedBy: actor,
+      status: 'running',
+      createdAt: finishedAt - 1000,
+      logPath,
+    };
+    ops.create(op);
+    ops.update(id, { status: 'succeeded', finishedAt });
+  };
+  const makeJob = (extra: Partial<ConstructorParameters<typeof RetentionJob>[0]> = {}) =>
+    new RetentionJob({
+      audit,
+      operations: ops,
+      logsDir,
+      auditDays: 90,
+      operationDays: 30,
+      clock: { now: () => NOW },
+      logger,
+      ...extra,
+    });
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'siteflow-retention-'));
+    logsDir = join(dir, 'logs');
+    outside = join(dir, 'outside');
+    mkdirSync(join(logsDir, 'blog'), { recursive: true });
+    mkdirSync(outside);
+    h = openDatabase(join(dir, 'data', 'siteflow.db'));
+    audit = new SqliteAuditStore(h.db);
+    ops = new SqliteOperationStore(h.db);
+    logger = new MemoryLogger();
+  });
+  afterEach(async () => {
+    await job?.stop();
+    job = undefined;
+    h.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('prunes only old audit rows and old finished operations, and only their log files inside logsDir', async () => {
+    const write = (path: string) => {
+      writeFileSync(path, 'log\n');
+      return path;
+    };
+    // Audit: 3 rows older than 90 days, 1 exactly at the cut-off (kept), 2 newer.
+    for (const age of [400, 200, 91, 90, 10, 0]) {
+      audit.record({ at: NOW - age * DAY, actor, action: 'status', outcome: 'ok', details: { age } });
+    }
+    const oldLog = write(join(logsDir, 'blog', 'old.log'));
+    const newLog = write(join(logsDir, 'blog', 'new.log'));
+    const outsideFile = write(join(outside, 'precious.log'));
+    const linkTarget = write(join(outside, 'target.log'));
+    symlinkSync(linkTarget, join(logsDir, 'blog', 'link.log'));
+    symlinkSync(outside, join(logsDir, 'escape'));
+    const viaLinkedDir = write(join(outside, 'via-dir.log'));
+    write(join(logsDir, 'relative.log'));
+    const runningLog = write(join(logsDir, 'running.log'));
+
+    finishedOp('old', NOW - 31 * DAY, oldLog);
+    finishedOp('new', NOW - 29 * DAY, newLog);
+    finishedOp('abs-outside', NOW - 40 * DAY, outsideFile);
+    finishedOp('dotdot', NOW - 40 * DAY, join(logsDir, '..', 'outside', 'precious.log'));
+    finishedOp('symlink-file', NOW - 40 * DAY, join(logsDir, 'blog', 'link.log'));
+    finishedOp('symlink-dir', NOW - 40 * DAY, join(logsDir, 'escape', 'via-dir.log'));
+    finishedOp('relative', NOW - 40 * DAY, 'relative.log');
+    finishedOp('missing', NOW - 40 * DAY, join(logsDir, 'gone.log'));
+    finishedOp('no-log', NOW - 40 * DAY, null);
+    finishedOp('the-dir-itself', NOW - 40 * DAY, logsDir);
+    ops.create({
+      id: 'still-running',
+      kind: 'pull',
+      host: null,
+      site: 'blog',
+      args: {},
+      requestedBy: actor,
+      status: 'running',
+      createdAt: NOW - 60 * DAY,
+      logPath: runningLog,
+    });
+
+    job = makeJob();
+    const result = await job.runOnce(NOW);
+
+    // 9 operations go; 8 had a log path: 2 files deleted, 6 left alone (outside, links, missing, the folder).
+    expect(result).toEqual({ auditDeleted: 3, operationLogs: 8, logFilesDeleted: 2, logFilesSkipped: 6 });
+    const ages = audit.query({}).entries.map((e) => e.details.age);
+    expect(ages).toEqual([0, 10, 90]);
+    expect(
+      ops
+        .list({ limit: 100 })
+        .map((o) => o.id)
+        .sort(),
+    ).toEqual(['new', 'still-running']);
+
+    expect(existsSync(oldLog)).toBe(false);
+    expect(existsSync(join(logsDir, 'relative.log'))).toBe(false);
+    expect(existsSync(newLog)).toBe(true);
+    expect(existsSync(runningLog)).toBe(true);
+    expect(readFileSync(outsideFile, 'utf8')).toBe('log\n');
+    expect(readFileSync(linkTarget, 'utf8')).toBe('log\n');
+    expect(existsSync(join(logsDir, 'blog', 'link.log'))).toBe(true);
+    expect(readFileSync(viaLinkedDir, 'utf8')).toBe('log\n');
+    expect(existsSync(logsDir)).toBe(true);
+    expect(logger.lines.some((l) => l.level === 'info' && l.msg === 'retention pass done')).toBe(true);
+    expect(logger.lines.filter((l) => l.level === 'warn').length).toBeGreaterThanOrEqual(4);
+
+    // A second pass finds nothing more.
+    expect(await job.runOnce(NOW)).toEqual({
+      auditDeleted: 0,
+      operationLogs: 0,
+      logFilesDeleted: 0,
+      logFilesSkipped: 0,
+    });
+  });
+
+  it('rejects a bad cron expression and non-positive retention', () => {
+    expect(() => makeJob({ cron: 'every day please' })).toThrowError(
+      expect.objectContaining({ code: 'CONFIG_BAD_CRON' }),
+    );
+    expect(() => makeJob({ auditDays: 0 })).toThrowError(
+      expect.objectContaining({ code: 'CONFIG_BAD_RETENTION' }),
+    );
+  });
+
+  it('runs on its cron schedule and calls afterPrune', async () => {
+    audit.record({ at: NOW - 100 * DAY, actor, action: 'status', outcome: 'ok' });
+    let optimized = 0;
+    job = makeJob({ cron: '* * * * * *', afterPrune: () => optimized++ });
+    job.start();
+    job.start(); // idempotent
+    const deadline = Date.now() + 5_000;
+    while (optimized === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await job.stop();
+    expect(optimized).toBeGreaterThan(0);
+    expect(audit.query({}).entries).toEqual([]);
+  });
+});

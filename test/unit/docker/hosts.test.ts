@@ -1,0 +1,274 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Engine, SiteInfo } from '../../../src/core/engine.js';
+import { SiteFlowError } from '../../../src/core/errors.js';
+import {
+  composeEnvFor,
+  describeResolveError,
+  dockerOptionsFor,
+  Hosts,
+  parseDockerHosts,
+  tlsFilesFor,
+} from '../../../src/docker/hosts.js';
+
+describe('parseDockerHosts', () => {
+  it('defaults to the local socket when unset or blank', () => {
+    for (const raw of [undefined, null, '', '   ']) {
+      const r = parseDockerHosts(raw);
+      expect(r).toEqual({
+        ok: true,
+        value: [
+          {
+            name: 'local',
+            url: 'unix:///var/run/docker.sock',
+            kind: 'unix',
+            socketPath: '/var/run/docker.sock',
+          },
+        ],
+      });
+    }
+  });
+
+  it('parses named unix, tcp and ssh hosts in order', () => {
+    const r = parseDockerHosts(
+      'local=unix:///var/run/docker.sock, nas=tcp://10.0.0.5:2376,edge=ssh://deploy@edge',
+    );
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.value).toEqual([
+      { name: 'local', url: 'unix:///var/run/docker.sock', kind: 'unix', socketPath: '/var/run/docker.sock' },
+      { name: 'nas', url: 'tcp://10.0.0.5:2376', kind: 'tcp', host: '10.0.0.5', port: 2376 },
+      { name: 'edge', url: 'ssh://deploy@edge', kind: 'ssh', host: 'edge', port: 22, username: 'deploy' },
+    ]);
+  });
+
+  it('names a single bare URL "local"', () => {
+    const r = parseDockerHosts('tcp://127.0.0.1:2375');
+    expect(r.ok && r.value).toEqual([
+      { name: 'local', url: 'tcp://127.0.0.1:2375', kind: 'tcp', host: '127.0.0.1', port: 2375 },
+    ]);
+  });
+
+  it('takes default ports and ssh ports', () => {
+    const r = parseDockerHosts('a=tcp://h1,b=ssh://h2:2222');
+    expect(r.ok && r.value.map((s) => ('port' in s ? s.port : null))).toEqual([2375, 2222]);
+    expect(r.ok && r.value[1]).toMatchObject({ username: null });
+  });
+
+  it('reports every problem at once', () => {
+    const r = parseDockerHosts(
+      'Bad=unix:///x,dup=unix:///a,dup=unix:///b,web=http://x:1,rel=unix://relative,tcp://nameless:1,pw=ssh://u:secret@h',
+    );
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.error).toHaveLength(6);
+    expect(r.error.join('\n')).toMatch(/"Bad": a host name is a lowercase name/);
+    expect(r.error.join('\n')).toMatch(/"dup" is given twice/);
+    expect(r.error.join('\n')).toMatch(/web: unsupported scheme http:/);
+    expect(r.error.join('\n')).toMatch(/rel: a unix socket needs an absolute path/);
+    expect(r.error.join('\n')).toMatch(/each needs a name/);
+    expect(r.error.join('\n')).toMatch(/never put a password/);
+    // The password itself is never echoed back.
+    expect(r.error.join('\n')).not.toContain('secret');
+  });
+
+  it('rejects paths and queries on tcp URLs', () => {
+    const r = parseDockerHosts('x=tcp://h:1/v1.41?a=b');
+    expect(r.ok).toBe(false);
+  });
+});
+
+describe('dockerOptionsFor / tlsFilesFor / composeEnvFor', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'siteflow-hosts-unit-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('sets every connection field explicitly for a unix socket', () => {
+    const spec = {
+      name: 'local',
+      url: 'unix:///run/d.sock',
+      kind: 'unix',
+      socketPath: '/run/d.sock',
+    } as const;
+    expect(dockerOptionsFor(spec)).toEqual({
+      socketPath: '/run/d.sock',
+      host: undefined,
+      port: undefined,
+      protocol: 'http',
+    });
+    expect(composeEnvFor(spec)).toEqual({ DOCKER_HOST: 'unix:///run/d.sock' });
+  });
+
+  it('uses https with the TLS files of the host folder when all three exist', () => {
+    mkdirSync(join(dir, 'nas'));
+    for (const f of ['ca', 'cert', 'key']) writeFileSync(join(dir, 'nas', `${f}.pem`), `${f}-data`);
+    const tls = tlsFilesFor(dir, 'nas');
+    expect(tls?.ca.toString()).toBe('ca-data');
+    const spec = {
+      name: 'nas',
+      url: 'tcp://10.0.0.5:2376',
+      kind: 'tcp',
+      host: '10.0.0.5',
+      port: 2376,
+    } as const;
+    const o = dockerOptionsFor(spec, { tls });
+    expect(o).toMatchObject({ host: '10.0.0.5', port: 2376, protocol: 'https' });
+    expect(o.key?.toString()).toBe('key-data');
+    expect(composeEnvFor(spec, tls)).toEqual({
+      DOCKER_HOST: 'tcp://10.0.0.5:2376',
+      DOCKER_TLS_VERIFY: '1',
+      DOCKER_CERT_PATH: join(dir, 'nas'),
+    });
+    expect(dockerOptionsFor(spec, { tls: null }).protocol).toBe('http');
+  });
+
+  it('has no TLS without a folder, and refuses a partial set', () => {
+    expect(tlsFilesFor(dir, 'nothing-here')).toBeNull();
+    expect(tlsFilesFor(null, 'nas')).toBeNull();
+    mkdirSync(join(dir, 'half'));
+    writeFileSync(join(dir, 'half', 'ca.pem'), 'x');
+    expect(() => tlsFilesFor(dir, 'half')).toThrow(/needs all of ca.pem, cert.pem and key.pem/);
+  });
+
+  it('uses the ssh protocol of docker-modem for ssh hosts', () => {
+    const spec = {
+      name: 'edge',
+      url: 'ssh://deploy@edge',
+      kind: 'ssh',
+      host: 'edge',
+      port: 22,
+      username: 'deploy',
+    } as const;
+    expect(dockerOptionsFor(spec, { ssh: { agent: '/tmp/agent.sock' } })).toMatchObject({
+      protocol: 'ssh',
+      host: 'edge',
+      port: 22,
+      username: 'deploy',
+      sshOptions: { agent: '/tmp/agent.sock' },
+    });
+  });
+
+  it('builds DockerodeEngines and gives SITES_ROOT to the local host only', () => {
+    const hosts = Hosts.fromConfig({
+      dockerHosts: 'nas=tcp://10.0.0.5:2375,local=unix:///x.sock',
+      sitesRoot: '/srv',
+    });
+    expect(hosts.names()).toEqual(['nas', 'local']);
+    expect(hosts.composeEnv('nas')).toEqual({ DOCKER_HOST: 'tcp://10.0.0.5:2375' });
+    expect(() =>
+      Hosts.fromConfig({ dockerHosts: 'nas=tcp://h', sitesRoot: '/srv', sitesRootHost: 'zzz' }),
+    ).toThrow(/SITES_ROOT host zzz/);
+    expect(() => Hosts.fromConfig({ dockerHosts: 'X=tcp://h' })).toThrow(SiteFlowError);
+  });
+});
+
+/** A hand-written Engine fake: sites by name, or a failure. */
+function fakeEngine(name: string, sites: string[], fail?: string): Engine {
+  const site = (n: string): SiteInfo => ({
+    host: name,
+    name: n,
+    projectDir: null,
+    composeFiles: [],
+    containers: [],
+    state: 'stopped',
+  });
+  const unsupported = () => {
+    throw new Error('not in this fake');
+  };
+  return {
+    name,
+    ping: async () => {},
+    listSites: async () => {
+      if (fail) throw new SiteFlowError(fail, `${name} is down`);
+      return sites.map(site);
+    },
+    site: async (n) => {
+      if (!/^[a-z0-9-]+$/.test(n)) throw new SiteFlowError('INPUT_INVALID', 'bad name');
+      if (fail) throw new SiteFlowError(fail, `${name} is down`);
+      return sites.includes(n) ? site(n) : null;
+    },
+    containers: unsupported,
+    restartContainer: unsupported,
+    inspect: unsupported,
+    stats: unsupported,
+    logs: unsupported,
+    pullImage: unsupported,
+    imageDigest: unsupported,
+    events: unsupported,
+  };
+}
+
+describe('Hosts.resolve', () => {
+  const hosts = new Hosts([
+    fakeEngine('local', ['blog', 'shop']),
+    fakeEngine('nas', ['blog', 'photos']),
+    fakeEngine('edge', [], 'DOCKER_UNREACHABLE'),
+  ]);
+
+  it('finds a site that exists on one host only', async () => {
+    const r = await hosts.resolve({ host: null, name: 'photos' });
+    expect(r.ok && [r.value.engine.name, r.value.site.name]).toEqual(['nas', 'photos']);
+  });
+
+  it('asks for the host when the name exists on several', async () => {
+    const r = await hosts.resolve({ host: null, name: 'blog' });
+    expect(r).toEqual({ ok: false, error: { kind: 'ambiguous', name: 'blog', hosts: ['local', 'nas'] } });
+    if (!r.ok) expect(describeResolveError(r.error)).toMatch(/say which, e\.g\. local\/blog/);
+  });
+
+  it('uses the given host', async () => {
+    const r = await hosts.resolve({ host: 'nas', name: 'blog' });
+    expect(r.ok && r.value.engine.name).toBe('nas');
+  });
+
+  it('reports an unknown host with the known ones', async () => {
+    const r = await hosts.resolve({ host: 'mars', name: 'blog' });
+    expect(r).toEqual({
+      ok: false,
+      error: { kind: 'unknown-host', host: 'mars', known: ['local', 'nas', 'edge'] },
+    });
+  });
+
+  it('reports not found, naming unreachable hosts', async () => {
+    const r = await hosts.resolve({ host: null, name: 'nope' });
+    expect(r).toEqual({
+      ok: false,
+      error: { kind: 'not-found', name: 'nope', host: null, unreachable: ['edge'] },
+    });
+    if (!r.ok) expect(describeResolveError(r.error)).toBe('No site "nope" (not reachable: edge).');
+    const r2 = await hosts.resolve({ host: 'local', name: 'photos' });
+    expect(r2).toEqual({
+      ok: false,
+      error: { kind: 'not-found', name: 'photos', host: 'local', unreachable: [] },
+    });
+  });
+
+  it('throws an invalid name instead of blaming a host', async () => {
+    await expect(hosts.resolve({ host: null, name: 'Bad Name' })).rejects.toMatchObject({
+      code: 'INPUT_INVALID',
+    });
+  });
+
+  it('propagates an unreachable named host', async () => {
+    await expect(hosts.resolve({ host: 'edge', name: 'x' })).rejects.toMatchObject({
+      code: 'DOCKER_UNREACHABLE',
+    });
+  });
+
+  it('lists all sites and reports failing hosts', async () => {
+    const all = await hosts.listAllSites();
+    expect(all.sites.map((s) => `${s.host}/${s.name}`)).toEqual([
+      'local/blog',
+      'local/shop',
+      'nas/blog',
+      'nas/photos',
+    ]);
+    expect(all.failures).toEqual([{ host: 'edge', code: 'DOCKER_UNREACHABLE', message: 'edge is down' }]);
+  });
+
+  it('refuses duplicate or missing hosts', () => {
+    expect(() => new Hosts([])).toThrow(/no Docker host/);
+    expect(() => new Hosts([fakeEngine('a', []), fakeEngine('a', [])])).toThrow(/given twice/);
+  });
+});

@@ -1,0 +1,85 @@
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isSiteFlowError } from '../../../src/core/errors.js';
+import { newOperationId } from '../../../src/core/operation-id.js';
+import { FileRunLog } from '../../../src/runs/file-run-log.js';
+
+describe('FileRunLog', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'siteflow-runlog-'));
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const clock = { now: () => Date.UTC(2026, 2, 9, 12, 0, 0) };
+
+  it('writes lines under <yyyy-mm>/<opId>.log and reads them back byte for byte', async () => {
+    const log = new FileRunLog(dir, clock);
+    const id = newOperationId(clock.now());
+    const w = log.open(id);
+    expect(w.path).toBe(`2026-03/${id}.log`);
+    const lines = [
+      'plain ascii',
+      '',
+      'tabs\tand  spaces  ',
+      'unicode: é ü ✓ 日本語 🚀',
+      '\u001b[32mansi green\u001b[0m',
+      'carriage\rreturn inside',
+      'x'.repeat(200_000),
+      ...Array.from({ length: 5000 }, (_, i) => `line ${i}`),
+    ];
+    for (const l of lines) w.write(l);
+    await w.close();
+    const expected = lines.map((l) => `${l}\n`).join('');
+    expect(await log.read(w.path)).toBe(expected);
+    expect(readFileSync(join(dir, '2026-03', `${id}.log`)).equals(Buffer.from(expected, 'utf8'))).toBe(true);
+    expect(readdirSync(dir)).toEqual(['2026-03']);
+    // Logs may hold private output: never world-readable.
+    expect(statSync(join(dir, w.path)).mode & 0o007).toBe(0);
+    // Writes after close are ignored, not an error.
+    w.write('after close');
+    await w.close();
+    expect(await log.read(w.path)).toBe(expected);
+  });
+
+  it('refuses ids and paths that could leave its directory', async () => {
+    const log = new FileRunLog(dir, clock);
+    for (const bad of ['../x', 'op_../../etc', `op_${'a'.repeat(25)}/`, 'op_ABCDEFGHJKMNPQRSTVWXYZ012', '']) {
+      expect(() => log.open(bad)).toThrow(expect.objectContaining({ code: 'RUN_LOG_BAD_ID' }));
+    }
+    for (const bad of ['../../etc/passwd', '/etc/passwd', `2026-03/../${newOperationId()}.log`, 'x.log']) {
+      await expect(log.read(bad)).rejects.toSatisfy((e) => isSiteFlowError(e, 'RUN_LOG_BAD_PATH'));
+      await expect(log.remove(bad)).rejects.toSatisfy((e) => isSiteFlowError(e, 'RUN_LOG_BAD_PATH'));
+    }
+    await expect(log.read(`2026-03/${newOperationId()}.log`)).rejects.toSatisfy((e) =>
+      isSiteFlowError(e, 'RUN_LOG_NOT_FOUND'),
+    );
+  });
+
+  it('removes a log; removing a missing one is fine', async () => {
+    const log = new FileRunLog(dir, clock);
+    const w = log.open(newOperationId());
+    w.write('x');
+    await w.close();
+    await log.remove(w.path);
+    await log.remove(w.path);
+    expect(readdirSync(join(dir, '2026-03'))).toEqual([]);
+  });
+
+  it('reports a write failure on close instead of crashing', async () => {
+    const log = new FileRunLog(dir, clock);
+    const id = newOperationId();
+    // Make the log path a directory so opening it for append fails.
+    const w0 = log.open(id);
+    await w0.close();
+    rmSync(join(dir, w0.path));
+    mkdirSync(join(dir, w0.path));
+    const w = log.open(id);
+    w.write('lost');
+    await expect(w.close()).rejects.toSatisfy((e) => isSiteFlowError(e, 'RUN_LOG_WRITE'));
+  });
+});
