@@ -19,6 +19,8 @@ export default defineConfig({
           hookTimeout: 180_000,
           // Two cores: integration files share one Docker engine; keep the pressure sane.
           maxWorkers: 2,
+          // Unit tests first (group 0), then integration: different worker limits need separate groups.
+          sequence: { groupOrder: 1 },
         },
       },
     ],

@@ -38,7 +38,7 @@ interface Key<S extends z.ZodType = z.ZodType> {
   example?: string;
   secret?: boolean;
   /** Grouping in the README table. */
-  group: 'core' | 'docker' | 'permissions' | 'discord' | 'slack' | 'web';
+  group: 'core' | 'docker' | 'provision' | 'permissions' | 'discord' | 'slack' | 'web';
 }
 
 const key = <S extends z.ZodType>(k: Key<S>): Key<S> => k;
@@ -140,6 +140,85 @@ export const KEYS = {
     default: '180',
     description: 'A pull fails only when no byte has moved for this long; a slow pull keeps running.',
     group: 'docker',
+  }),
+  TEMPLATES_DIR: key({
+    schema: z.string(),
+    default: '',
+    description:
+      'Folder of your own site templates (one sub-folder each, same layout as the built-in templates/). A same-named template replaces the built-in one; a broken template is reported at start.',
+    group: 'provision',
+  }),
+  CADDY_SITES_DIR: key({
+    schema: z.string(),
+    default: '',
+    description:
+      'Folder your Caddyfile imports (`import DIR/*.caddy`); /provision writes NAME.caddy there. Provisioning is off while unset.',
+    group: 'provision',
+  }),
+  CADDYFILE: key({
+    schema: z.string(),
+    default: '',
+    description:
+      'The main Caddyfile (the one that imports CADDY_SITES_DIR). Used with CADDY_ADMIN_URL: SiteFlow runs `caddy adapt --validate` on it and loads the result through the admin API.',
+    group: 'provision',
+  }),
+  CADDY_ADMIN_URL: key({
+    schema: z.union([z.literal(''), z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' })]),
+    default: 'http://127.0.0.1:2019',
+    description: "Caddy's admin API (POST /load). Ignored when CADDY_RELOAD_COMMAND is set.",
+    group: 'provision',
+  }),
+  CADDY_RELOAD_COMMAND: key({
+    schema: z.string(),
+    default: '',
+    description:
+      'Instead of the admin API: a command that validates and reloads Caddy, as words separated by spaces (no shell), e.g. `systemctl reload caddy` or `caddy reload --config /etc/caddy/Caddyfile`.',
+    group: 'provision',
+  }),
+  CADDY_BIN: key({
+    schema: z.string().min(1),
+    default: 'caddy',
+    description: 'The caddy executable (for `caddy adapt`).',
+    group: 'provision',
+  }),
+  CADDY_SITE_PORT: key({
+    schema: z.union([z.literal(''), port]),
+    default: '',
+    description:
+      'When set, site snippets listen on plain http://DOMAIN:PORT (e.g. behind another proxy); when empty they use DOMAIN with Caddy\'s automatic HTTPS.',
+    group: 'provision',
+  }),
+  KEEP_ON_FAILURE: key({
+    schema: z.enum(['true', 'false'], { error: 'expected true or false' }).transform((v) => v === 'true'),
+    default: 'false',
+    description:
+      'When a provision fails, keep what was already done (folder, snippet, containers) for debugging instead of undoing it.',
+    group: 'provision',
+  }),
+  PROVISION_HEALTH_TIMEOUT_SECONDS: key({
+    schema: positiveInt,
+    default: '300',
+    description:
+      'How long a new site gets to become healthy (containers, databases, HTTP checks) before the provision is undone.',
+    group: 'provision',
+  }),
+  IMAGE_OVERRIDES: key({
+    schema: list.refine((xs) => xs.every((x) => /^[^=\s]+=[^=\s]+$/.test(x)), {
+      message: 'expected comma-separated FROM=TO image pairs, e.g. nginx:1.27-alpine=mirror.local/nginx:1.27-alpine',
+    }),
+    default: '',
+    description:
+      'Replaces pinned template images, as FROM=TO pairs (exact references), e.g. to use a private registry or mirror: `mariadb:11.4=registry.lan/mariadb:11.4`.',
+    group: 'provision',
+  }),
+  PROVISION_LABELS: key({
+    schema: list.refine((xs) => xs.every((x) => /^[a-z0-9][a-z0-9._-]{0,99}=[A-Za-z0-9._:@/+-]{0,200}$/.test(x)), {
+      message: 'expected comma-separated key=value labels (lowercase dotted keys, plain values)',
+    }),
+    default: '',
+    description:
+      'Extra Docker labels put on every service, network and volume of provisioned sites, as key=value pairs.',
+    group: 'provision',
   }),
   ADMINS: key({
     schema: principals,

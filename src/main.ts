@@ -12,6 +12,7 @@ import { type Logger as PinoLogger, pino } from 'pino';
 import { commands } from '../commands/index.js';
 import { ConsoleSurface } from './chat/console/console-surface.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
+import { Confirmations } from './core/confirmations.js';
 import { CommandRegistry, Dispatcher } from './core/dispatch.js';
 import { EngineWatch } from './core/engine-watch.js';
 import { describeError } from './core/errors.js';
@@ -102,6 +103,7 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
       pullStallMs: config.PULL_STALL_SECONDS * 1000,
       logsMaxFollowMs: 15 * 60_000,
     },
+    confirmations: new Confirmations(clock),
     grantHint: GRANT_HINT,
   };
   const policy = new PermissionPolicy({ admins: config.ADMINS, operators: config.OPERATORS });

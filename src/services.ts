@@ -11,6 +11,7 @@ import {
   reply,
   type SiteRef,
 } from './core/command.js';
+import type { Confirmations } from './core/confirmations.js';
 import type { CommandRegistry } from './core/dispatch.js';
 import type { Compose, Engine, HostRegistry, ResolveError, SiteInfo } from './core/engine.js';
 import { formatAgo } from './core/format.js';
@@ -35,6 +36,7 @@ export interface Services {
   compose: Compose;
   runner: ActionRunner;
   limits: Limits;
+  confirmations: Confirmations;
   /** Shown by /help and denials: how an admin grants more. */
   grantHint: string;
 }
@@ -115,4 +117,28 @@ export function startRun(ctx: CommandContext<Services>, def: ActionDef, title: s
     };
   }
   return reply.error('Not started', r.error.message);
+}
+
+/**
+ * Asks the user to confirm before `proceed` runs. The reply carries the prompt the surface
+ * renders as buttons; nothing happens until the owner (or an admin) confirms in time.
+ */
+export function askConfirmation(
+  ctx: CommandContext<Services>,
+  o: { summary: string; confirmLabel: string; site: string | null; proceed: () => Promise<Reply> | Reply },
+): Reply {
+  const c = ctx.services.confirmations.request({
+    command: ctx.invocation.command,
+    site: o.site,
+    actor: ctx.actor,
+    summary: o.summary,
+    proceed: o.proceed,
+  });
+  const secs = Math.round((c.expiresAt - c.createdAt) / 1000);
+  return {
+    status: 'ok',
+    title: `Confirm: ${o.summary}`,
+    blocks: [{ kind: 'text', text: `Only ${ctx.actor.name} or an admin can confirm, within ${secs} s.` }],
+    confirm: { id: c.id, confirmLabel: o.confirmLabel, expiresAt: c.expiresAt },
+  };
 }

@@ -35,5 +35,8 @@ export function renderBlock(b: Block): string {
 
 /** A whole reply as plain text: a marked title line, then each block. */
 export function renderReplyText(r: Reply): string {
-  return [`${MARK[r.status]} ${r.title}`, ...r.blocks.map(renderBlock)].join('\n');
+  const lines = [`${MARK[r.status]} ${r.title}`, ...r.blocks.map(renderBlock)];
+  if (r.confirm)
+    lines.push(`Type /confirm ${r.confirm.id} to go ahead, or /confirm ${r.confirm.id} no to call it off.`);
+  return lines.join('\n');
 }

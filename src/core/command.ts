@@ -189,6 +189,16 @@ export interface Reply {
   ephemeral?: boolean;
   /** Id of the operation whose output the surface should stream. */
   operationId?: string;
+  /** Set when the command asks the user to confirm before anything happens. */
+  confirm?: ConfirmPrompt;
+}
+
+/** A confirmation the surface shows as buttons (or as a `/confirm ID` hint in the console). */
+export interface ConfirmPrompt {
+  id: string;
+  /** Label of the go-ahead button, e.g. "Deprovision blog". */
+  confirmLabel: string;
+  expiresAt: number;
 }
 
 /** Reply helpers. */

@@ -76,7 +76,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
       await cleanupRun(runId);
     } finally {
       rmSync(lease, { force: true });
-      if (process.env.SITEFLOW_TEST_ENV_STOP === '1') await runSetup(['--stop', '--quiet']);
+      if (process.env.SITEFLOW_TEST_ENV_STOP === '1') {
+        // Exit 3 means another live run holds a lease: leave the environment up for it.
+        await runSetup(['--stop', '--quiet']).catch((err: unknown) => {
+          console.error(`[test-env] not stopped: ${err instanceof Error ? err.message : String(err)}`);
+        });
+      }
     }
   };
 }

@@ -11,7 +11,6 @@ import { DockerodeEngine } from '../../../src/docker/dockerode-engine.js';
 import { dockerOptionsFor, parseDockerHosts } from '../../../src/docker/hosts.js';
 import {
   type ComposeProject,
-  cleanupRun,
   createComposeProject,
   freePort,
   runId,
@@ -30,6 +29,9 @@ function engineFor(sitesRoot: string | null = null): DockerodeEngine {
   return new DockerodeEngine({ name: 'local', docker: dockerOptionsFor(parsed.value[0]!), sitesRoot });
 }
 
+/** Containers this file created; removed in afterAll (never the whole run: other files share it). */
+const created: Docker.Container[] = [];
+
 /** Runs a labelled busybox container with `sh -c script`. */
 async function runContainer(docker: Docker, script: string, extra: Docker.ContainerCreateOptions = {}) {
   const c = await docker.createContainer({
@@ -38,6 +40,7 @@ async function runContainer(docker: Docker, script: string, extra: Docker.Contai
     Labels: testLabels(),
     ...extra,
   });
+  created.push(c);
   await c.start();
   return c;
 }
@@ -92,7 +95,7 @@ describe('DockerodeEngine (real engine)', () => {
 
   afterAll(async () => {
     await project?.down().catch(() => undefined);
-    await cleanupRun(runId, docker);
+    for (const c of created) await c.remove({ force: true }).catch(() => undefined);
   });
 
   it('answers ping', async () => {
@@ -246,6 +249,7 @@ describe('DockerodeEngine (real engine)', () => {
       Cmd: ['sh', '-c', 'exit 3'],
       Labels: testLabels(),
     });
+    created.push(c);
     id = c.id;
     await c.start();
     await reading;

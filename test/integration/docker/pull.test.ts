@@ -3,14 +3,13 @@
  * pushed, removed locally and pulled back, so real layer progress and a registry digest appear.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { PullProgress } from '../../../src/core/engine.js';
 import { DockerodeEngine } from '../../../src/docker/dockerode-engine.js';
 import { dockerOptionsFor, parseDockerHosts } from '../../../src/docker/hosts.js';
 import {
-  cleanupRun,
   registryDigest,
   registryRunImage,
   registryRunPrefix,
@@ -30,10 +29,11 @@ describe('DockerodeEngine.pullImage (local registry)', () => {
   const engine = new DockerodeEngine({ name: 'local', docker: dockerOptionsFor(parsed.value[0]!) });
   const repoName = 'pull';
   const ref = `${registryRunImage(repoName, env)}:v1`;
+  let dir = '';
 
   beforeAll(async () => {
     // A labelled image with one unique, incompressible layer, pushed and then removed locally.
-    const dir = tempDir('image');
+    dir = tempDir('image');
     const root = join(dir, 'root');
     mkdirSync(root);
     writeFileSync(join(root, 'payload.bin'), randomBytes(12 * 1024 * 1024));
@@ -46,7 +46,11 @@ describe('DockerodeEngine.pullImage (local registry)', () => {
   });
 
   afterAll(async () => {
-    await cleanupRun(runId, testDocker(env));
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    await testDocker(env)
+      .getImage(ref)
+      .remove({ force: true })
+      .catch(() => undefined);
   });
 
   it('reports aggregated layer progress and the registry digest', async () => {
