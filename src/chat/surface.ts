@@ -1,0 +1,42 @@
+/**
+ * The seam between SiteFlow and its chat platforms. Each surface (console, Discord,
+ * Slack) turns platform events into Invocations, calls the dispatcher, and renders the
+ * Reply and the run stream; main.ts starts every surface whose credentials are set.
+ */
+import type { Config } from '../config.js';
+import type { Completion } from '../core/command.js';
+import type { CommandRegistry, Dispatcher } from '../core/dispatch.js';
+import type { Clock, Logger, RunLog } from '../core/ports.js';
+import type { Services } from '../services.js';
+
+/** A running chat surface. */
+export interface ChatSurface {
+  readonly platform: 'discord' | 'slack' | 'console';
+  start(): Promise<void>;
+  /** Stops taking events and closes connections. */
+  stop(): Promise<void>;
+}
+
+/** Completion candidates for an option (site names, services of a site, templates, operations). */
+export type CompletionSource = (
+  kind: Completion,
+  typed: string,
+  args: Record<string, string>,
+) => Promise<string[]>;
+
+/** What every chat surface gets from main.ts. */
+export interface SurfaceDeps {
+  config: Config;
+  dispatcher: Dispatcher<Services>;
+  registry: CommandRegistry<Services>;
+  services: Services;
+  runLog: RunLog;
+  logger: Logger;
+  clock: Clock;
+  completions: CompletionSource;
+}
+
+/** True when Discord or Slack credentials are configured. */
+export function chatConfigured(config: Config): boolean {
+  return Boolean(config.DISCORD_TOKEN || config.SLACK_BOT_TOKEN);
+}
