@@ -1,32 +1,46 @@
 import { pullSite } from '../src/actions/pull-site.js';
-import { opt } from '../src/core/command.js';
-import { checkService, defineCommand, findSite, siteLabel, startRun } from '../src/services.js';
+import {
+  askConfirmation,
+  defineCommand,
+  findSiteService,
+  siteAndService,
+  siteLabel,
+  startRun,
+} from '../src/services.js';
 
 export default defineCommand({
   name: 'pull',
   description: "Pull a site's images and recreate what changed",
   level: 'operator',
   mutates: true,
-  options: {
-    site: opt.site({ description: 'The site (or host/site)', required: true }),
-    service: opt.service({ description: 'Only this compose service' }),
-  },
+  options: siteAndService,
   run: async (ctx, { site, service }) => {
-    const found = await findSite(ctx.services, site);
+    const found = await findSiteService(ctx.services, site, service);
     if (!found.ok) return found.reply;
-    const bad = checkService(found.site, service);
-    if (bad) return bad;
-    const { limits, compose } = ctx.services;
-    const def = pullSite({
-      engine: found.engine,
-      compose,
-      site: found.site,
-      ...(service ? { service } : {}),
-      // Progress decides a pull's fate; the cap only guards against a hung engine.
-      timeoutMs: Math.max(limits.actionTimeoutMs, 6 * 3600_000),
-      stallMs: limits.pullStallMs,
-    });
+    const { limits, compose, hosts } = ctx.services;
     const label = siteLabel(ctx.services, found.site);
-    return startRun(ctx, def, `Pulling ${service ? `${service} of ${label}` : label}`);
+    const what = service ? `${service} of ${label}` : label;
+    const go = () =>
+      startRun(
+        ctx,
+        pullSite({
+          engine: found.engine,
+          compose,
+          site: found.site,
+          ...(service ? { service } : {}),
+          // Progress decides a pull's fate; the cap only guards against a hung engine.
+          timeoutMs: Math.max(limits.actionTimeoutMs, 6 * 3600_000),
+          stallMs: limits.pullStallMs,
+          composeEnv: hosts.composeEnv(found.site.host),
+        }),
+        `Pulling ${what}`,
+      );
+    if (!ctx.services.policy.confirmPull) return go();
+    return askConfirmation(ctx, {
+      summary: `Pull ${what} and recreate the services whose image changed`,
+      confirmLabel: `Pull ${label}`,
+      site: found.site.name,
+      proceed: go,
+    });
   },
 });

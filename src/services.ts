@@ -7,6 +7,7 @@ import {
   type Command,
   type CommandContext,
   type OptionSpec,
+  opt,
   type Reply,
   reply,
   type SiteRef,
@@ -17,6 +18,7 @@ import type { Compose, Engine, HostRegistry, ResolveError, SiteInfo } from './co
 import { formatAgo } from './core/format.js';
 import type { AuditStore, Clock, OperationStore } from './core/ports.js';
 import type { ActionDef, ActionRunner } from './core/runs.js';
+import type { Provisioning } from './provision/provisioning.js';
 
 /** Time limits and sizes commands apply. */
 export interface Limits {
@@ -36,9 +38,13 @@ export interface Services {
   compose: Compose;
   runner: ActionRunner;
   limits: Limits;
+  /** Site policies from the configuration. */
+  policy: { confirmPull: boolean };
   confirmations: Confirmations;
   /** Shown by /help and denials: how an admin grants more. */
   grantHint: string;
+  /** Site templates, Caddy and provisioning settings (/provision, /deprovision, /templates). */
+  provisioning?: Provisioning;
 }
 
 /** Declares a command whose handler receives the SiteFlow services. */
@@ -72,6 +78,24 @@ export async function findSite(
 ): Promise<{ ok: true; engine: Engine; site: SiteInfo } | { ok: false; reply: Reply }> {
   const r = await services.hosts.resolve(ref);
   return r.ok ? { ok: true, ...r.value } : { ok: false, reply: unresolved(r.error) };
+}
+
+/** The `<site> [service]` options most site commands start with. */
+export const siteAndService = {
+  site: opt.site({ description: 'The site (or host/site)', required: true }),
+  service: opt.service({ description: 'Only this compose service' }),
+};
+
+/** Resolves a site and checks the optional service belongs to it, or returns the reply saying why not. */
+export async function findSiteService(
+  services: Services,
+  site: SiteRef,
+  service: string | undefined,
+): Promise<{ ok: true; engine: Engine; site: SiteInfo } | { ok: false; reply: Reply }> {
+  const found = await findSite(services, site);
+  if (!found.ok) return found;
+  const bad = checkService(found.site, service);
+  return bad ? { ok: false, reply: bad } : found;
 }
 
 /** Checks that `service` belongs to the site. */

@@ -19,15 +19,18 @@ export interface PullOptions {
   timeoutMs: number;
   /** Fail when no byte moved for this long. */
   stallMs: number;
+  /** Environment for compose on the site's host (DOCKER_HOST for remote engines). */
+  composeEnv?: Record<string, string>;
 }
 
 const MB = 1024 * 1024;
 
 /** `Downloading 12.3 / 40.0 MB, 3/5 layers` */
 export function describePull(p: PullProgress): string {
-  const bytes =
-    p.bytesTotal > 0 ? `${(p.bytesDone / MB).toFixed(1)} / ${(p.bytesTotal / MB).toFixed(1)} MB, ` : '';
-  return `${p.status} ${bytes}${p.layersDone}/${p.layers} layers`;
+  const parts = [p.status];
+  if (p.bytesTotal > 0) parts.push(`${(p.bytesDone / MB).toFixed(1)} / ${(p.bytesTotal / MB).toFixed(1)} MB`);
+  if (p.layers > 0) parts.push(`${p.layersDone}/${p.layers} layers`);
+  return parts.join(', ');
 }
 
 /** First 12 hex digits of a digest, enough to tell two apart. */
@@ -100,6 +103,7 @@ export function pullSite(o: PullOptions): ActionDef {
           {
             signal: io.signal,
             onLine: (l, s) => io.line(sanitizeLine(l), s),
+            ...(o.composeEnv ? { env: o.composeEnv } : {}),
           },
         );
         return { exitCode: r.exitCode };
@@ -128,6 +132,7 @@ export function pullSite(o: PullOptions): ActionDef {
       await o.compose.run(o.site.projectDir, o.site.name, ['up', '-d', ...names], {
         signal: io.signal,
         onLine: (l, s) => io.line(sanitizeLine(l), s),
+        ...(o.composeEnv ? { env: o.composeEnv } : {}),
       });
       for (const [name, s] of changed)
         io.line(`${name}: ${shortDigest(s.old)} -> ${shortDigest(pulled.get(s.ref) ?? null)}`);

@@ -53,5 +53,6 @@ export async function waitHealthy(
 
 /** `web: up (healthy)` */
 export function describeHealth(o: HealthOutcome): string {
-  return `${o.service ?? o.name}: ${o.status}${o.health ? ` (${o.health})` : ''}`;
+  const health = o.health && o.health !== o.status ? ` (${o.health})` : '';
+  return `${o.service ?? o.name}: ${o.status}${health}`;
 }

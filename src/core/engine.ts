@@ -253,6 +253,8 @@ export interface HostRegistry {
   names(): string[];
   /** The engine named `host`, or undefined. */
   get(host: string): Engine | undefined;
+  /** Environment for compose runs against `host` (DOCKER_HOST, TLS paths); empty for the local engine. */
+  composeEnv(host: string): Record<string, string>;
   /** Finds the one site `ref` names; `host: null` searches every host. */
   resolve(ref: SiteRef): Promise<Result<{ engine: Engine; site: SiteInfo }, ResolveError>>;
 }

@@ -4,7 +4,10 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { usage } from '../../commands/help.js';
+import { commands } from '../../commands/index.js';
 import { describeKeys } from '../config.js';
+import { type Command, LEVELS } from '../core/command.js';
 
 const GROUP_TITLES: Record<string, string> = {
   core: 'Core',
@@ -36,6 +39,15 @@ export function renderEnvExample(): string {
   return out.join('\n');
 }
 
+/** The README commands table (markdown), from the command declarations. */
+export function renderCommandsTable(): string {
+  const rows = commands
+    .map((c) => c as unknown as Command)
+    .sort((a, b) => LEVELS.indexOf(a.level) - LEVELS.indexOf(b.level) || a.name.localeCompare(b.name))
+    .map((c) => `| \`${usage(c.name, c.options)}\` | ${c.level} | ${c.description} |`);
+  return ['| command | level | what it does |', '|---|---|---|', ...rows].join('\n');
+}
+
 /** The README configuration table (markdown). */
 export function renderConfigTable(): string {
   const rows = describeKeys().map(
@@ -48,10 +60,15 @@ export function renderConfigTable(): string {
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   writeFileSync('.env.example', renderEnvExample());
   const readme = readFileSync('README.md', 'utf8');
-  const updated = readme.replace(
-    /<!-- config:start -->[\s\S]*<!-- config:end -->/,
-    `<!-- config:start -->\n${renderConfigTable()}\n<!-- config:end -->`,
-  );
+  const updated = readme
+    .replace(
+      /<!-- config:start -->[\s\S]*<!-- config:end -->/,
+      `<!-- config:start -->\n${renderConfigTable()}\n<!-- config:end -->`,
+    )
+    .replace(
+      /<!-- commands:start -->[\s\S]*<!-- commands:end -->/,
+      `<!-- commands:start -->\n${renderCommandsTable()}\n<!-- commands:end -->`,
+    );
   writeFileSync('README.md', updated);
-  process.stdout.write('wrote .env.example and the README configuration table\n');
+  process.stdout.write('wrote .env.example and the README configuration and commands tables\n');
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, describeKeys, loadConfig } from '../../src/config.js';
-import { renderConfigTable, renderEnvExample } from '../../src/tools/env-example.js';
+import { renderCommandsTable, renderConfigTable, renderEnvExample } from '../../src/tools/env-example.js';
 
 describe('config', () => {
   it('applies defaults when nothing is set', () => {
@@ -48,6 +48,11 @@ describe('config', () => {
   it('documents every key in the README configuration table', () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     expect(readme).toContain(renderConfigTable());
+  });
+
+  it('documents every command in the README commands table', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    expect(readme, 'run `npm run docs:env` to regenerate the README tables').toContain(renderCommandsTable());
   });
 
   it('never puts a real-looking secret in .env.example', () => {

@@ -174,6 +174,25 @@ describe('actions through the console', () => {
     expect((follow.match(/│ tick \d+/g) ?? []).length).toBeGreaterThan(3);
   });
 
+  it('asks for a confirmation before /pull when CONFIRM_PULL is on, and runs only once confirmed', async () => {
+    const strict = await startTestSiteFlow({ DOCKER_HOSTS: env.dockerHost, CONFIRM_PULL: 'true' });
+    try {
+      const ask = await strict.driver.type(`/pull ${site.name} worker`, /Type \/confirm (cf_[0-9a-f]{16})/);
+      const id = /\/confirm (cf_[0-9a-f]{16})/.exec(ask)![1]!;
+      expect(strict.app.services.operations.list({ limit: 10 })).toHaveLength(0);
+      expect(await strict.driver.type(`/confirm ${id} no`, 'Called off')).toContain('nothing was done');
+      expect(await strict.driver.type(`/confirm ${id}`, 'Nothing was done')).toMatch(/no longer open/);
+      expect(strict.app.services.operations.list({ limit: 10 })).toHaveLength(0);
+      const again = await strict.driver.type(`/pull ${site.name} worker`, /Type \/confirm (cf_[0-9a-f]{16})/);
+      const id2 = /\/confirm (cf_[0-9a-f]{16})/.exec(again)![1]!;
+      const ran = await strict.driver.type(`/confirm ${id2}`, /op_\w+ (succeeded|failed)/, 60_000);
+      expect(ran).toMatch(/Pulling worker of/);
+      expect(strict.app.services.operations.list({ limit: 10 })).toHaveLength(1);
+    } finally {
+      await strict.stop();
+    }
+  });
+
   it('rejects bad input with a clear error, runs nothing, and audits it as rejected', async () => {
     const before = sf.app.services.operations.list({ limit: 500 }).length;
     expect(await sf.driver.type('/restart ../x', 'Invalid input')).toContain('site:');
