@@ -16,6 +16,11 @@ const BENCHES: Bench[] = [
   { name: 'audit', needsDocker: false, load: () => import('./audit.bench.js') },
   { name: 'hub', needsDocker: false, load: () => import('./hub.bench.js') },
   { name: 'restart', needsDocker: true, load: () => import('./restart.bench.js') },
+  { name: 'monitor', needsDocker: true, load: () => import('./monitor.bench.js') },
+  { name: 'slack-ack', needsDocker: true, load: () => import('./slack-ack.bench.js') },
+  { name: 'discord-ack', needsDocker: true, load: () => import('./discord-ack.bench.js') },
+  { name: 'provision', needsDocker: true, load: () => import('./provision.bench.js') },
+  { name: 'web', needsDocker: false, load: () => import('./web.bench.js') },
 ];
 
 function fmt(n: number): string {

@@ -1,11 +1,36 @@
 /** Every command SiteFlow serves, declared once each in this folder. */
+import ack from './ack.js';
 import audit from './audit.js';
+import backup from './backup.js';
 import cancel from './cancel.js';
 import confirm from './confirm.js';
+import deprovision from './deprovision.js';
 import help from './help.js';
 import logs from './logs.js';
+import provision from './provision.js';
 import pull from './pull.js';
 import restart from './restart.js';
+import silence from './silence.js';
+import silences from './silences.js';
 import status from './status.js';
+import templates from './templates.js';
+import unsilence from './unsilence.js';
 
-export const commands = [help, status, restart, pull, logs, cancel, confirm, audit];
+export const commands = [
+  help,
+  status,
+  restart,
+  pull,
+  logs,
+  cancel,
+  confirm,
+  audit,
+  templates,
+  provision,
+  deprovision,
+  backup,
+  silence,
+  unsilence,
+  silences,
+  ack,
+];

@@ -5,12 +5,18 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseDotenv } from 'dotenv';
+import cron from 'node-cron';
 import { z } from 'zod';
+import { parseBackupMap } from './core/backup.js';
 
 const positiveInt = z.coerce
   .number({ error: 'expected a whole number' })
   .int()
   .positive('expected a number > 0');
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'expected true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const seconds = z.coerce.number({ error: 'expected a number of seconds' }).min(0, 'expected a number >= 0');
 const port = z.coerce
   .number({ error: 'expected a port number' })
   .int('expected a port number')
@@ -38,7 +44,7 @@ interface Key<S extends z.ZodType = z.ZodType> {
   example?: string;
   secret?: boolean;
   /** Grouping in the README table. */
-  group: 'core' | 'docker' | 'provision' | 'permissions' | 'discord' | 'slack' | 'web';
+  group: 'core' | 'docker' | 'provision' | 'permissions' | 'discord' | 'slack' | 'backup' | 'monitor' | 'web';
 }
 
 const key = <S extends z.ZodType>(k: Key<S>): Key<S> => k;
@@ -185,7 +191,15 @@ export const KEYS = {
     schema: z.union([z.literal(''), port]),
     default: '',
     description:
-      'When set, site snippets listen on plain http://DOMAIN:PORT (e.g. behind another proxy); when empty they use DOMAIN with Caddy\'s automatic HTTPS.',
+      "When set, site snippets listen on plain http://DOMAIN:PORT (e.g. behind another proxy); when empty they use DOMAIN with Caddy's automatic HTTPS.",
+    group: 'provision',
+  }),
+  PROVISION_BASE_DOMAIN: key({
+    schema: z
+      .string()
+      .regex(/^$|^[a-z0-9](?:[a-z0-9.-]{0,200}[a-z0-9])?$/, 'expected a domain such as example.com'),
+    default: 'localhost',
+    description: '/provision NAME TEMPLATE without a domain gives the site NAME.<this domain>.',
     group: 'provision',
   }),
   KEEP_ON_FAILURE: key({
@@ -204,7 +218,8 @@ export const KEYS = {
   }),
   IMAGE_OVERRIDES: key({
     schema: list.refine((xs) => xs.every((x) => /^[^=\s]+=[^=\s]+$/.test(x)), {
-      message: 'expected comma-separated FROM=TO image pairs, e.g. nginx:1.27-alpine=mirror.local/nginx:1.27-alpine',
+      message:
+        'expected comma-separated FROM=TO image pairs, e.g. nginx:1.27-alpine=mirror.local/nginx:1.27-alpine',
     }),
     default: '',
     description:
@@ -212,9 +227,12 @@ export const KEYS = {
     group: 'provision',
   }),
   PROVISION_LABELS: key({
-    schema: list.refine((xs) => xs.every((x) => /^[a-z0-9][a-z0-9._-]{0,99}=[A-Za-z0-9._:@/+-]{0,200}$/.test(x)), {
-      message: 'expected comma-separated key=value labels (lowercase dotted keys, plain values)',
-    }),
+    schema: list.refine(
+      (xs) => xs.every((x) => /^[a-z0-9][a-z0-9._-]{0,99}=[A-Za-z0-9._:@/+-]{0,200}$/.test(x)),
+      {
+        message: 'expected comma-separated key=value labels (lowercase dotted keys, plain values)',
+      },
+    ),
     default: '',
     description:
       'Extra Docker labels put on every service, network and volume of provisioned sites, as key=value pairs.',
@@ -234,6 +252,254 @@ export const KEYS = {
       'Who is operator (restart, pull, cancel own): same principal syntax. Everyone else is a viewer.',
     group: 'permissions',
   }),
+  CONFIRM_PULL: key({
+    schema: bool,
+    default: 'false',
+    description: 'Ask for a confirmation button before /pull recreates containers.',
+    group: 'permissions',
+  }),
+  DISCORD_TOKEN: key({
+    schema: z.string(),
+    default: '',
+    example: '<bot token from the Discord developer portal>',
+    description: 'Enables the Discord surface: the bot token.',
+    secret: true,
+    group: 'discord',
+  }),
+  DISCORD_GUILD_ID: key({
+    schema: z.string().regex(/^(\d{5,25})?$/, 'expected a Discord server (guild) id'),
+    default: '',
+    description: 'Register commands in this server only (they appear at once); global commands when unset.',
+    group: 'discord',
+  }),
+  DISCORD_API_URL: key({
+    schema: z.string().regex(/^(https?:\/\/.+)?$/, 'expected an http(s) URL'),
+    default: '',
+    description:
+      "Discord's REST base, e.g. http://127.0.0.1:PORT/api for a proxy or compatible server; the gateway URL then comes from its /gateway/bot.",
+    group: 'discord',
+  }),
+  DISCORD_ALERT_CHANNEL_ID: key({
+    schema: z.string().regex(/^(\d{5,25})?$/, 'expected a Discord channel id'),
+    default: '',
+    description: 'Channel for alerts from the monitor.',
+    group: 'discord',
+  }),
+  SLACK_BOT_TOKEN: key({
+    schema: z.string(),
+    default: '',
+    example: '<xoxb- bot token>',
+    description:
+      'Enables the Slack surface (with SLACK_SIGNING_SECRET for HTTP mode or SLACK_APP_TOKEN for Socket Mode).',
+    secret: true,
+    group: 'slack',
+  }),
+  SLACK_SIGNING_SECRET: key({
+    schema: z.string(),
+    default: '',
+    example: '<signing secret>',
+    description: 'HTTP mode: verifies that requests come from Slack.',
+    secret: true,
+    group: 'slack',
+  }),
+  SLACK_APP_TOKEN: key({
+    schema: z.string(),
+    default: '',
+    example: '<xapp- app-level token>',
+    description: 'Socket Mode (no public URL needed): the app-level token with connections:write.',
+    secret: true,
+    group: 'slack',
+  }),
+  SLACK_PORT: key({
+    schema: port,
+    default: '3000',
+    description: 'HTTP mode: port of the /slack/events endpoint.',
+    group: 'slack',
+  }),
+  SLACK_HOST: key({
+    schema: z.string().min(1),
+    default: '127.0.0.1',
+    description:
+      'HTTP mode: address of the /slack/events endpoint. Slack needs an https URL, so put a reverse proxy in front; use 0.0.0.0 only if that proxy runs elsewhere.',
+    group: 'slack',
+  }),
+  SLACK_API_URL: key({
+    schema: z.string().regex(/^(https?:\/\/.+\/)?$/, 'expected an http(s) URL ending in /'),
+    default: '',
+    description: "Slack's Web API base, e.g. http://127.0.0.1:PORT/api/ for a proxy or compatible server.",
+    group: 'slack',
+  }),
+  SLACK_COMMANDS: key({
+    schema: z.enum(['umbrella', 'individual', 'both'], { error: 'expected umbrella, individual or both' }),
+    default: 'umbrella',
+    description:
+      'Serve one /siteflow command (/siteflow restart blog), one Slack command per SiteFlow command, or both.',
+    group: 'slack',
+  }),
+  SLACK_ALERT_CHANNEL: key({
+    schema: z.string(),
+    default: '',
+    description: 'Channel id for alerts from the monitor.',
+    group: 'slack',
+  }),
+  NAS_HOST: key({
+    schema: z.string().regex(/^$|^[A-Za-z0-9.:_-]{1,253}$/, 'expected a host name or IP address'),
+    default: '',
+    description:
+      'Enables NAS backup checks: the NAS to reach over SSH/SFTP (only readdir/stat are used, never a shell).',
+    group: 'backup',
+  }),
+  NAS_PORT: key({
+    schema: port,
+    default: '22',
+    description: 'SSH port of the NAS.',
+    group: 'backup',
+  }),
+  NAS_USER: key({
+    schema: z.string().regex(/^$|^[A-Za-z0-9._@-]{1,64}$/, 'expected a user name'),
+    default: '',
+    description: 'SSH user on the NAS; it only needs read access to the backup folders.',
+    group: 'backup',
+  }),
+  NAS_PRIVATE_KEY_PATH: key({
+    schema: z.string(),
+    default: '',
+    description:
+      'Private key file for the NAS user (unencrypted OpenSSH or PEM). Either this or NAS_PASSWORD.',
+    group: 'backup',
+  }),
+  NAS_PASSWORD: key({
+    schema: z.string(),
+    default: '',
+    description: 'Password of the NAS user, when no key is used.',
+    secret: true,
+    group: 'backup',
+  }),
+  NAS_HOST_KEY: key({
+    schema: z
+      .string()
+      .regex(/^$|^SHA256:[A-Za-z0-9+/]{43}=?$/, 'expected SHA256:<base64> as `ssh-keygen -lf` prints it'),
+    default: '',
+    example: 'SHA256:<43 characters>',
+    description:
+      "The NAS's pinned SSH host key fingerprint (`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` on the NAS). Required: an unknown or changed key is refused.",
+    group: 'backup',
+  }),
+  NAS_BACKUP_ROOT: key({
+    schema: z.string().regex(/^$|^\/.*$/, 'expected an absolute path such as /volume1/backups'),
+    default: '',
+    example: '/volume1/backups',
+    description: 'Folder on the NAS holding one sub-folder of backups per site (NAS_BACKUP_ROOT/SITE).',
+    group: 'backup',
+  }),
+  NAS_BACKUP_MAP: key({
+    schema: z.string().superRefine((raw, ctx) => {
+      const r = parseBackupMap(raw);
+      if (!r.ok) ctx.addIssue({ code: 'custom', message: r.error.join('; ') });
+    }),
+    default: '',
+    example: 'blog=/volume1/backups/blog-www,shop=/volume2/shop',
+    description:
+      'Sites whose backups live elsewhere, as site=/absolute/folder pairs; mapped sites are checked even when no host runs them.',
+    group: 'backup',
+  }),
+  NAS_STALE_THRESHOLD_HOURS: key({
+    schema: z.coerce
+      .number({ error: 'expected a number of hours' })
+      .positive('expected a number of hours > 0'),
+    default: '26',
+    description: 'A site whose newest backup is older than this many hours is stale.',
+    group: 'backup',
+  }),
+  NAS_CHECK_CRON: key({
+    schema: z
+      .string()
+      .refine((v) => cron.validate(v), { message: 'expected a cron expression such as 7 * * * *' }),
+    default: '7 * * * *',
+    description: 'When the backups are checked (node-cron syntax; hourly at minute 7 by default).',
+    group: 'backup',
+  }),
+  NAS_CONNECT_TIMEOUT_SECONDS: key({
+    schema: positiveInt,
+    default: '15',
+    description: 'How long connecting and logging in to the NAS may take before it counts as unreachable.',
+    group: 'backup',
+  }),
+  MONITOR_ENABLED: key({
+    schema: bool,
+    default: 'true',
+    description:
+      'Watch every Docker host and post alerts (console, DISCORD_ALERT_CHANNEL_ID, SLACK_ALERT_CHANNEL).',
+    group: 'monitor',
+  }),
+  MONITOR_RECONCILE_CRON: key({
+    schema: z
+      .string()
+      .refine((v) => cron.validate(v), { message: 'expected a cron expression (5 or 6 fields)' }),
+    default: '*/30 * * * * *',
+    description:
+      'When the monitor re-lists every host to catch what the event stream missed (node-cron, seconds field optional).',
+    group: 'monitor',
+  }),
+  ALERT_DOWN_AFTER_SECONDS: key({
+    schema: seconds,
+    default: '0',
+    description: 'A site must be down or degraded this long before it alerts (0: at once; decimals allowed).',
+    group: 'monitor',
+  }),
+  ALERT_RECOVER_AFTER_SECONDS: key({
+    schema: seconds,
+    default: '5',
+    description: 'A site must be healthy again this long before its alert resolves (hysteresis).',
+    group: 'monitor',
+  }),
+  ALERT_FLAP_CHANGES: key({
+    schema: positiveInt,
+    default: '4',
+    description:
+      'A container that exits this many times within ALERT_FLAP_WINDOW_SECONDS is flapping: one alert, not one per restart.',
+    group: 'monitor',
+  }),
+  ALERT_FLAP_WINDOW_SECONDS: key({
+    schema: positiveInt,
+    default: '120',
+    description: 'Window of ALERT_FLAP_CHANGES; a container calm this long stops flapping.',
+    group: 'monitor',
+  }),
+  ALERT_REMINDER_MINUTES: key({
+    schema: seconds,
+    default: '60',
+    description:
+      'Remind in the alert thread at this interval while it is still open and not acknowledged (0: never).',
+    group: 'monitor',
+  }),
+  ALERT_STORM_THRESHOLD: key({
+    schema: positiveInt,
+    default: '4',
+    description:
+      'This many sites of one host going bad within ALERT_STORM_WINDOW_SECONDS post one incident, with the sites listed in its thread.',
+    group: 'monitor',
+  }),
+  ALERT_STORM_WINDOW_SECONDS: key({
+    schema: positiveInt,
+    default: '10',
+    description: 'Window of ALERT_STORM_THRESHOLD.',
+    group: 'monitor',
+  }),
+  ALERT_HOST_DOWN_AFTER_SECONDS: key({
+    schema: seconds,
+    default: '5',
+    description:
+      'A Docker engine must stay unreachable this long before one "host unreachable" incident is posted.',
+    group: 'monitor',
+  }),
+  ALERT_ACTION_GRACE_SECONDS: key({
+    schema: seconds,
+    default: '30',
+    description:
+      "After SiteFlow's own restart, pull, provision or deprovision of a site ends, its containers get this long to be healthy before they alert.",
+    group: 'monitor',
+  }),
   WEB_HOST: key({
     schema: z.string().min(1),
     default: '127.0.0.1',
@@ -245,6 +511,14 @@ export const KEYS = {
     schema: port,
     default: '8080',
     description: 'Port of the status page, /healthz and /metrics (0 picks a free port).',
+    group: 'web',
+  }),
+  WEB_TOKEN: key({
+    schema: z.string(),
+    default: '',
+    description:
+      'Access token of the status page: when set, every page, the API and /metrics need it (Authorization: Bearer, or the login form); /healthz stays open.',
+    secret: true,
     group: 'web',
   }),
 } satisfies Record<string, Key>;

@@ -10,13 +10,18 @@ import type { Readable, Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { type Logger as PinoLogger, pino } from 'pino';
 import { commands } from '../commands/index.js';
+import { createBackupChecks } from './backup/backup-checks.js';
+import { completionSource } from './chat/completions.js';
 import { ConsoleSurface } from './chat/console/console-surface.js';
+import { type ChatSurface, chatConfigured, startSurface } from './chat/surface.js';
+import { chatSurfacesFor } from './chat/surfaces.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { Confirmations } from './core/confirmations.js';
 import { CommandRegistry, Dispatcher } from './core/dispatch.js';
 import { EngineWatch } from './core/engine-watch.js';
 import { describeError } from './core/errors.js';
 import { OutputHub } from './core/hub.js';
+import { LiveState } from './core/live-state.js';
 import { PermissionPolicy } from './core/permissions.js';
 import type { Clock } from './core/ports.js';
 import { ActionRunner } from './core/runs.js';
@@ -26,9 +31,15 @@ import { SqliteAuditStore } from './db/sqlite-audit-store.js';
 import { SqliteOperationStore } from './db/sqlite-operation-store.js';
 import { ComposeCli } from './docker/compose-cli.js';
 import { Hosts } from './docker/hosts.js';
+import { siteState } from './docker/status.js';
 import { createLogger } from './logger.js';
+import { createMonitor } from './monitor/create-monitor.js';
+import type { Monitor } from './monitor/monitor.js';
+import { createProvisioning } from './provision/provisioning.js';
 import { FileRunLog } from './runs/file-run-log.js';
 import type { Services } from './services.js';
+import { StateReconciler } from './state/state-reconciler.js';
+import { WebMetrics } from './web/metrics.js';
 import { startWebServer, type WebServer } from './web/server.js';
 
 /** Overrides for tests and embedding. */
@@ -48,8 +59,18 @@ export interface SiteFlow {
   services: Services;
   dispatcher: Dispatcher<Services>;
   console: ConsoleSurface | null;
+  /** The started Discord/Slack surfaces (tests read e.g. the Slack receiver's bound port). */
+  surfaces: ChatSurface[];
   /** Base URL of the web server. */
   webUrl: string;
+  /** Live hosts/sites/containers state (the monitor and backup checker fill their slots). */
+  live: LiveState;
+  /** Keeps `live` in step with the engines; `onContainerEvent` is the monitor's event seam. */
+  reconciler: StateReconciler;
+  /** Prometheus metrics; chat adapters feed `setChatQueue`. */
+  metrics: WebMetrics;
+  /** The monitor (alerts); null when MONITOR_ENABLED=false. Chat surfaces add their AlertChannel to it. */
+  monitor: Monitor | null;
   /** Stops taking commands, lets running operations finish within the grace period, closes the database. */
   stop(reason?: string): Promise<void>;
 }
@@ -72,10 +93,11 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
   });
   const compose = new ComposeCli();
   const hub = new OutputHub();
+  const runLog = new FileRunLog(join(config.DATA_DIR, 'logs'));
   const runner = new ActionRunner({
     operations,
     audit,
-    runLog: new FileRunLog(join(config.DATA_DIR, 'logs')),
+    runLog,
     hub,
     clock,
     logger,
@@ -103,8 +125,10 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
       pullStallMs: config.PULL_STALL_SECONDS * 1000,
       logsMaxFollowMs: 15 * 60_000,
     },
+    policy: { confirmPull: config.CONFIRM_PULL },
     confirmations: new Confirmations(clock),
     grantHint: GRANT_HINT,
+    provisioning: createProvisioning(config, logger),
   };
   const policy = new PermissionPolicy({ admins: config.ADMINS, operators: config.OPERATORS });
   const dispatcher = new Dispatcher<Services>({
@@ -129,10 +153,10 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
   });
   retention.start();
 
-  const chatConfigured = chatCredentialsSet(config);
+  const hasChat = chatConfigured(config);
   const wantConsole =
     opts.console ??
-    (config.CONSOLE === 'on' || (config.CONSOLE === 'auto' && !chatConfigured && process.stdin.isTTY));
+    (config.CONSOLE === 'on' || (config.CONSOLE === 'auto' && !hasChat && process.stdin.isTTY));
   let consoleSurface: ConsoleSurface | null = null;
   if (wantConsole) {
     consoleSurface = new ConsoleSurface({
@@ -146,7 +170,7 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
       prompt: !opts.consoleInput && process.stdin.isTTY === true,
     });
     consoleSurface.start();
-  } else if (!chatConfigured) {
+  } else if (!hasChat) {
     logger.warn(
       'no chat surface is enabled: set DISCORD_TOKEN or SLACK_BOT_TOKEN, or run in a terminal (CONSOLE=on) to use the console',
     );
@@ -171,10 +195,58 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
       ),
   );
 
+  const surfaces = chatSurfacesFor({
+    config,
+    dispatcher,
+    registry,
+    services,
+    runLog,
+    logger,
+    clock,
+    completions: completionSource(services),
+  });
+  const starters = surfaces.map((s) => startSurface(s, logger));
+  await Promise.all(starters.map((s) => s.started));
+
+  const live = new LiveState({ hosts: hosts.names(), siteState, clock });
+  const reconciler = new StateReconciler({ hosts, state: live, logger, clock });
+  await reconciler.start();
+  // The monitor: alerts from the live state and engine events (null when MONITOR_ENABLED=false).
+  const monitor = createMonitor({
+    config,
+    db: database.db,
+    state: live,
+    reconciler,
+    runner,
+    hub,
+    audit,
+    clock,
+    logger,
+    hostNames: () => hosts.names(),
+    probe: async (h) => hosts.get(h)?.ping(),
+    console: consoleSurface,
+  });
+  if (monitor) services.monitor = monitor;
+  // NAS backup checks fill the live state's backup slot and report freshness changes to the monitor.
+  const backups = createBackupChecks({
+    config,
+    db: database.db,
+    hosts,
+    clock,
+    logger,
+    state: live,
+    ...(monitor ? { alerts: monitor } : {}),
+  });
+  services.backups = backups.service;
+  backups.start();
+  const metrics = new WebMetrics();
+  monitor?.queue.reportLength((ch, n) => metrics.setChatQueue(`alerts:${ch}`, n));
   const web: WebServer = await startWebServer({
     host: config.WEB_HOST,
     port: config.WEB_PORT,
     logger,
+    token: config.WEB_TOKEN || null,
+    page: { state: live, audit, operations, runLog, runs: runner, hub, metrics, clock },
     checks: { database: () => database.sqlite.prepare('select 1 as ok').get() !== undefined },
   });
   logger.info({ dataDir: config.DATA_DIR, console: wantConsole, web: web.url }, 'SiteFlow started');
@@ -188,19 +260,32 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
       if (result.cancelled) logger.warn(result, 'cancelled operations still running at shutdown');
       watch.stop();
       consoleSurface?.close();
+      for (const s of starters) s.stop();
+      for (const s of surfaces)
+        await s.stop().catch((e) => logger.warn({ err: describeError(e) }, 'surface stop failed'));
+      monitor?.stop();
+      reconciler.stop();
       await web.close();
       await retention.stop();
+      await backups.stop();
       database.close();
       logger.info('SiteFlow stopped');
     })();
     return stopping;
   };
-  return { config, services, dispatcher, console: consoleSurface, webUrl: web.url, stop };
-}
-
-/** True when a Discord or Slack surface will start. */
-function chatCredentialsSet(_config: Config): boolean {
-  return false;
+  return {
+    config,
+    services,
+    dispatcher,
+    console: consoleSurface,
+    surfaces,
+    webUrl: web.url,
+    live,
+    reconciler,
+    metrics,
+    monitor,
+    stop,
+  };
 }
 
 async function main(): Promise<void> {
@@ -215,7 +300,7 @@ async function main(): Promise<void> {
     throw e;
   }
   // In an interactive console the terminal belongs to the chat; the JSON log goes to a file.
-  const interactive = config.CONSOLE !== 'off' && process.stdin.isTTY === true && !chatCredentialsSet(config);
+  const interactive = config.CONSOLE !== 'off' && process.stdin.isTTY === true && !chatConfigured(config);
   const logFile = join(config.DATA_DIR, 'siteflow.log');
   if (interactive) {
     mkdirSync(config.DATA_DIR, { recursive: true });

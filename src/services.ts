@@ -3,6 +3,7 @@
  * Built once in main.ts (and by tests with real or fake parts); commands depend on this
  * shape, never on adapters.
  */
+import type { BackupService } from './core/backup.js';
 import {
   type Command,
   type CommandContext,
@@ -18,6 +19,7 @@ import type { Compose, Engine, HostRegistry, ResolveError, SiteInfo } from './co
 import { formatAgo } from './core/format.js';
 import type { AuditStore, Clock, OperationStore } from './core/ports.js';
 import type { ActionDef, ActionRunner } from './core/runs.js';
+import type { MonitorControl } from './monitor/monitor.js';
 import type { Provisioning } from './provision/provisioning.js';
 
 /** Time limits and sizes commands apply. */
@@ -45,6 +47,10 @@ export interface Services {
   grantHint: string;
   /** Site templates, Caddy and provisioning settings (/provision, /deprovision, /templates). */
   provisioning?: Provisioning;
+  /** NAS backup checks (/backup); says why when they are off. */
+  backups?: BackupService;
+  /** The monitor (/silence, /unsilence, /silences, /ack); absent when MONITOR_ENABLED=false. */
+  monitor?: MonitorControl;
 }
 
 /** Declares a command whose handler receives the SiteFlow services. */

@@ -40,3 +40,46 @@ export interface SurfaceDeps {
 export function chatConfigured(config: Config): boolean {
   return Boolean(config.DISCORD_TOKEN || config.SLACK_BOT_TOKEN);
 }
+
+/**
+ * Starts a surface; when the platform is unreachable (or the token is refused) SiteFlow
+ * keeps running on its other surfaces, says so, and tries again with backoff (up to
+ * every 10 minutes). Returns whether the first start worked; `stop()` ends the retries.
+ */
+export function startSurface(
+  surface: ChatSurface,
+  logger: Logger,
+  opts: { firstDelayMs?: number; maxDelayMs?: number } = {},
+): { started: Promise<boolean>; stop(): void } {
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  let stopped = false;
+  let delay = opts.firstDelayMs ?? 5_000;
+  const max = opts.maxDelayMs ?? 600_000;
+  const attempt = async (): Promise<boolean> => {
+    try {
+      await surface.start();
+      logger.info({ platform: surface.platform }, 'chat surface connected');
+      return true;
+    } catch (e) {
+      logger.error(
+        { platform: surface.platform, err: e instanceof Error ? e.message : String(e), retryInMs: delay },
+        `${surface.platform} is not reachable or refused the credentials; SiteFlow keeps running and retries`,
+      );
+      if (!stopped) {
+        timer = setTimeout(() => {
+          delay = Math.min(delay * 2, max);
+          void attempt();
+        }, delay);
+        timer.unref();
+      }
+      return false;
+    }
+  };
+  return {
+    started: attempt(),
+    stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+    },
+  };
+}

@@ -319,6 +319,17 @@ export class ActionRunner {
     })();
   }
 
+  /**
+   * Appends one of SiteFlow's own `info` lines to a running operation's output (the monitor
+   * notes the engine events the operation caused). False when the run is not running.
+   */
+  note(opId: string, text: string): boolean {
+    const e = this.entries.get(opId);
+    if (!e || e.closing || e.queued) return false;
+    this.emit(e, 'info', text);
+    return true;
+  }
+
   /** Resolves with the final operation once the run has ended (null for an unknown id). */
   async wait(opId: string): Promise<Operation | null> {
     const e = this.entries.get(opId);

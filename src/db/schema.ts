@@ -4,7 +4,8 @@
  * (`npm run db:generate`); never edit an applied migration, add a new one.
  */
 import { sql } from 'drizzle-orm';
-import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import type { BackupCheckState } from '../core/backup.js';
 import type { AuditOutcome, OperationStatus, Platform } from '../core/ports.js';
 
 /** One run of an action (restart, pull, provision, ...). */
@@ -84,3 +85,94 @@ export const auditLog = sqliteTable(
 export type OperationRow = typeof operations.$inferSelect;
 /** A stored audit row as drizzle sees it. */
 export type AuditRow = typeof auditLog.$inferSelect;
+
+/**
+ * The last NAS backup check of each site (one row per site name, replaced on each check),
+ * so the last known state survives a restart.
+ */
+export const backupChecks = sqliteTable('backup_checks', {
+  site: text('site').primaryKey(),
+  path: text('path').notNull(),
+  /** Hosts where the site ran at the check (JSON array of names). */
+  hosts: text('hosts', { mode: 'json' }).$type<string[]>().notNull(),
+  state: text('state').$type<BackupCheckState>().notNull(),
+  newestAt: integer('newest_at'),
+  sizeBytes: integer('size_bytes'),
+  newestName: text('newest_name'),
+  checkedAt: integer('checked_at').notNull(),
+  message: text('message'),
+});
+
+/** A stored backup check row as drizzle sees it. */
+export type BackupCheckRow = typeof backupChecks.$inferSelect;
+
+/** Every alert the monitor opened (open and resolved), silenced ones included: the alert history. */
+export const alerts = sqliteTable(
+  'alerts',
+  {
+    id: text('id').primaryKey(),
+    kind: text('kind').notNull(),
+    key: text('key').notNull(),
+    severity: text('severity').notNull(),
+    status: text('status').notNull(),
+    host: text('host').notNull(),
+    site: text('site'),
+    title: text('title').notNull(),
+    lines: text('lines', { mode: 'json' }).$type<string[]>().notNull(),
+    silenced: integer('silenced', { mode: 'boolean' }).notNull(),
+    announced: integer('announced', { mode: 'boolean' }).notNull(),
+    parentId: text('parent_id'),
+    openedAt: integer('opened_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+    resolvedAt: integer('resolved_at'),
+    ackedBy: text('acked_by'),
+    remindedAt: integer('reminded_at').notNull(),
+  },
+  (t) => [index('alerts_status_idx').on(t.status), index('alerts_opened_idx').on(t.openedAt)],
+);
+
+/** Silences of alerts for a host or a site (`site` null: the whole host). */
+export const alertSilences = sqliteTable(
+  'alert_silences',
+  {
+    id: text('id').primaryKey(),
+    host: text('host').notNull(),
+    site: text('site'),
+    until: integer('until').notNull(),
+    byName: text('by_name').notNull(),
+    reason: text('reason'),
+    createdAt: integer('created_at').notNull(),
+    endedAt: integer('ended_at'),
+  },
+  (t) => [index('alert_silences_until_idx').on(t.until)],
+);
+
+/** Alert deliveries waiting for (or retrying) a chat channel: never dropped, retried with backoff. */
+export const alertDeliveries = sqliteTable(
+  'alert_deliveries',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    channel: text('channel').notNull(),
+    alertId: text('alert_id').notNull(),
+    /** post | reply | update */
+    op: text('op').notNull(),
+    /** The alert record (post, update) or `{ text }` (reply), as JSON. */
+    payload: text('payload').notNull(),
+    attempts: integer('attempts').notNull(),
+    nextAt: integer('next_at').notNull(),
+    createdAt: integer('created_at').notNull(),
+    lastError: text('last_error'),
+  },
+  (t) => [index('alert_deliveries_channel_idx').on(t.channel, t.id)],
+);
+
+/** Where each alert was posted on each channel (message ids), for replies and edits after a restart. */
+export const alertRefs = sqliteTable(
+  'alert_refs',
+  {
+    alertId: text('alert_id').notNull(),
+    channel: text('channel').notNull(),
+    ref: text('ref', { mode: 'json' }).$type<Record<string, string>>().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.alertId, t.channel] })],
+);

@@ -12,9 +12,11 @@ import { type Command, LEVELS } from '../core/command.js';
 const GROUP_TITLES: Record<string, string> = {
   core: 'Core',
   docker: 'Docker',
+  monitor: 'Monitor and alerts',
   permissions: 'Permissions',
   discord: 'Discord',
   slack: 'Slack',
+  backup: 'NAS backups',
   web: 'Status page',
 };
 

@@ -23,7 +23,9 @@ try {
     userGroups: [...config.ADMINS, ...config.OPERATORS].some((p) => p.startsWith('slack:group:')),
     ...(requestUrl ? { requestUrl } : {}),
   });
-  process.stdout.write(args.includes('--yaml') ? stringify(manifest) : `${JSON.stringify(manifest, null, 2)}\n`);
+  process.stdout.write(
+    args.includes('--yaml') ? stringify(manifest) : `${JSON.stringify(manifest, null, 2)}\n`,
+  );
 } catch (e) {
   if (e instanceof ConfigError) {
     process.stderr.write(`${e.message}\n`);

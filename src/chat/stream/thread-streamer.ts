@@ -144,7 +144,10 @@ export async function streamToThread(
     poke();
   })();
 
+  // Every write waits for the previous one and for the interval: edits, rollovers and the summary alike.
   const write = async (fn: () => Promise<unknown>) => {
+    const wait = lastWrite + opts.minIntervalMs - Date.now();
+    if (lastWrite > 0 && wait > 0) await new Promise((r) => setTimeout(r, wait));
     try {
       await fn();
       writes++;
@@ -196,9 +199,7 @@ export async function streamToThread(
       wake = null;
       continue;
     }
-    // Events keep flowing into the state while we wait; only the writes are paced.
-    const wait = lastWrite + opts.minIntervalMs - Date.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    // Events keep flowing into the state while a write waits for its turn.
     await flush();
   }
   await consume;
@@ -218,7 +219,7 @@ export async function streamToThread(
   const summary = end.summary(endEv);
   let attached = false;
   if (needsLog) {
-    try {
+    await write(async () => {
       const log = await end.readLog();
       await sink.attach(
         end.filename,
@@ -226,13 +227,10 @@ export async function streamToThread(
         `${summary}\nFull log attached: ${end.filename}`,
       );
       attached = true;
-      writes++;
-    } catch (e) {
-      failedWrites++;
-      opts.logger?.warn({ err: e instanceof Error ? e.message : String(e) }, 'could not attach the full log');
-      await write(() => sink.post(summary));
-    }
-  } else await write(() => sink.post(summary));
+    });
+  }
+  // Without an attachment (not needed, or it failed) the summary is a message of its own.
+  if (!attached) await write(() => sink.post(summary));
   return { messages, writes, attached, unshown, failedWrites };
 }
 

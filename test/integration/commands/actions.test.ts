@@ -74,6 +74,7 @@ beforeAll(async () => {
   );
   await Promise.all([site.up(), stubborn.up()]);
   sf = await startTestSiteFlow({
+    MONITOR_ENABLED: 'false',
     DOCKER_HOSTS: env.dockerHost,
     ACTION_TIMEOUT_SECONDS: '4',
     HEALTH_TIMEOUT_SECONDS: '30',
@@ -175,7 +176,11 @@ describe('actions through the console', () => {
   });
 
   it('asks for a confirmation before /pull when CONFIRM_PULL is on, and runs only once confirmed', async () => {
-    const strict = await startTestSiteFlow({ DOCKER_HOSTS: env.dockerHost, CONFIRM_PULL: 'true' });
+    const strict = await startTestSiteFlow({
+      MONITOR_ENABLED: 'false',
+      DOCKER_HOSTS: env.dockerHost,
+      CONFIRM_PULL: 'true',
+    });
     try {
       const ask = await strict.driver.type(`/pull ${site.name} worker`, /Type \/confirm (cf_[0-9a-f]{16})/);
       const id = /\/confirm (cf_[0-9a-f]{16})/.exec(ask)![1]!;

@@ -90,7 +90,10 @@ describe('SiteFlow as a process', () => {
       p.child.kill('SIGKILL');
       await p.exited;
 
-      const again = await startTestSiteFlow({ DOCKER_HOSTS: env.dockerHost }, { dir });
+      const again = await startTestSiteFlow(
+        { MONITOR_ENABLED: 'false', DOCKER_HOSTS: env.dockerHost },
+        { dir },
+      );
       try {
         const op = again.app.services.operations.get(id)!;
         expect(op.status).toBe('interrupted');
@@ -121,7 +124,10 @@ describe('SiteFlow as a process', () => {
       const id = opIdIn(out)!;
       p.child.kill('SIGTERM');
       expect(await p.exited).toBe(0);
-      const after = await startTestSiteFlow({ DOCKER_HOSTS: env.dockerHost }, { dir });
+      const after = await startTestSiteFlow(
+        { MONITOR_ENABLED: 'false', DOCKER_HOSTS: env.dockerHost },
+        { dir },
+      );
       try {
         const op = after.app.services.operations.get(id)!;
         expect(op.status).toBe('cancelled');
@@ -163,7 +169,10 @@ describe('two Docker hosts', () => {
   }, 120_000);
 
   it('lists sites as host/site and restarts on the right engine', async () => {
-    const sf = await startTestSiteFlow({ DOCKER_HOSTS: `local=${env.dockerHost},edge=${second.dockerHost}` });
+    const sf = await startTestSiteFlow({
+      MONITOR_ENABLED: 'false',
+      DOCKER_HOSTS: `local=${env.dockerHost},edge=${second.dockerHost}`,
+    });
     try {
       const list = await sf.driver.type('/status', /site\s+state/);
       expect(list).toContain(`local/${onLocal.name}`);

@@ -4,7 +4,7 @@ import { startTestSiteFlow, type TestSiteFlow } from '../../support/siteflow.js'
 const running: TestSiteFlow[] = [];
 
 async function start(env: Record<string, string> = {}) {
-  const t = await startTestSiteFlow(env);
+  const t = await startTestSiteFlow({ MONITOR_ENABLED: 'false', ...env });
   running.push(t);
   return t;
 }

@@ -77,6 +77,7 @@ describe('streamToThread', () => {
     for (let i = 1; i < thread.writes.length; i++) {
       // The next write starts only after the previous one resolved, and not sooner than the interval.
       expect(thread.writes[i]!.start).toBeGreaterThanOrEqual(thread.writes[i - 1]!.end);
+      expect(thread.writes[i]!.start - thread.writes[i - 1]!.end).toBeGreaterThanOrEqual(40 - 1);
     }
     expect(report.messages).toBeLessThanOrEqual(3);
     expect(report.attached).toBe(true);

@@ -1,0 +1,394 @@
+/**
+ * The Slack chat surface (@slack/bolt 5), in HTTP mode (signed requests on
+ * SLACK_PORT/slack/events) or Socket Mode (SLACK_APP_TOKEN). Every slash command and
+ * button click is acknowledged at once and worked on afterwards. Commands come as one
+ * umbrella command (`/siteflow restart blog`), as individual commands (`/restart blog`) or
+ * both (SLACK_COMMANDS), parsed like the console's lines. A run gets a parent message in
+ * the channel and streams into its thread; plain replies go back through response_url
+ * (ephemeral when the reply says so); confirmations are Block Kit buttons.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { webApi } from '@slack/bolt';
+import {
+  type AllMiddlewareArgs,
+  App,
+  type BlockAction,
+  type Logger as BoltLogger,
+  type ButtonAction,
+  LogLevel,
+  type RespondFn,
+  type SlackActionMiddlewareArgs,
+  type SlackCommandMiddlewareArgs,
+} from '@slack/bolt';
+import type { ChatUser, Invocation, Reply } from '../../core/command.js';
+import { bindArgs, splitLine, tokenize } from '../../core/command-line.js';
+import { describeError, SiteFlowError } from '../../core/errors.js';
+import type { Logger } from '../../core/ports.js';
+import type { RunEndEvent } from '../../core/run-events.js';
+import { renderRunSummary } from '../render-run.js';
+import { streamToThread } from '../stream/thread-streamer.js';
+import type { ChatSurface, SurfaceDeps } from '../surface.js';
+import {
+  answeredBlocks,
+  CONFIRM_NO,
+  CONFIRM_YES,
+  escapeMrkdwn,
+  replyMessage,
+  type SlackBlock,
+  textSections,
+} from './slack-blocks.js';
+import { SlackThreadSink, wrapCode } from './slack-sink.js';
+import { SlackUserGroups } from './user-groups.js';
+
+/** Name of the umbrella slash command (without the slash). */
+export const UMBRELLA_COMMAND = 'siteflow';
+
+/** How runs are streamed into a Slack thread. */
+export const SLACK_STREAM = {
+  /** Section text limit. */
+  maxChars: 3000,
+  /** chat.update is Tier 3 (about 50 per minute). */
+  minIntervalMs: 1200,
+  maxMessages: 8,
+} as const;
+
+/**
+ * Bounded retries of the Web API client (the default retries for about 30 minutes). A 429
+ * waits its retry-after and counts as one attempt.
+ */
+export const SLACK_RETRY: webApi.RetryOptions = {
+  retries: 5,
+  factor: 2,
+  minTimeout: 500,
+  maxTimeout: 15_000,
+  randomize: true,
+};
+
+/** Overrides for tests and benchmarks. */
+export interface SlackSurfaceOptions {
+  retryConfig?: webApi.RetryOptions;
+  /** Interface the HTTP receiver listens on (SLACK_HOST when unset). */
+  host?: string;
+  /** Streaming pace (tests may shorten it). */
+  stream?: Partial<typeof SLACK_STREAM>;
+}
+
+/** Where a reply goes: the channel, the user and the response_url of the event. */
+interface Target {
+  channel: string;
+  user: ChatUser;
+  respond: RespondFn;
+}
+
+type CommandArgs = SlackCommandMiddlewareArgs & AllMiddlewareArgs;
+type ButtonArgs = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs;
+
+/** The Slack surface. */
+export class SlackSurface implements ChatSurface {
+  readonly platform = 'slack' as const;
+  /** `socket` when SLACK_APP_TOKEN is set, else `http`. */
+  readonly mode: 'http' | 'socket';
+  private readonly app: App;
+  private readonly client: webApi.WebClient;
+  private readonly groups: SlackUserGroups | null;
+  private readonly log: Logger;
+  private readonly work = new Set<Promise<void>>();
+  private readonly stream: typeof SLACK_STREAM;
+  private server: Server | null = null;
+
+  constructor(
+    private readonly deps: SurfaceDeps,
+    private readonly opts: SlackSurfaceOptions = {},
+  ) {
+    const c = deps.config;
+    if (!c.SLACK_BOT_TOKEN) throw new SiteFlowError('SLACK_CONFIG', 'SLACK_BOT_TOKEN is not set');
+    if (!c.SLACK_APP_TOKEN && !c.SLACK_SIGNING_SECRET)
+      throw new SiteFlowError(
+        'SLACK_CONFIG',
+        'Slack needs SLACK_SIGNING_SECRET (HTTP mode) or SLACK_APP_TOKEN (Socket Mode) besides SLACK_BOT_TOKEN',
+      );
+    this.mode = c.SLACK_APP_TOKEN ? 'socket' : 'http';
+    this.log = deps.logger.child({ surface: 'slack' });
+    this.stream = { ...SLACK_STREAM, ...opts.stream };
+    const clientOptions = {
+      retryConfig: opts.retryConfig ?? SLACK_RETRY,
+      ...(c.SLACK_API_URL ? { slackApiUrl: c.SLACK_API_URL } : {}),
+    };
+    const logger = boltLogger(this.log);
+    this.app =
+      this.mode === 'socket'
+        ? new App({
+            token: c.SLACK_BOT_TOKEN,
+            appToken: c.SLACK_APP_TOKEN,
+            socketMode: true,
+            clientOptions,
+            installerOptions: { clientOptions },
+            logger,
+          })
+        : new App({
+            token: c.SLACK_BOT_TOKEN,
+            signingSecret: c.SLACK_SIGNING_SECRET,
+            clientOptions,
+            logger,
+          });
+    this.client = this.app.client;
+    const principals = [...c.ADMINS, ...c.OPERATORS];
+    this.groups = principals.some((p) => p.startsWith('slack:group:'))
+      ? new SlackUserGroups(this.client, deps.clock, this.log)
+      : null;
+    this.register();
+  }
+
+  /** The bound port of the HTTP receiver (null before start and in Socket Mode). */
+  get port(): number | null {
+    const a = this.server?.address();
+    return a && typeof a === 'object' ? (a as AddressInfo).port : null;
+  }
+
+  /** Slash command names served, per SLACK_COMMANDS (with the leading slash). */
+  commandNames(): string[] {
+    const mode = this.deps.config.SLACK_COMMANDS;
+    const out: string[] = [];
+    if (mode !== 'individual') out.push(`/${UMBRELLA_COMMAND}`);
+    if (mode !== 'umbrella') for (const cmd of this.deps.registry.all()) out.push(`/${cmd.name}`);
+    return out;
+  }
+
+  async start(): Promise<void> {
+    if (this.mode === 'socket') {
+      await this.app.start();
+      this.log.info({ mode: 'socket' }, 'Slack surface connected (Socket Mode)');
+      return;
+    }
+    const listen = { port: this.deps.config.SLACK_PORT, host: this.opts.host ?? this.deps.config.SLACK_HOST };
+    this.server = (await this.app.start(listen)) as Server;
+    this.log.info({ mode: 'http', port: this.port, path: '/slack/events' }, 'Slack surface listening');
+  }
+
+  async stop(): Promise<void> {
+    await this.app.stop().catch((e) => this.log.warn({ err: describeError(e) }, 'Slack app stop failed'));
+    // Streams end with their runs (stopped before the surfaces); do not wait forever.
+    await Promise.race([
+      Promise.allSettled([...this.work]),
+      new Promise((r) => setTimeout(r, 10_000).unref()),
+    ]);
+    this.server = null;
+  }
+
+  private register(): void {
+    const served = new Set(this.commandNames());
+    this.app.command(/^\/.+/, async (a: CommandArgs) => {
+      await a.ack();
+      const name = a.command.command.toLowerCase();
+      if (!served.has(name)) {
+        this.track(
+          this.say(a.respond, {
+            ...textOnly('invalid', `${name} is not served here`),
+            blocks: [{ kind: 'text', text: `Use ${[...served].join(', ')}.` }],
+          }),
+        );
+        return;
+      }
+      this.later(() => this.onCommand(a));
+    });
+    this.app.action(CONFIRM_YES, async (a: ButtonArgs) => {
+      await a.ack();
+      this.later(() => this.onConfirm(a, 'yes'));
+    });
+    this.app.action(CONFIRM_NO, async (a: ButtonArgs) => {
+      await a.ack();
+      this.later(() => this.onConfirm(a, 'no'));
+    });
+    this.app.error(async (e) => {
+      this.log.error({ err: describeError(e) }, 'Slack event failed');
+    });
+  }
+
+  /** Runs `fn` after the acknowledgements of requests already waiting (acks first, work after). */
+  private later(fn: () => Promise<void>): void {
+    this.track(new Promise<void>((r) => setImmediate(r)).then(fn));
+  }
+
+  private track(p: Promise<void>): void {
+    const t = p
+      .catch((e) => this.log.error({ err: describeError(e) }, 'Slack event handling failed'))
+      .finally(() => this.work.delete(t));
+    this.work.add(t);
+  }
+
+  private async userOf(id: string, name: string | undefined): Promise<ChatUser> {
+    const roles = this.groups ? await this.groups.groupsOf(id) : [];
+    return { id, name: name || id, roles };
+  }
+
+  private async onCommand({ command, respond }: CommandArgs): Promise<void> {
+    const name = command.command.replace(/^\//, '').toLowerCase();
+    let commandName: string;
+    let words: string[];
+    if (name === UMBRELLA_COMMAND) {
+      const split = splitLine(command.text.trim() || 'help');
+      if (!split.ok)
+        return this.say(respond, invalid(`Could not read "${command.text.slice(0, 80)}"`, [split.error]));
+      commandName = split.value.command;
+      words = split.value.words;
+    } else {
+      const t = tokenize(command.text);
+      if (!t.ok)
+        return this.say(respond, invalid(`Could not read "${command.text.slice(0, 80)}"`, [t.error]));
+      commandName = name;
+      words = t.value;
+    }
+    let args: Record<string, string> = {};
+    const def = this.deps.registry.get(commandName);
+    if (def) {
+      const bound = bindArgs(words, def.options);
+      if (!bound.ok) return this.say(respond, invalid(`Invalid input for /${def.name}`, bound.error));
+      args = bound.value;
+    }
+    const user = await this.userOf(command.user_id, command.user_name);
+    const inv: Invocation = {
+      platform: 'slack',
+      user,
+      channelId: command.channel_id,
+      command: commandName,
+      args,
+      receivedAt: this.deps.clock.now(),
+    };
+    const r = await this.deps.dispatcher.dispatch(inv);
+    await this.deliver(r, { channel: command.channel_id, user, respond });
+  }
+
+  private async onConfirm({ body, action, respond }: ButtonArgs, answer: 'yes' | 'no'): Promise<void> {
+    const channel = body.channel?.id ?? (body.container as { channel_id?: string }).channel_id ?? '';
+    const messageTs = body.message?.ts ?? (body.container as { message_ts?: string }).message_ts;
+    const user = await this.userOf(body.user.id, body.user.username ?? body.user.name);
+    const r = await this.deps.dispatcher.dispatch({
+      platform: 'slack',
+      user,
+      channelId: channel,
+      command: 'confirm',
+      args: { id: action.value ?? '', answer },
+      receivedAt: this.deps.clock.now(),
+    });
+    if (r.status !== 'ok') {
+      // Stale, expired or someone else's: tell only the clicker; the prompt stays as it is.
+      await this.say(respond, { ...r, ephemeral: true });
+      return;
+    }
+    if (messageTs) {
+      const note = answer === 'yes' ? `Confirmed by ${user.name}` : `Called off by ${user.name}`;
+      const blocks = (body.message?.blocks as SlackBlock[] | undefined) ?? textSections(note);
+      await this.client.chat
+        .update({ channel, ts: messageTs, text: escapeMrkdwn(note), blocks: answeredBlocks(blocks, note) })
+        .catch((e) => this.log.warn({ err: describeError(e) }, 'could not update the confirmation message'));
+    }
+    if (answer === 'yes') await this.deliver(r, { channel, user, respond });
+  }
+
+  /** Shows a reply: streams a run, posts a confirmation, or answers in channel / ephemerally. */
+  private async deliver(r: Reply, t: Target): Promise<void> {
+    if (r.operationId) return this.streamRun(r, r.operationId, t);
+    if (r.confirm) {
+      try {
+        await this.client.chat.postMessage({ channel: t.channel, ...replyMessage(r) });
+      } catch (e) {
+        this.log.warn({ err: describeError(e) }, 'could not post the confirmation in the channel');
+        await this.say(t.respond, { ...r, ephemeral: false });
+      }
+      return;
+    }
+    await this.say(t.respond, r);
+  }
+
+  /** Answers through response_url: ephemeral when the reply asks (denials always), else in channel. */
+  private async say(respond: RespondFn, r: Reply): Promise<void> {
+    const ephemeral = r.ephemeral === true || r.status === 'denied';
+    try {
+      await respond({ response_type: ephemeral ? 'ephemeral' : 'in_channel', ...replyMessage(r) });
+    } catch (e) {
+      this.log.warn({ err: describeError(e) }, 'could not answer through response_url');
+    }
+  }
+
+  private async streamRun(r: Reply, opId: string, t: Target): Promise<void> {
+    const events = this.deps.services.runner.events(opId);
+    let parentTs: string;
+    try {
+      const parent = await this.client.chat.postMessage({ channel: t.channel, ...replyMessage(r) });
+      parentTs = parent.ts ?? '';
+    } catch (e) {
+      // The run goes on; the user learns why nothing appears (e.g. the bot is not in the channel).
+      this.log.warn({ err: describeError(e), operation: opId }, 'could not post the run message');
+      await this.say(t.respond, {
+        ...r,
+        blocks: [
+          ...r.blocks,
+          {
+            kind: 'text',
+            text: `I cannot post in this channel (${describeError(e)}); invite me to follow the output here.`,
+          },
+        ],
+        ephemeral: true,
+      });
+      for await (const _ of events); // drain so the hub forgets this subscriber
+      return;
+    }
+    let ended: RunEndEvent | null = null;
+    await streamToThread(
+      events,
+      new SlackThreadSink(this.client, t.channel, parentTs),
+      { ...this.stream, wrap: wrapCode, logger: this.log },
+      {
+        summary: (end) => {
+          ended = end;
+          return renderRunSummary(opId, end, t.user.name);
+        },
+        readLog: async () => {
+          const op = this.deps.services.operations.get(opId);
+          if (!op?.logPath) throw new Error(`no log for ${opId}`);
+          return this.deps.runLog.read(op.logPath);
+        },
+        filename: `${opId}.log`,
+      },
+    );
+    const end = ended as RunEndEvent | null;
+    if (end) {
+      const status = end.status === 'succeeded' ? 'ok' : 'error';
+      const done = replyMessage({ ...r, status, title: `${r.title}: ${end.status.replace('_', ' ')}` });
+      await this.client.chat
+        .update({ channel: t.channel, ts: parentTs, ...done })
+        .catch((e) => this.log.warn({ err: describeError(e) }, 'could not update the run message'));
+    }
+  }
+}
+
+function invalid(title: string, problems: string[]): Reply {
+  return {
+    status: 'invalid',
+    title,
+    blocks: problems.map((p) => ({ kind: 'text', text: p })),
+    ephemeral: true,
+  };
+}
+
+function textOnly(status: Reply['status'], title: string): Reply {
+  return { status, title, blocks: [], ephemeral: true };
+}
+
+/** Bolt's logger on top of SiteFlow's. */
+function boltLogger(l: Logger): BoltLogger {
+  let level = LogLevel.INFO;
+  const text = (m: unknown[]) => m.map((x) => (typeof x === 'string' ? x : describeError(x))).join(' ');
+  return {
+    debug: (...m: unknown[]) => l.debug({ bolt: true }, text(m)),
+    info: (...m: unknown[]) => l.info({ bolt: true }, text(m)),
+    warn: (...m: unknown[]) => l.warn({ bolt: true }, text(m)),
+    error: (...m: unknown[]) => l.error({ bolt: true }, text(m)),
+    setLevel: (x: LogLevel) => {
+      level = x;
+    },
+    getLevel: () => level,
+    setName: () => {},
+  };
+}

@@ -1,0 +1,227 @@
+/**
+ * The alert delivery queue: every post, reply and edit for every channel is written to SQLite
+ * first and then delivered in order, one channel at a time. A failed delivery (chat down, 429,
+ * 5xx, timeout) stays at the head of its channel's queue and is retried with exponential
+ * backoff; nothing is dropped, and a restart of SiteFlow carries on where it stopped.
+ */
+import { type AlertChannel, type AlertRecord, type AlertRef, alertText } from '../core/alerts.js';
+import { describeError } from '../core/errors.js';
+import type { Clock, Logger } from '../core/ports.js';
+import type { Delivery, SqliteAlertStore } from '../db/sqlite-alert-store.js';
+
+/** Options of {@link AlertDeliveryQueue}. */
+export interface DeliveryQueueOptions {
+  store: SqliteAlertStore;
+  clock: Clock;
+  logger: Logger;
+  /** First and longest wait between attempts (default 1 s and 5 min). */
+  backoffMs?: { initial: number; max: number };
+  /** One attempt may take this long before it counts as failed (default 30 s). */
+  attemptTimeoutMs?: number;
+  /** Called when the queue length may have changed. */
+  onLength?: (channel: string, length: number) => void;
+}
+
+/** Delivers alerts to channels through a persisted queue; see the module comment. */
+export class AlertDeliveryQueue {
+  private readonly channels = new Map<string, AlertChannel>();
+  private readonly busy = new Set<string>();
+  /** Kicked while busy: look at the queue once more when done. */
+  private readonly again = new Set<string>();
+  private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
+  private stopped = false;
+  private readonly backoff: { initial: number; max: number };
+  private readonly attemptTimeoutMs: number;
+
+  private onLength: ((channel: string, length: number) => void) | undefined;
+
+  constructor(private readonly opts: DeliveryQueueOptions) {
+    this.onLength = opts.onLength;
+    this.backoff = opts.backoffMs ?? { initial: 1000, max: 300_000 };
+    this.attemptTimeoutMs = opts.attemptTimeoutMs ?? 30_000;
+  }
+
+  /** Adds a channel and delivers whatever is queued for it. */
+  addChannel(ch: AlertChannel): void {
+    this.channels.set(ch.name, ch);
+    this.kick(ch.name);
+  }
+
+  /** Reports each channel's queue length when it may have changed (e.g. to /metrics). */
+  reportLength(fn: (channel: string, length: number) => void): void {
+    this.onLength = fn;
+    for (const name of this.channels.keys()) fn(name, this.opts.store.queueLength(name));
+  }
+
+  /** Names of the channels. */
+  channelNames(): string[] {
+    return [...this.channels.keys()];
+  }
+
+  /** Queues a post of `alert` on every channel (or the edit of `takeOver`'s message into it). */
+  post(alert: AlertRecord, takeOver?: string): void {
+    this.enqueueAll(alert.id, 'post', alert, undefined, takeOver);
+  }
+
+  /** Queues an edit of `alert` on every channel. */
+  update(alert: AlertRecord): void {
+    this.enqueueAll(alert.id, 'update', alert, undefined);
+  }
+
+  /** Queues a reply in `alert`'s thread on every channel. */
+  reply(alert: AlertRecord, text: string): void {
+    this.enqueueAll(alert.id, 'reply', undefined, text);
+  }
+
+  /** Deliveries waiting overall. */
+  length(): number {
+    return this.opts.store.queueLength();
+  }
+
+  /** Stops delivering (queued jobs stay in the database). */
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  /** Resolves once nothing is being delivered right now (tests, shutdown). */
+  async idle(timeoutMs = 5000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    while (this.busy.size > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  private enqueueAll(
+    alertId: string,
+    op: 'post' | 'reply' | 'update',
+    alert?: AlertRecord,
+    text?: string,
+    takeOver?: string,
+  ): void {
+    const at = this.opts.clock.now();
+    for (const name of this.channels.keys()) {
+      this.opts.store.enqueue({
+        channel: name,
+        alertId,
+        op,
+        ...(alert ? { alert } : {}),
+        ...(text !== undefined ? { text } : {}),
+        ...(takeOver ? { takeOver } : {}),
+        at,
+      });
+      this.kick(name);
+    }
+  }
+
+  private kick(name: string): void {
+    if (this.stopped) return;
+    if (this.busy.has(name)) {
+      this.again.add(name);
+      return;
+    }
+    const t = this.timers.get(name);
+    if (t) {
+      clearTimeout(t);
+      this.timers.delete(name);
+    }
+    this.busy.add(name);
+    void this.pump(name).finally(() => {
+      this.busy.delete(name);
+      if (this.again.delete(name)) this.kick(name);
+    });
+  }
+
+  private async pump(name: string): Promise<void> {
+    const ch = this.channels.get(name);
+    if (!ch) return;
+    const { store, clock, logger } = this.opts;
+    for (;;) {
+      if (this.stopped) return;
+      const d = store.head(name);
+      this.onLength?.(name, store.queueLength(name));
+      if (!d) return;
+      const wait = d.nextAt - clock.now();
+      if (wait > 0) {
+        this.schedule(name, wait);
+        return;
+      }
+      try {
+        await withTimeout(this.deliver(ch, d), this.attemptTimeoutMs);
+        store.done(d.id);
+      } catch (e) {
+        const attempts = d.attempts + 1;
+        const delay = Math.min(this.backoff.max, this.backoff.initial * 2 ** Math.min(20, attempts - 1));
+        store.failed(d.id, attempts, clock.now() + delay, describeError(e));
+        logger.warn(
+          { channel: name, alertId: d.alertId, op: d.op, attempts, retryInMs: delay, err: describeError(e) },
+          'alert delivery failed; will retry',
+        );
+        this.onLength?.(name, store.queueLength(name));
+        this.schedule(name, delay);
+        return;
+      }
+    }
+  }
+
+  private async deliver(ch: AlertChannel, d: Delivery): Promise<void> {
+    const { store, logger } = this.opts;
+    const ref = store.ref(d.alertId, ch.name);
+    if (d.op === 'post') {
+      if (ref) return; // already posted (a retry after a timeout that did succeed)
+      const alert = d.alert!;
+      const carrier = d.takeOver ? store.ref(d.takeOver, ch.name) : null;
+      if (carrier && carrier.child !== '1') {
+        // The incident takes over an alert posted moments ago: its message becomes the incident.
+        store.setRef(alert.id, ch.name, carrier);
+        await ch.update(carrier, alert);
+        return;
+      }
+      const parentRef = alert.parentId ? store.ref(alert.parentId, ch.name) : null;
+      if (parentRef) {
+        // A child of an incident: listed in the incident's thread.
+        await ch.reply(parentRef, alertText(alert));
+        store.setRef(alert.id, ch.name, { ...parentRef, child: '1' });
+        return;
+      }
+      store.setRef(alert.id, ch.name, await ch.post(alert));
+      return;
+    }
+    if (!ref) {
+      // Never posted on this channel (it was added later): nothing to answer or edit.
+      logger.debug({ channel: ch.name, alertId: d.alertId, op: d.op }, 'no message to follow up on; skipped');
+      return;
+    }
+    if (d.op === 'reply') await ch.reply(parentOrSelf(ref), d.text ?? '');
+    else if (ref.child !== '1') await ch.update(ref, d.alert!);
+  }
+
+  private schedule(name: string, ms: number): void {
+    if (this.stopped) return;
+    const old = this.timers.get(name);
+    if (old) clearTimeout(old);
+    const t = setTimeout(
+      () => {
+        this.timers.delete(name);
+        this.kick(name);
+      },
+      Math.max(0, ms),
+    );
+    t.unref();
+    this.timers.set(name, t);
+  }
+}
+
+function parentOrSelf(ref: AlertRef): AlertRef {
+  const { child: _c, ...rest } = ref;
+  return rest;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

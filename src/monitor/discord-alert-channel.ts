@@ -1,0 +1,100 @@
+/**
+ * Alerts in a Discord channel (DISCORD_ALERT_CHANNEL_ID): each alert is one message with its
+ * buttons (custom ids `sf:alert:<action>:<alertId>`, mapped by the Discord surface to the
+ * /restart, /logs, /silence and /ack commands) and a thread started on it for the replies;
+ * an update edits the message (buttons removed once resolved). Errors (429 beyond discord.js's
+ * own retries, 5xx, the gateway down) throw so the delivery queue retries.
+ * Limits: content 2000 characters (https://discord.com/developers/docs/resources/message#create-message),
+ * thread names 100.
+ */
+import { ActionRowBuilder, ButtonBuilder, ButtonStyle, type Client } from 'discord.js';
+import {
+  type AlertChannel,
+  type AlertRecord,
+  type AlertRef,
+  alertButtons,
+  alertCustomId,
+  alertText,
+} from '../core/alerts.js';
+import { SiteFlowError } from '../core/errors.js';
+
+const MAX_CONTENT = 2000;
+
+/** An AlertChannel on a Discord text channel. */
+export class DiscordAlertChannel implements AlertChannel {
+  readonly name: string;
+
+  constructor(
+    private readonly client: Client,
+    private readonly channelId: string,
+    name = 'discord',
+  ) {
+    this.name = name;
+  }
+
+  async post(alert: AlertRecord): Promise<AlertRef> {
+    const ch = await this.sendable(this.channelId);
+    const msg = await ch.send({ content: clip(alertText(alert)), components: rows(alert) });
+    const ref: AlertRef = { channelId: msg.channelId, messageId: msg.id };
+    try {
+      const thread = await msg.startThread({ name: clip(alert.title, 100) });
+      ref.threadId = thread.id;
+    } catch {
+      // No thread (permissions, or a channel type without threads): replies go to the channel.
+    }
+    return ref;
+  }
+
+  async reply(ref: AlertRef, text: string): Promise<void> {
+    const target = await this.sendable(ref.threadId ?? ref.channelId ?? this.channelId);
+    for (const part of split(text)) await target.send({ content: part });
+  }
+
+  async update(ref: AlertRef, alert: AlertRecord): Promise<void> {
+    const ch = await this.sendable(ref.channelId ?? this.channelId);
+    if (!('messages' in ch)) throw new SiteFlowError('CHAT_DISCORD', 'alert channel has no messages');
+    await ch.messages.edit(ref.messageId!, { content: clip(alertText(alert)), components: rows(alert) });
+  }
+
+  private async sendable(id: string) {
+    const ch = await this.client.channels.fetch(id);
+    if (!ch?.isSendable())
+      throw new SiteFlowError('CHAT_DISCORD', `Discord channel ${id} is not a text channel`);
+    return ch;
+  }
+}
+
+function rows(alert: AlertRecord): ActionRowBuilder<ButtonBuilder>[] {
+  const buttons = alertButtons(alert).map((b) =>
+    new ButtonBuilder()
+      .setCustomId(alertCustomId(b.action, alert.id))
+      .setLabel(b.label)
+      .setStyle(
+        b.action === 'restart'
+          ? ButtonStyle.Danger
+          : b.action === 'ack'
+            ? ButtonStyle.Primary
+            : ButtonStyle.Secondary,
+      ),
+  );
+  return buttons.length ? [new ActionRowBuilder<ButtonBuilder>().addComponents(buttons)] : [];
+}
+
+function clip(s: string, max = MAX_CONTENT): string {
+  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
+}
+
+/** Long replies (twenty containers...) go out as several messages, split at line ends. */
+function split(text: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  for (const line of text.split('\n')) {
+    const l = clip(line);
+    if (cur && cur.length + 1 + l.length > MAX_CONTENT) {
+      out.push(cur);
+      cur = l;
+    } else cur = cur ? `${cur}\n${l}` : l;
+  }
+  if (cur) out.push(cur);
+  return out.length ? out : ['(empty)'];
+}

@@ -1,0 +1,118 @@
+/**
+ * Caddy: writes and removes per-site snippets in CADDY_SITES_DIR and reloads Caddy, either
+ * through the admin API (`caddy adapt --validate` of the main Caddyfile, then POST /load)
+ * or through a configured reload command. Caddy applies a /load atomically: a refused
+ * config leaves the running one untouched.
+ */
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SiteFlowError } from '../core/errors.js';
+import { runTool } from './run-tool.js';
+
+/** How SiteFlow reaches Caddy. */
+export interface CaddyOptions {
+  sitesDir: string;
+  /** Main Caddyfile, for the admin-API mode. */
+  caddyfile: string | null;
+  adminUrl: string | null;
+  /** Program and arguments that validate and reload Caddy; replaces the admin API when set. */
+  reloadCommand: readonly string[] | null;
+  bin: string;
+  timeoutMs?: number;
+}
+
+/** Per-site snippets and reloads. */
+export interface Caddy {
+  readonly sitesDir: string;
+  snippetPath(site: string): string;
+  writeSnippet(site: string, content: string): Promise<string>;
+  removeSnippet(site: string): Promise<boolean>;
+  /** Validates and applies the whole config; throws CADDY_RELOAD_FAILED with Caddy's reason. */
+  reload(opts?: { signal?: AbortSignal }): Promise<string>;
+}
+
+/** Caddy on this machine (CLI for adapt, HTTP for the admin API). */
+export class CaddyReloader implements Caddy {
+  constructor(private readonly o: CaddyOptions) {}
+
+  get sitesDir(): string {
+    return this.o.sitesDir;
+  }
+
+  snippetPath(site: string): string {
+    return join(this.o.sitesDir, `${site}.caddy`);
+  }
+
+  async writeSnippet(site: string, content: string): Promise<string> {
+    const p = this.snippetPath(site);
+    // `wx`: never overwrite a snippet SiteFlow did not just create.
+    await writeFile(p, content, { flag: 'wx', mode: 0o644 });
+    return p;
+  }
+
+  async removeSnippet(site: string): Promise<boolean> {
+    const p = this.snippetPath(site);
+    try {
+      await rm(p);
+      return true;
+    } catch (e) {
+      if ((e as { code?: string }).code === 'ENOENT') return false;
+      throw e;
+    }
+  }
+
+  async reload(opts: { signal?: AbortSignal } = {}): Promise<string> {
+    const timeoutMs = this.o.timeoutMs ?? 30_000;
+    const fail = (why: string): never => {
+      throw new SiteFlowError('CADDY_RELOAD_FAILED', `Caddy refused the configuration: ${why}`);
+    };
+    if (this.o.reloadCommand?.length) {
+      const [cmd, ...args] = this.o.reloadCommand;
+      const r = await runTool(cmd!, args, { timeoutMs, allowFailure: true, ...opts });
+      if (r.code !== 0) fail(lastLines(r.stderr || r.stdout) || `exit code ${r.code}`);
+      return `reloaded with ${this.o.reloadCommand.join(' ')}`;
+    }
+    if (!this.o.caddyfile || !this.o.adminUrl)
+      throw new SiteFlowError(
+        'CADDY_NOT_CONFIGURED',
+        'set CADDYFILE and CADDY_ADMIN_URL, or CADDY_RELOAD_COMMAND, to let SiteFlow reload Caddy',
+      );
+    const adapted = await runTool(
+      this.o.bin,
+      ['adapt', '--config', this.o.caddyfile, '--adapter', 'caddyfile', '--validate'],
+      { timeoutMs, allowFailure: true, ...opts },
+    );
+    if (adapted.code !== 0) fail(lastLines(adapted.stderr) || `caddy adapt exited with ${adapted.code}`);
+    let res: Response;
+    try {
+      res = await fetch(`${this.o.adminUrl.replace(/\/+$/, '')}/load`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: adapted.stdout,
+        signal: opts.signal
+          ? AbortSignal.any([opts.signal, AbortSignal.timeout(timeoutMs)])
+          : AbortSignal.timeout(timeoutMs),
+      });
+    } catch (e) {
+      throw new SiteFlowError(
+        'CADDY_UNREACHABLE',
+        `Caddy's admin API at ${this.o.adminUrl} does not answer: ${(e as Error).message}`,
+      );
+    }
+    if (!res.ok) {
+      const body = await res.text().catch(() => '');
+      let msg = body;
+      try {
+        msg = (JSON.parse(body) as { error?: string }).error ?? body;
+      } catch {
+        // plain text
+      }
+      fail(`HTTP ${res.status}: ${lastLines(msg)}`);
+    }
+    return `loaded through the admin API at ${this.o.adminUrl}`;
+  }
+}
+
+function lastLines(s: string): string {
+  return s.trim().split('\n').slice(-3).join(' ').slice(0, 500);
+}

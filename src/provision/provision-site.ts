@@ -1,0 +1,295 @@
+/**
+ * The provision action: renders a template into SITES_ROOT/<name>, writes the Caddy snippet,
+ * reloads Caddy, brings the site up with compose and waits for it to be healthy. Every step
+ * that changed something registers its undo first; on any failure (including cancel and
+ * timeout) the undos run in reverse and each is reported, unless KEEP_ON_FAILURE is set.
+ * Secrets go only to the site's `.env` (mode 0600) and are masked in all output.
+ */
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { describePull } from '../actions/pull-site.js';
+import { sanitizeLine } from '../actions/sanitize.js';
+import { describeHealth, waitHealthy } from '../actions/wait-healthy.js';
+import type { Compose, Engine } from '../core/engine.js';
+import { describeError, SiteFlowError } from '../core/errors.js';
+import type { ActionDef, ActionIO } from '../core/runs.js';
+import type { Caddy } from './caddy.js';
+import type { ProvisionSettings } from './provisioning.js';
+import { type RenderedSite, renderSite } from './render-site.js';
+import type { SiteTemplate } from './template-catalog.js';
+
+/** The compose file name provisioned sites use. */
+export const SITE_COMPOSE_FILE = 'docker-compose.yml';
+
+/** Options of the provision action. */
+export interface ProvisionOptions {
+  host: string;
+  engine: Engine;
+  compose: Compose;
+  caddy: Caddy;
+  template: SiteTemplate;
+  site: string;
+  domain: string;
+  settings: ProvisionSettings;
+  timeoutMs: number;
+  /** Picks the loopback port the web service is published on (default: a free one). */
+  allocatePort?: () => Promise<number>;
+}
+
+/** A free TCP port on 127.0.0.1, as the OS hands it out. */
+export function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Why a name cannot be provisioned on this host, or null when it is free. */
+export async function nameTaken(
+  site: string,
+  o: { engine: Engine; caddy: Caddy; sitesRoot: string },
+): Promise<string | null> {
+  if (await exists(join(o.sitesRoot, site))) return `a folder ${join(o.sitesRoot, site)} already exists`;
+  if (await exists(o.caddy.snippetPath(site)))
+    return `a Caddy snippet ${o.caddy.snippetPath(site)} already exists`;
+  const containers = await o.engine.containers(site);
+  if (containers.length) return `a compose project "${site}" already has ${containers.length} container(s)`;
+  return null;
+}
+
+interface Undo {
+  what: string;
+  run(): Promise<void>;
+}
+
+/** Builds the provision action (mutating, single-flight on the new site's name). */
+export function provisionSite(o: ProvisionOptions): ActionDef {
+  return {
+    kind: 'provision',
+    host: o.host,
+    site: o.site,
+    mutates: true,
+    timeoutMs: o.timeoutMs,
+    args: { template: o.template.name, domain: o.domain },
+    async run(io) {
+      const undo: Undo[] = [];
+      let secrets: string[] = [];
+      const mask = (line: string) => {
+        let s = sanitizeLine(line);
+        for (const v of secrets) if (v.length >= 8) s = s.split(v).join('***');
+        return s;
+      };
+      const out = (line: string, stream: 'stdout' | 'stderr' | 'info' = 'stdout') =>
+        io.line(mask(line), stream);
+      const step = (text: string) => io.line(text, 'info');
+      const siteDir = join(o.settings.sitesRoot, o.site);
+      try {
+        const taken = await nameTaken(o.site, { ...o, sitesRoot: o.settings.sitesRoot });
+        if (taken) throw new SiteFlowError('PROVISION_EXISTS', `${o.site} cannot be provisioned: ${taken}`);
+        const port = await (o.allocatePort ?? freeLoopbackPort)();
+        const r: RenderedSite = renderSite(o.template, {
+          site: o.site,
+          domain: o.domain,
+          port,
+          caddyPort: o.settings.caddyPort,
+          imageOverrides: o.settings.imageOverrides,
+          labels: { ...o.settings.labels, 'siteflow.site': o.site, 'siteflow.template': o.template.name },
+        });
+        secrets = r.secretNames.map((n) => r.env[n]!).filter(Boolean);
+
+        step(`Creating ${siteDir} from template ${o.template.name}`);
+        await mkdir(o.settings.sitesRoot, { recursive: true });
+        await mkdir(siteDir, { mode: 0o750 }); // fails if it appeared meanwhile: never reuse a folder
+        undo.push({ what: `removed ${siteDir}`, run: () => rm(siteDir, { recursive: true, force: true }) });
+        await writeFile(join(siteDir, SITE_COMPOSE_FILE), r.compose, { mode: 0o640 });
+        await writeFile(join(siteDir, '.env'), envFile(o.site, o.template.name, r), { mode: 0o600 });
+        for (const d of r.dirs) await mkdir(join(siteDir, d), { recursive: true });
+        for (const f of r.files) {
+          await mkdir(dirname(join(siteDir, f.path)), { recursive: true });
+          await writeFile(join(siteDir, f.path), f.content, { mode: 0o644 });
+        }
+        out(
+          `Wrote ${SITE_COMPOSE_FILE}, .env (mode 0600${r.secretNames.length ? `, ${r.secretNames.length} generated secret${r.secretNames.length === 1 ? '' : 's'}` : ''})${r.dirs.length ? `, folders ${r.dirs.join(', ')}` : ''}${r.files.length ? `, ${r.files.length} file(s)` : ''}`,
+        );
+
+        step(`Adding the Caddy route ${r.address} -> 127.0.0.1:${port}`);
+        const snippet = await o.caddy.writeSnippet(o.site, r.caddy);
+        let reloaded = false;
+        undo.push({
+          what: `removed ${snippet} and reloaded Caddy`,
+          run: async () => {
+            await o.caddy.removeSnippet(o.site);
+            if (reloaded) await o.caddy.reload();
+          },
+        });
+        reloaded = true; // from here on Caddy may hold the route: the undo reloads
+        out(`Caddy: ${await o.caddy.reload({ signal: io.signal })}`);
+
+        step(`Starting ${r.images.length} image(s) with compose: ${r.images.join(', ')}`);
+        undo.push({
+          what: 'stopped and removed the containers, networks and volumes (compose down -v)',
+          run: async () => {
+            await o.compose.run(siteDir, o.site, ['down', '-v', '--remove-orphans'], {
+              timeoutMs: 120_000,
+              onLine: (l, s) => out(l, s),
+            });
+          },
+        });
+        // Pinned tags do not change: pull only what is missing, with aggregated progress.
+        for (const ref of r.images) {
+          if (await o.engine.imageDigest(ref).catch(() => null)) continue;
+          const p = await o.engine.pullImage(ref, {
+            signal: io.signal,
+            onProgress: (pr) => io.progress(ref, describePull(pr)),
+          });
+          out(`Pulled ${ref}${p.digest ? ` (${p.digest.slice(7, 19)})` : ''}`);
+        }
+        // The health budget starts here: `up` itself waits for `service_healthy` dependencies.
+        const healthStart = Date.now();
+        try {
+          await o.compose.run(siteDir, o.site, ['up', '-d'], {
+            signal: io.signal,
+            timeoutMs: o.settings.healthTimeoutMs,
+            onLine: (l, s) => out(l, s),
+          });
+        } catch (e) {
+          if ((e as { code?: string }).code !== 'COMPOSE_TIMEOUT') throw e;
+          const states = (await o.engine.containers(o.site).catch(() => []))
+            .map((c) => `${c.service ?? c.name}: ${c.status}${c.health ? ` (${c.health})` : ''}`)
+            .join(', ');
+          throw new SiteFlowError(
+            'PROVISION_UNHEALTHY',
+            `not healthy within ${Math.round(o.settings.healthTimeoutMs / 1000)} s (compose was still waiting for dependencies): ${states || 'no containers'}`,
+          );
+        }
+
+        await waitForSite(o, port, io, out, healthStart);
+        step(`Site ${o.site} is up at ${r.address} (admin: ${r.adminUrl})`);
+        if (r.secretNames.length)
+          step(
+            `Credentials (${r.secretNames.join(', ')}) are in ${join(siteDir, '.env')}, readable by its owner only.`,
+          );
+        return { exitCode: 0 };
+      } catch (e) {
+        const reason = describeError(e).split('\n')[0]!;
+        if (o.settings.keepOnFailure) {
+          step(`Provision failed: ${mask(reason)}`);
+          if (undo.length)
+            step(
+              `KEEP_ON_FAILURE=true: left in place for debugging: ${undo.map((u) => u.what.replace(/^\w+ /, '')).join('; ')}`,
+            );
+          throw new SiteFlowError('PROVISION_FAILED', `${mask(reason)} (kept for debugging)`);
+        }
+        step(`Provision failed: ${mask(reason)}`);
+        if (undo.length === 0) step('Nothing was created, so nothing had to be undone.');
+        else step(`Undoing ${undo.length} step${undo.length === 1 ? '' : 's'}:`);
+        const failed: string[] = [];
+        for (const u of undo.reverse()) {
+          try {
+            await u.run();
+            step(`undone: ${u.what}`);
+          } catch (x) {
+            failed.push(u.what);
+            step(`could not undo (${u.what}): ${mask(describeError(x).split('\n')[0]!)}`);
+          }
+        }
+        throw new SiteFlowError(
+          'PROVISION_FAILED',
+          `${mask(reason)}; ${failed.length ? `undo incomplete (${failed.length} step(s) failed)` : `undid ${undo.length} step(s)`}`,
+        );
+      }
+    },
+  };
+}
+
+function envFile(site: string, template: string, r: RenderedSite): string {
+  const lines = [
+    `# Generated by SiteFlow for site ${site} (template ${template}).`,
+    '# Holds generated credentials: keep it private (mode 0600), never commit it.',
+  ];
+  for (const [k, v] of Object.entries(r.env)) lines.push(`${k}=${v}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** Waits for containers (and their healthchecks, e.g. database readiness), then the HTTP checks. */
+async function waitForSite(
+  o: ProvisionOptions,
+  port: number,
+  io: ActionIO,
+  out: (l: string) => void,
+  started: number,
+): Promise<void> {
+  const waitStart = Date.now();
+  const deadline = started + o.settings.healthTimeoutMs;
+  const { health } = o.template.meta;
+  if (health.containers) {
+    const containers = await o.engine.containers(o.site);
+    const expected = o.template.meta.services.map((s) => s.name);
+    const missing = expected.filter((s) => !containers.some((c) => c.service === s));
+    if (missing.length)
+      throw new SiteFlowError('PROVISION_UNHEALTHY', `no container for ${missing.join(', ')}`);
+    io.line(
+      `Waiting up to ${Math.round(o.settings.healthTimeoutMs / 1000)} s for ${containers.length} container(s) to be healthy`,
+      'info',
+    );
+    const outcome = await waitHealthy(
+      o.engine,
+      containers.map((c) => c.id),
+      {
+        timeoutMs: Math.max(0, deadline - Date.now()),
+        signal: io.signal,
+        onSettled: (h) => out(describeHealth(h)),
+      },
+    );
+    if (io.signal.aborted)
+      throw new SiteFlowError('PROVISION_CANCELLED', 'cancelled while waiting for health');
+    const bad = outcome.filter((h) => !h.ok);
+    if (bad.length)
+      throw new SiteFlowError(
+        'PROVISION_UNHEALTHY',
+        `not healthy within ${Math.round(o.settings.healthTimeoutMs / 1000)} s: ${bad.map(describeHealth).join(', ')}`,
+      );
+  }
+  for (const check of health.http) {
+    const url = `http://127.0.0.1:${port}${check.path}`;
+    let last = 'no answer';
+    for (;;) {
+      if (io.signal.aborted)
+        throw new SiteFlowError('PROVISION_CANCELLED', 'cancelled while waiting for health');
+      try {
+        const res = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(5_000) });
+        await res.body?.cancel();
+        const good = check.expect ? check.expect.includes(res.status) : res.status < 500;
+        last = `HTTP ${res.status}`;
+        if (good) break;
+      } catch (e) {
+        last = (e as Error).message;
+      }
+      if (Date.now() >= deadline)
+        throw new SiteFlowError(
+          'PROVISION_UNHEALTHY',
+          `GET ${check.path} did not answer as expected in time (${last})`,
+        );
+      await new Promise((res) => setTimeout(res, 500));
+    }
+    out(`GET ${check.path}: ${last}`);
+  }
+  io.line(
+    `Healthy ${Date.now() - started} ms after compose up started (health wait ${Date.now() - waitStart} ms)`,
+    'info',
+  );
+}

@@ -1,0 +1,69 @@
+/** Runs a helper program (caddy, tar, a reload command) with an argument array, never a shell. */
+import { spawn } from 'node:child_process';
+import { SiteFlowError } from '../core/errors.js';
+
+/** How a tool run ended. */
+export interface ToolResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Spawns `cmd args` and collects its output (bounded); kills it on timeout or abort.
+ * Throws PROVISION_TOOL when it cannot be started, was killed, or (unless `allowFailure`)
+ * exited non-zero, with the last lines of stderr in the message.
+ */
+export function runTool(
+  cmd: string,
+  args: readonly string[],
+  opts: {
+    timeoutMs?: number;
+    signal?: AbortSignal;
+    env?: NodeJS.ProcessEnv;
+    cwd?: string;
+    allowFailure?: boolean;
+    maxOutput?: number;
+  } = {},
+): Promise<ToolResult> {
+  const max = opts.maxOutput ?? 4 * 1024 * 1024;
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, [...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: opts.env ?? process.env,
+      ...(opts.cwd ? { cwd: opts.cwd } : {}),
+    });
+    let stdout = '';
+    let stderr = '';
+    let killed: string | null = null;
+    child.stdout.on('data', (d: Buffer) => {
+      if (stdout.length < max) stdout += d.toString('utf8');
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      if (stderr.length < max) stderr += d.toString('utf8');
+    });
+    const kill = (why: string) => {
+      killed = why;
+      child.kill('SIGKILL');
+    };
+    const timer = setTimeout(() => kill('timed out'), opts.timeoutMs ?? 60_000);
+    const onAbort = () => kill('cancelled');
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    const name = [cmd, ...args.slice(0, 1)].join(' ');
+    child.once('error', (e) => {
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      reject(new SiteFlowError('PROVISION_TOOL', `${name}: cannot run: ${e.message}`));
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      if (killed) return reject(new SiteFlowError('PROVISION_TOOL', `${name}: ${killed}`));
+      if (code !== 0 && !opts.allowFailure) {
+        const tail = (stderr.trim() || stdout.trim()).split('\n').slice(-5).join('\n');
+        return reject(new SiteFlowError('PROVISION_TOOL', `${name} exited with ${code}: ${tail}`));
+      }
+      resolve({ code, stdout, stderr });
+    });
+  });
+}

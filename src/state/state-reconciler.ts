@@ -1,0 +1,287 @@
+/**
+ * Keeps the LiveState in step with the Docker engines, through the Engine port only:
+ * - a full listing of every host on a timer (default every 5 s), which also records reachability;
+ * - each engine's event stream, so a `docker stop` shows within a second or two: every relevant
+ *   container event triggers one inspect of that container (coalesced per container); the
+ *   stream is reopened with backoff when the engine goes away, with `since` so nothing is
+ *   missed, and a full listing follows every reconnect;
+ * - one-shot CPU/memory samples of running containers on a slower timer, a few at a time.
+ *
+ * The seam for the monitor: `onContainerEvent(listener)` hands every engine event (with its
+ * host) to other code as it arrives, before the inspect it triggers has updated the state.
+ */
+import type { ContainerEvent, ContainerStats, Engine, HostRegistry } from '../core/engine.js';
+import { describeError, isSiteFlowError } from '../core/errors.js';
+import type { LiveState } from '../core/live-state.js';
+import type { Clock, Logger } from '../core/ports.js';
+
+/** Receives every container event of every engine; must be quick and must not throw. */
+export type ContainerEventListener = (host: string, event: ContainerEvent) => void;
+
+/** Options of {@link StateReconciler}. */
+export interface StateReconcilerOptions {
+  hosts: HostRegistry;
+  state: LiveState;
+  logger: Logger;
+  clock?: Clock;
+  /** Full listing period (default 5000 ms). */
+  intervalMs?: number;
+  /** Resource sampling period (default 15000 ms; 0 turns sampling off). */
+  statsIntervalMs?: number;
+  /** Parallel one-shot stats requests per host (default 4). */
+  statsConcurrency?: number;
+  /** Event stream reconnect backoff: first and longest wait (default 500 ms, 30 s). */
+  backoffMs?: { initial: number; max: number };
+}
+
+/** Actions after which a container looks different; `exec_*`, `attach`, `top`... do not matter. */
+const RELEVANT = new Set([
+  'create',
+  'start',
+  'restart',
+  'die',
+  'stop',
+  'kill',
+  'oom',
+  'pause',
+  'unpause',
+  'health_status',
+  'destroy',
+  'rename',
+  'update',
+]);
+
+/** Fills and refreshes the live state from the engines; see the module comment. */
+export class StateReconciler {
+  private readonly listeners = new Set<ContainerEventListener>();
+  private readonly controller = new AbortController();
+  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  private readonly inflight = new Map<string, { again: boolean }>();
+  private readonly refreshing = new Map<string, Promise<void>>();
+  private statsRunning = false;
+  private started = false;
+  private readonly clock: Clock;
+  private readonly intervalMs: number;
+  private readonly statsIntervalMs: number;
+  private readonly backoff: { initial: number; max: number };
+
+  constructor(private readonly opts: StateReconcilerOptions) {
+    this.clock = opts.clock ?? { now: () => Date.now() };
+    this.intervalMs = Math.max(100, opts.intervalMs ?? 5000);
+    this.statsIntervalMs = Math.max(0, opts.statsIntervalMs ?? 15_000);
+    this.backoff = opts.backoffMs ?? { initial: 500, max: 30_000 };
+  }
+
+  /** Listens to every container event of every engine; returns the unsubscribe. */
+  onContainerEvent(listener: ContainerEventListener): () => void {
+    const l: ContainerEventListener = (h, e) => listener(h, e);
+    this.listeners.add(l);
+    return () => {
+      this.listeners.delete(l);
+    };
+  }
+
+  /** Lists every host once (awaited), then follows events and refreshes on the timers. */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    await this.refreshAll();
+    for (const name of this.opts.hosts.names()) {
+      const engine = this.opts.hosts.get(name);
+      if (engine) void this.follow(engine);
+    }
+    this.every(this.intervalMs, () => this.refreshAll());
+    if (this.statsIntervalMs > 0) {
+      void this.sampleStats();
+      this.every(this.statsIntervalMs, () => this.sampleStats());
+    }
+  }
+
+  /** Stops the timers and closes the event streams. */
+  stop(): void {
+    this.controller.abort();
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  /** Lists every host now. */
+  async refreshAll(): Promise<void> {
+    await Promise.all(this.opts.hosts.names().map((h) => this.refreshHost(h)));
+  }
+
+  /** Lists one host now (a listing already under way is joined, not repeated). */
+  refreshHost(host: string): Promise<void> {
+    const running = this.refreshing.get(host);
+    if (running) return running;
+    const p = this.list(host).finally(() => this.refreshing.delete(host));
+    this.refreshing.set(host, p);
+    return p;
+  }
+
+  /** Samples CPU and memory of every running container once. */
+  async sampleStats(): Promise<void> {
+    if (this.statsRunning || this.controller.signal.aborted) return;
+    this.statsRunning = true;
+    try {
+      const snap = this.opts.state.snapshot();
+      await Promise.all(
+        snap.hosts.map(async (h) => {
+          const engine = this.opts.hosts.get(h.name);
+          if (!engine || h.reachable === false) return;
+          const ids = h.sites.flatMap((s) =>
+            s.containers.map((c) => ({ id: c.id, running: c.state === 'running' })),
+          );
+          const samples: Array<{ containerId: string; stats: ContainerStats | null }> = [];
+          for (const c of ids) if (!c.running) samples.push({ containerId: c.id, stats: null });
+          const queue = ids.filter((c) => c.running).map((c) => c.id);
+          const workers = Array.from({ length: Math.max(1, this.opts.statsConcurrency ?? 4) }, async () => {
+            for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+              if (this.controller.signal.aborted) return;
+              try {
+                samples.push({ containerId: id, stats: await engine.stats(id) });
+              } catch {
+                // Gone or stopped between listing and sampling: the next listing tells.
+              }
+            }
+          });
+          await Promise.all(workers);
+          if (!this.controller.signal.aborted) this.opts.state.setStats(h.name, samples);
+        }),
+      );
+    } finally {
+      this.statsRunning = false;
+    }
+  }
+
+  private async list(host: string): Promise<void> {
+    const engine = this.opts.hosts.get(host);
+    if (!engine || this.controller.signal.aborted) return;
+    try {
+      const sites = await engine.listSites();
+      if (this.controller.signal.aborted) return;
+      this.opts.state.replaceHostSites(host, sites);
+    } catch (e) {
+      if (this.controller.signal.aborted) return;
+      if (isSiteFlowError(e, 'INPUT_')) throw e;
+      this.opts.state.setHostReachability(host, false, describeError(e));
+    }
+  }
+
+  /** Follows one engine's events forever (until stop), reconnecting with backoff. */
+  private async follow(engine: Engine): Promise<void> {
+    const { signal } = this.controller;
+    let wait = this.backoff.initial;
+    let since: number | undefined;
+    let first = true;
+    while (!signal.aborted) {
+      const openedAt = this.clock.now();
+      let got = false;
+      try {
+        if (!first) {
+          // Something may have changed while the stream was down.
+          await this.refreshHost(engine.name);
+        }
+        first = false;
+        for await (const ev of engine.events({ signal, ...(since !== undefined ? { since } : {}) })) {
+          got = true;
+          since = ev.at;
+          wait = this.backoff.initial;
+          this.handle(engine, ev);
+        }
+        if (signal.aborted) return;
+      } catch (e) {
+        if (signal.aborted) return;
+        this.opts.logger.debug({ host: engine.name, err: describeError(e) }, 'event stream closed');
+        this.opts.state.setHostReachability(engine.name, false, describeError(e));
+      }
+      // A stream that stayed up a while starts the backoff over.
+      if (got || this.clock.now() - openedAt > 10_000) wait = this.backoff.initial;
+      await this.sleep(wait);
+      wait = Math.min(this.backoff.max, wait * 2);
+    }
+  }
+
+  private handle(engine: Engine, ev: ContainerEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(engine.name, ev);
+      } catch (e) {
+        this.opts.logger.warn({ err: describeError(e) }, 'container event listener failed');
+      }
+    }
+    if (!RELEVANT.has(ev.action) || !ev.containerId) return;
+    // Only compose containers make sites; others are ignored unless already known.
+    if (!ev.project && this.opts.state.siteOfContainer(engine.name, ev.containerId) === undefined) return;
+    void this.inspect(engine, ev.containerId, ev.action === 'destroy');
+  }
+
+  /** Inspects one container and updates its site; a second event while one runs repeats it once. */
+  private async inspect(engine: Engine, id: string, destroyed: boolean): Promise<void> {
+    const key = `${engine.name}/${id}`;
+    const running = this.inflight.get(key);
+    if (running) {
+      running.again = true;
+      return;
+    }
+    const slot = { again: false };
+    this.inflight.set(key, slot);
+    try {
+      do {
+        slot.again = false;
+        if (destroyed) {
+          this.opts.state.removeContainer(engine.name, id);
+          break;
+        }
+        try {
+          const info = await engine.inspect(id);
+          if (this.controller.signal.aborted) return;
+          this.opts.state.putContainer(engine.name, info);
+        } catch (e) {
+          if (this.controller.signal.aborted) return;
+          if (isSiteFlowError(e, 'DOCKER_NOT_FOUND')) this.opts.state.removeContainer(engine.name, id);
+          else
+            this.opts.logger.debug(
+              { host: engine.name, err: describeError(e) },
+              'inspect after event failed',
+            );
+        }
+      } while (slot.again);
+    } finally {
+      this.inflight.delete(key);
+    }
+  }
+
+  private every(ms: number, fn: () => Promise<void>): void {
+    const tick = () => {
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        void fn()
+          .catch((e) => this.opts.logger.warn({ err: describeError(e) }, 'state refresh failed'))
+          .finally(() => {
+            if (!this.controller.signal.aborted) tick();
+          });
+      }, ms);
+      t.unref();
+      this.timers.add(t);
+    };
+    tick();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.controller.signal.aborted) return resolve();
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        this.controller.signal.removeEventListener('abort', done);
+        resolve();
+      }, ms);
+      t.unref();
+      this.timers.add(t);
+      const done = () => {
+        clearTimeout(t);
+        resolve();
+      };
+      this.controller.signal.addEventListener('abort', done, { once: true });
+    });
+  }
+}

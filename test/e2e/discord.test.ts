@@ -1,0 +1,383 @@
+/**
+ * SiteFlow end to end on Discord: the real discord.js client inside SiteFlow talks to
+ * FakeDiscord over loopback; commands act on real compose sites in the test engine.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type Docker from 'dockerode';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { Confirmations } from '../../src/core/confirmations.js';
+import { type SiteFlow, startSiteFlow } from '../../src/main.js';
+import {
+  type ComposeProject,
+  createComposeProject,
+  registryRunImage,
+  run,
+  testDocker,
+  waitFor,
+} from '../env/harness.js';
+import {
+  DiscordIds,
+  FakeDiscord,
+  type InteractionRecord,
+  type MessageModel,
+} from '../fakes/discord-server.js';
+import { testLogger } from '../support/siteflow.js';
+
+const env = inject('siteflowTestEnv');
+const SPEW_LINES = 20_000;
+const SUMMARY_RE = /op_[0-9a-z]{26} (succeeded|failed|cancelled|timed out|interrupted)/;
+
+let fake: FakeDiscord;
+let app: SiteFlow;
+let dir: string;
+let docker: Docker;
+let site: ComposeProject;
+let spew: ComposeProject;
+let skew = 0;
+
+async function startedAt(project: string, service: string): Promise<string> {
+  const list = await docker.listContainers({
+    all: true,
+    filters: { label: [`com.docker.compose.project=${project}`, `com.docker.compose.service=${service}`] },
+  });
+  return (await docker.getContainer(list[0]!.Id).inspect()).State.StartedAt;
+}
+
+/** The run's thread (started on the reply message) once it exists. */
+function threadOf(rec: InteractionRecord, timeoutMs = 10_000) {
+  return fake.waitFor(
+    () => (rec.originalMessageId ? fake.channels.get(rec.originalMessageId) : undefined),
+    timeoutMs,
+    'thread on the reply',
+  );
+}
+
+/** The summary message in a thread, once posted. */
+function summaryIn(threadId: string, timeoutMs = 90_000): Promise<MessageModel> {
+  return fake.waitFor(
+    () => fake.messagesIn(threadId).find((m) => SUMMARY_RE.test(m.content)),
+    timeoutMs,
+    `summary in ${threadId}`,
+  );
+}
+
+/** The operation id in a reply (its markdown escapes the underscore). */
+const opIdIn = (s: string | undefined) => /(op\\?_[0-9a-z]{26})/.exec(s ?? '')?.[1]?.replace('\\', '') ?? '';
+
+/** Everything a person could read in a message, all versions. */
+const everything = (threadId: string) =>
+  fake
+    .messagesIn(threadId)
+    .flatMap((m) => m.versions.map((v) => v.content))
+    .join('\n');
+
+beforeAll(async () => {
+  docker = testDocker(env);
+  const ref = `${registryRunImage('discordsite', env)}:v1`;
+  await docker.getImage(env.images.busybox).tag({ repo: ref.replace(/:v1$/, ''), tag: 'v1' });
+  await run('docker', ['push', ref], { env: { ...process.env, DOCKER_HOST: env.dockerHost } });
+  site = createComposeProject(
+    {
+      name: 'dsc',
+      services: {
+        web: { image: ref, command: ['httpd', '-f', '-p', '8080', '-h', '/etc'] },
+        worker: {
+          image: ref,
+          command: ['sh', '-c', 'while true; do echo "tick @everyone"; sleep 0.5; done'],
+        },
+      },
+    },
+    env,
+  );
+  // Prints SPEW_LINES numbered lines (with a code fence and a mention in them), then idles.
+  spew = createComposeProject(
+    {
+      name: 'dspew',
+      services: {
+        app: {
+          command: [
+            'sh',
+            '-c',
+            `i=0; while [ $$i -lt ${SPEW_LINES} ]; do i=$$((i+1)); printf 'spew %s the quick brown fox \`\`\` @here\\n' $$i; done; exec sleep 3600`,
+          ],
+        },
+      },
+    },
+    env,
+  );
+  await Promise.all([site.up(), spew.up()]);
+
+  fake = await new FakeDiscord({ heartbeatIntervalMs: 300 }).start();
+  dir = mkdtempSync(join(tmpdir(), 'sf-discord-'));
+  const config = loadConfig(
+    {
+      DATA_DIR: join(dir, 'data'),
+      SITES_ROOT: join(dir, 'sites'),
+      WEB_PORT: '0',
+      DOCKER_HOSTS: env.dockerHost,
+      HEALTH_TIMEOUT_SECONDS: '30',
+      DISCORD_TOKEN: fake.token,
+      DISCORD_API_URL: fake.apiUrl,
+      DISCORD_GUILD_ID: DiscordIds.guild,
+      ADMINS: `discord:role:${DiscordIds.roleAdmin}`,
+      OPERATORS: `discord:role:${DiscordIds.roleOperator}`,
+      CONFIRM_PULL: 'true',
+    },
+    { envFile: null },
+  );
+  app = await startSiteFlow(config, { logger: testLogger(), console: false });
+  // A test hook on the real Confirmations: its clock can be moved past the expiry.
+  app.services.confirmations = new Confirmations({ now: () => Date.now() + skew });
+  await waitFor('spew printed everything', async () => {
+    const list = await docker.listContainers({
+      filters: { label: [`com.docker.compose.project=${spew.name}`] },
+    });
+    if (!list[0]) return false;
+    const tail = await docker.getContainer(list[0].Id).logs({ stdout: true, stderr: true, tail: 1 });
+    return String(tail).includes(`spew ${SPEW_LINES} `);
+  });
+});
+
+afterAll(async () => {
+  await app?.stop('test done');
+  await fake?.stop();
+  await Promise.all([site?.down(), spew?.down()]);
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('SiteFlow on Discord', () => {
+  it('registers the declared commands as guild slash commands with typed options', () => {
+    const byName = new Map(fake.commands.guild.map((c) => [c.name as string, c]));
+    for (const c of app.services.registry.all()) expect(byName.has(c.name)).toBe(true);
+    const logs = byName.get('logs') as { options: Array<Record<string, unknown>> };
+    expect(logs.options[0]).toMatchObject({ name: 'site', type: 3, required: true, autocomplete: true });
+    expect(logs.options.find((o) => o.name === 'lines')).toMatchObject({
+      type: 4,
+      min_value: 1,
+      max_value: 20_000,
+    });
+    const confirm = byName.get('confirm') as { options: Array<Record<string, unknown>> };
+    expect(confirm.options.find((o) => o.name === 'answer')).toMatchObject({
+      choices: [
+        { name: 'yes', value: 'yes' },
+        { name: 'no', value: 'no' },
+      ],
+    });
+  });
+
+  it('answers autocomplete with live site names', async () => {
+    const rec = fake.autocomplete({ name: 'restart', options: { site: 'dsc' }, focused: 'site' });
+    await fake.waitFor(() => rec.autocompleteChoices, 5000, 'autocomplete');
+    expect(rec.callbackType).toBe(8);
+    expect(rec.autocompleteChoices).toContainEqual({ name: site.name, value: site.name });
+  });
+
+  it('/restart: acknowledged, thread, streamed output, containers restarted, summary, audit names the user', async () => {
+    const before = await startedAt(site.name, 'web');
+    const rec = fake.slashCommand({ name: 'restart', options: { site: site.name }, user: DiscordIds.bob });
+    await fake.waitFor(() => rec.ackedAt, 3000, 'ack');
+    expect(rec.callbackType).toBe(5);
+    expect(rec.ackLatencyMs!).toBeLessThan(3000);
+    await fake.waitFor(() => rec.replyContent?.includes('started by bob'), 10_000, 'reply');
+    const reply = fake.findMessage(rec.originalMessageId!)!.message;
+    expect(reply.ephemeral).toBe(false);
+    expect(reply.content).toMatch(/Restarting/);
+    const thread = await threadOf(rec);
+    expect(thread.parentId).toBe(DiscordIds.general);
+    const summary = await summaryIn(thread.id);
+    expect(summary.content).toMatch(/succeeded, exit 0/);
+    expect(summary.content).toContain('started by bob');
+    expect(everything(thread.id)).toContain('web: started');
+    expect(await startedAt(site.name, 'web')).not.toBe(before);
+
+    const opId = opIdIn(rec.replyContent);
+    const op = app.services.operations.get(opId)!;
+    expect(op.status).toBe('succeeded');
+    expect(op.output).toMatchObject({ platform: 'discord', threadId: thread.id, messageId: reply.id });
+    const audit = app.services.audit.query({ action: 'restart', actorId: DiscordIds.bob }).entries;
+    expect(audit[0]).toMatchObject({
+      actor: { platform: 'discord', id: DiscordIds.bob, name: 'bob' },
+      outcome: 'ok',
+      operationId: opId,
+    });
+    // Nothing the bot sent mentions anyone (the worker prints @everyone).
+    for (const r of fake.requests)
+      if ((r.body as { content?: string } | undefined)?.content?.includes('@everyone'))
+        expect((r.body as { allowed_mentions?: unknown }).allowed_mentions).toEqual({ parse: [] });
+  });
+
+  it(`/logs of ${SPEW_LINES} lines: nothing lost, no message over 2000, throttled edits, action not slowed`, async () => {
+    const firstReq = fake.requests.length;
+    const rec = fake.slashCommand({
+      name: 'logs',
+      options: { site: spew.name, lines: SPEW_LINES },
+      user: DiscordIds.carol,
+    });
+    await fake.waitFor(() => rec.replyContent?.includes('started by carol'), 10_000, 'reply');
+    const thread = await threadOf(rec);
+    const summary = await summaryIn(thread.id, 120_000);
+    expect(summary.content).toMatch(/succeeded, exit 0/);
+    expect(summary.content).toContain('Full log attached');
+    const file = summary.attachments[0]!;
+    const opId = opIdIn(rec.replyContent);
+    const op = app.services.operations.get(opId)!;
+    const logFile = readFileSync(join(dir, 'data', 'logs', op.logPath!));
+    // The attachment is the run log byte for byte, and the run log holds every line docker printed.
+    expect(Buffer.compare(file.bytes, logFile)).toBe(0);
+    const lines = logFile
+      .toString('utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('spew '));
+    expect(lines).toHaveLength(SPEW_LINES);
+    lines.forEach((l, n) => {
+      expect(l).toBe(`spew ${n + 1} the quick brown fox \`\`\` @here`);
+    });
+
+    const mine = fake.requests.slice(firstReq);
+    for (const r of mine) {
+      const c = (r.body as { content?: string } | undefined)?.content;
+      if (typeof c === 'string') expect(c.length).toBeLessThanOrEqual(2000);
+      expect(r.status).not.toBe(400);
+    }
+    for (const m of fake.messagesIn(thread.id)) {
+      for (const v of m.versions) expect(v.content.length).toBeLessThanOrEqual(2000);
+      // Code blocks stay closed although the output contains ```.
+      if (m.content.startsWith('```')) expect(m.content.split('```').length).toBe(3);
+    }
+    // Writes of the progress messages (posts and edits before the final one) are at least 1 s apart.
+    const writes = mine.filter(
+      (r) =>
+        r.status === 200 &&
+        (r.route === 'PATCH /channels/{channel_id}/messages/{message_id}' ||
+          r.route === 'POST /channels/{channel_id}/messages') &&
+        r.path.startsWith(`/channels/${thread.id}/`),
+    );
+    // The progress message is edited in place at most once per second: every message's post and
+    // edits are at least 1 s apart (the final flush after the end of the run excepted).
+    const lastEdit = writes.findLast((r) => r.method === 'PATCH');
+    const perMessage = new Map<string, number[]>();
+    for (const r of writes) {
+      if (r === lastEdit) continue;
+      const id = r.method === 'PATCH' ? r.path.split('/').at(-1)! : (r.response as { id: string }).id;
+      perMessage.set(id, [...(perMessage.get(id) ?? []), r.at]);
+    }
+    for (const times of perMessage.values())
+      for (let n = 1; n < times.length; n++) expect(times[n]! - times[n - 1]!).toBeGreaterThanOrEqual(990);
+    // The action ran at its own pace: it ended long before the chat caught up.
+    const chatDone = writes.at(-1)!.at;
+    expect(op.finishedAt!).toBeLessThan(chatDone);
+    expect(op.finishedAt! - op.startedAt!).toBeLessThan(chatDone - op.startedAt!);
+    expect(writes.length).toBeGreaterThanOrEqual(5);
+  });
+
+  it('waits out injected 429s and loses nothing', async () => {
+    fake.inject429('POST /channels/{channel_id}/messages', 2, 1);
+    fake.inject429('PATCH /channels/{channel_id}/messages/{message_id}', 2, 1);
+    fake.inject429('PATCH /webhooks/{application_id}/{token}/messages/{message_id}', 1, 1);
+    const firstReq = fake.requests.length;
+    const rec = fake.slashCommand({ name: 'restart', options: { site: site.name }, user: DiscordIds.alice });
+    await fake.waitFor(() => rec.replyContent?.includes('started by alice'), 15_000, 'reply');
+    const thread = await threadOf(rec);
+    const summary = await summaryIn(thread.id);
+    expect(summary.content).toMatch(/succeeded, exit 0/);
+    expect(fake.requests.slice(firstReq).filter((r) => r.status === 429).length).toBeGreaterThanOrEqual(3);
+    const text = everything(thread.id);
+    expect(text).toContain('web: started');
+    expect(text).toContain('worker: started');
+  });
+
+  it('keeps serving after a gateway reconnect (op 7) and a missed heartbeat ack', async () => {
+    const resumes = fake.gateway.stats.resumes;
+    fake.requestReconnect();
+    await fake.waitFor(
+      () => fake.gateway.stats.resumes > resumes && fake.gateway.connected,
+      10_000,
+      'resume',
+    );
+    const a = fake.slashCommand({ name: 'status', user: DiscordIds.carol });
+    await fake.waitFor(() => a.replyContent?.includes(site.name), 10_000, 'status after op 7');
+
+    const resumes2 = fake.gateway.stats.resumes;
+    fake.dropHeartbeatAcks(1);
+    await fake.waitFor(
+      () => fake.gateway.stats.resumes > resumes2 && fake.gateway.connected,
+      10_000,
+      'resume',
+    );
+    const b = fake.slashCommand({ name: 'status', user: DiscordIds.carol });
+    await fake.waitFor(() => b.replyContent?.includes(site.name), 10_000, 'status after zombie');
+  });
+
+  it('acknowledges 50 slash commands arriving together within the deadline', async () => {
+    const users = [DiscordIds.alice, DiscordIds.bob, DiscordIds.carol];
+    const recs = Array.from({ length: 50 }, (_, n) =>
+      fake.slashCommand({ name: 'status', user: users[n % 3]! }),
+    );
+    await fake.waitFor(() => recs.every((r) => r.replyContent?.includes(site.name)), 30_000, '50 replies');
+    for (const r of recs) {
+      expect(r.callbackType).toBe(5);
+      expect(r.ackLatencyMs!).toBeLessThan(3000);
+      expect(r.errors).toEqual([]);
+    }
+  });
+
+  it("denies a viewer's /restart privately and audits it", async () => {
+    const before = await startedAt(site.name, 'web');
+    const rec = fake.slashCommand({ name: 'restart', options: { site: site.name }, user: DiscordIds.carol });
+    await fake.waitFor(() => rec.replyContent?.includes('not allowed'), 10_000, 'denial');
+    const msg = fake.findMessage(rec.originalMessageId!)!.message;
+    expect(msg.ephemeral).toBe(true);
+    expect(msg.content).toMatch(/needs the operator level; you have viewer/);
+    expect(msg.content).toMatch(/OPERATORS or ADMINS/);
+    expect(fake.threadsOf(DiscordIds.general).some((t) => t.id === msg.id)).toBe(false);
+    const audit = app.services.audit.query({ action: 'restart', actorId: DiscordIds.carol }).entries;
+    expect(audit[0]).toMatchObject({ outcome: 'denied', actor: { platform: 'discord', name: 'carol' } });
+    expect(await startedAt(site.name, 'web')).toBe(before);
+  });
+
+  it('confirmation buttons: a foreign or expired click does nothing; the owner’s click runs and streams', async () => {
+    const pulls = () => app.services.operations.list({ site: site.name }).filter((o) => o.kind === 'pull');
+    const ask = async () => {
+      const rec = fake.slashCommand({ name: 'pull', options: { site: site.name }, user: DiscordIds.bob });
+      await fake.waitFor(() => rec.replyContent?.startsWith('**✓ Confirm'), 10_000, 'confirmation');
+      const msg = fake.findMessage(rec.originalMessageId!)!.message;
+      const ids = JSON.stringify(msg.components).match(/sf:confirm:cf_[0-9a-f]{16}:(yes|no)/g)!;
+      return { msg, yes: ids.find((x) => x.endsWith(':yes'))! };
+    };
+
+    const first = await ask();
+    expect(first.msg.ephemeral).toBe(false);
+    const foreign = fake.buttonClick({ customId: first.yes, message: first.msg, user: DiscordIds.carol });
+    await fake.waitFor(() => foreign.followups[0], 10_000, 'foreign answer');
+    expect(foreign.followups[0]!.ephemeral).toBe(true);
+    expect(foreign.followups[0]!.content).toMatch(/Only bob .*can confirm/);
+    expect(first.msg.components).not.toEqual([]);
+    expect(pulls()).toHaveLength(0);
+    const denied = app.services.audit.query({ action: 'confirm', actorId: DiscordIds.carol }).entries;
+    expect(denied[0]?.outcome).toBe('denied');
+
+    skew = 120_000; // past the expiry
+    const stale = fake.buttonClick({ customId: first.yes, message: first.msg, user: DiscordIds.bob });
+    await fake.waitFor(() => stale.followups[0], 10_000, 'stale answer');
+    expect(stale.followups[0]!.ephemeral).toBe(true);
+    expect(stale.followups[0]!.content).toMatch(/expired/);
+    expect(pulls()).toHaveLength(0);
+    skew = 0;
+
+    const second = await ask();
+    const go = fake.buttonClick({ customId: second.yes, message: second.msg, user: DiscordIds.bob });
+    await fake.waitFor(
+      () => second.msg.components.length === 0 && second.msg.content.includes('Pulling'),
+      15_000,
+    );
+    expect(go.callbackType).toBe(6);
+    expect(second.msg.content).toMatch(/Confirmed by bob/);
+    const thread = await fake.waitFor(() => fake.channels.get(second.msg.id), 10_000, 'thread');
+    const summary = await summaryIn(thread.id);
+    expect(summary.content).toContain('started by bob');
+    expect(pulls()).toHaveLength(1);
+  });
+});

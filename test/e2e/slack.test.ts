@@ -1,0 +1,408 @@
+/**
+ * Slack end to end: real SiteFlow (HTTP mode, SLACK_PORT=0) with the real @slack/bolt inside,
+ * talking to FakeSlack over loopback, against the real Docker engine with a labelled compose site.
+ */
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type Docker from 'dockerode';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type ComposeProject, createComposeProject, testDocker, testLabels } from '../env/harness.js';
+import { FakeSlack, SlackIds, type SlackMessage, SlackSender } from '../fakes/slack-server.js';
+import {
+  SIGNING_SECRET,
+  type SlackSiteFlow,
+  sectionTexts,
+  shownLines,
+  startSlackSiteFlow,
+  unescapeSlack,
+} from './slack-support.js';
+
+const env = inject('siteflowTestEnv');
+const LINES = 3000;
+
+let docker: Docker;
+let fake: FakeSlack;
+let sf: SlackSiteFlow;
+let sender: SlackSender;
+let site: ComposeProject;
+
+async function startedAt(service: string): Promise<string> {
+  const list = await docker.listContainers({
+    all: true,
+    filters: { label: [`com.docker.compose.project=${site.name}`, `com.docker.compose.service=${service}`] },
+  });
+  return (await docker.getContainer(list[0]!.Id).inspect()).State.StartedAt;
+}
+
+const opIdOf = (text: string) => /\((op_[0-9a-z]{26})\)/.exec(unescapeSlack(text))?.[1] ?? '';
+
+/** Everything an ephemeral shows: its text and its sections. */
+const ephemeralText = (e: { text: string; blocks: unknown[] }) =>
+  unescapeSlack([e.text, ...sectionTexts(e.blocks)].join('\n'));
+
+/** The run message whose title matches, once its thread has the summary (✓/✗ op ... in ...). */
+async function finishedRun(match: RegExp, channel: string = SlackIds.general, timeoutMs = 60_000) {
+  return fake.waitFor(
+    () => {
+      const parent = fake.messagesIn(channel).find((m) => match.test(unescapeSlack(m.versions[0]!.text)));
+      if (!parent) return null;
+      const replies = fake.repliesOf(channel, parent.ts);
+      const summary = replies.find((m) => / (succeeded|failed|cancelled|timed out|interrupted)/.test(m.text));
+      return summary ? { parent, replies, summary, opId: opIdOf(parent.versions[0]!.text) } : null;
+    },
+    timeoutMs,
+    `run ${match}`,
+  );
+}
+
+function auditRows(action?: string) {
+  return sf.app.services.audit.query({ ...(action ? { action } : {}), limit: 500 }).entries;
+}
+
+beforeAll(async () => {
+  docker = testDocker(env);
+  site = createComposeProject(
+    {
+      name: 'slack',
+      services: {
+        web: { command: ['httpd', '-f', '-p', '8080', '-h', '/etc'] },
+        // Many lines with the characters Slack escapes, then quiet.
+        chatty: {
+          command: [
+            'sh',
+            '-c',
+            `i=0; while [ $$i -lt ${LINES} ]; do echo "line $$i <b>fox</b> & friends > all"; i=$$((i+1)); done; exec sleep 100000`,
+          ],
+        },
+      },
+    },
+    env,
+  );
+  await site.up();
+  fake = await new FakeSlack().start();
+  sf = await startSlackSiteFlow(fake, {
+    DOCKER_HOSTS: env.dockerHost,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_PORT: '0',
+    SLACK_COMMANDS: 'both',
+    ADMINS: `slack:user:${SlackIds.alice}`,
+    OPERATORS: `slack:user:${SlackIds.bob}`,
+    HEALTH_TIMEOUT_SECONDS: '30',
+  });
+  expect(sf.slack.mode).toBe('http');
+  expect(sf.slack.port).toBeGreaterThan(0);
+  sender = new SlackSender({
+    url: `http://127.0.0.1:${sf.slack.port}/slack/events`,
+    signingSecret: SIGNING_SECRET,
+    fake,
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await sf?.stop();
+  await fake?.stop();
+  await site?.down();
+}, 120_000);
+
+describe('Slack surface (HTTP mode)', () => {
+  it('/siteflow restart: acked, parent + thread, streamed, containers restarted, summary, audited', async () => {
+    const before = await startedAt('web');
+    const d = await sender.slashCommand({
+      command: '/siteflow',
+      text: `restart ${site.name}`,
+      userId: SlackIds.bob,
+    });
+    expect(d.status).toBe(200);
+    expect(d.elapsedMs).toBeLessThan(3000);
+    const run = await finishedRun(new RegExp(`^✓ Restarting ${site.name} \\(op_`));
+    expect(run.parent.versions[0]!.text).toContain('started by bob');
+    expect(run.summary.text).toMatch(/succeeded/);
+    // Output streamed into the thread before the summary.
+    const output = run.replies.filter((m) => m !== run.summary).flatMap((m) => shownLines(m.blocks));
+    expect(output.join('\n')).toMatch(/web/);
+    expect(await startedAt('web')).not.toBe(before);
+    // The parent is updated with the outcome.
+    await fake.waitFor(() => /succeeded/.test(fake.message(SlackIds.general, run.parent.ts)!.text), 10_000);
+    const row = sf.app.services.audit.query({ action: 'restart', actorId: SlackIds.bob }).entries[0];
+    expect(row).toMatchObject({
+      actor: { platform: 'slack', id: SlackIds.bob, name: 'bob' },
+      outcome: 'ok',
+      operationId: run.opId,
+    });
+  }, 90_000);
+
+  it('an individual /restart (SLACK_COMMANDS=both) restarts one service', async () => {
+    const before = await startedAt('web');
+    const d = await sender.slashCommand({
+      command: '/restart',
+      text: `${site.name} web`,
+      userId: SlackIds.alice,
+      channelId: SlackIds.ops,
+    });
+    expect(d.status).toBe(200);
+    const run = await finishedRun(new RegExp(`Restarting web of ${site.name}`), SlackIds.ops);
+    expect(run.summary.text).toMatch(/succeeded.*started by alice/);
+    expect(await startedAt('web')).not.toBe(before);
+    expect(
+      auditRows('restart').some((r) => r.actor.id === SlackIds.alice && r.operationId === run.opId),
+    ).toBe(true);
+  }, 90_000);
+
+  it('a long /logs: no line lost (upload = run log), no message over the limit, throttled edits, run not slowed', async () => {
+    const d = await sender.slashCommand({
+      command: '/siteflow',
+      text: `logs ${site.name} chatty lines=2000`,
+      userId: SlackIds.carol,
+    });
+    expect(d.status).toBe(200);
+    const run = await finishedRun(new RegExp(`Logs of chatty of ${site.name}`), SlackIds.general, 120_000);
+    const op = sf.app.services.operations.get(run.opId)!;
+    expect(op.status).toBe('succeeded');
+    const log = await readFile(join(sf.app.config.DATA_DIR, 'logs', op.logPath!), 'utf8');
+    expect(log.split('\n').filter((l) => l.includes('<b>fox</b>')).length).toBe(2000);
+    // The full log is attached, byte for byte.
+    const file = run.summary.files[0]!;
+    expect(file.filename).toBe(`${run.opId}.log`);
+    expect(Buffer.compare(file.bytes!, Buffer.from(log, 'utf8'))).toBe(0);
+    // Every section Slack received fits its limit, and nothing was rejected.
+    const writes = fake.calls.filter(
+      (c) => (c.method === 'chat.postMessage' || c.method === 'chat.update') && c.status === 200,
+    );
+    expect(writes.filter((c) => c.response.ok === false)).toEqual([]);
+    for (const c of writes) {
+      const blocks = typeof c.params.blocks === 'string' ? JSON.parse(c.params.blocks) : [];
+      for (const t of sectionTexts(blocks)) expect(t.length).toBeLessThanOrEqual(3000);
+    }
+    // chat.update of this thread's messages is paced (the final re-render after the end excepted).
+    const threadTs = new Set(run.replies.map((m) => m.ts));
+    const updates = fake.calls
+      .filter((c) => c.method === 'chat.update' && threadTs.has(String(c.params.ts)))
+      .map((c) => c.at);
+    expect(updates.length).toBeGreaterThanOrEqual(2);
+    const gaps = updates.slice(1, -1).map((t, i) => t - updates[i]!);
+    for (const g of gaps) expect(g).toBeGreaterThanOrEqual(1100);
+    // Every write into the thread (posts and edits) together stays within the pace too.
+    const parentTs = run.parent.ts;
+    const threadWrites = fake.calls
+      .filter(
+        (c) =>
+          c.status === 200 &&
+          ((c.method === 'chat.postMessage' && c.params.thread_ts === parentTs) ||
+            (c.method === 'chat.update' && threadTs.has(String(c.params.ts)))),
+      )
+      .map((c) => c.at);
+    const span = threadWrites.at(-1)! - threadWrites[0]!;
+    expect(threadWrites.length).toBeLessThanOrEqual(Math.floor(span / 1200) + 1 + 8);
+    // The action ended long before the chat finished showing it.
+    expect(op.finishedAt!).toBeLessThan(run.summary.versions[0]!.at);
+    expect(op.finishedAt! - op.startedAt!).toBeLessThan(run.summary.versions[0]!.at - op.startedAt!);
+  }, 150_000);
+
+  it('injected 429s (retry-after) are waited out and nothing is lost', async () => {
+    fake.inject429('chat.update', 2, 1);
+    fake.inject429('chat.postMessage', 2, 1);
+    const before = fake.calls.length;
+    const d = await sender.slashCommand({
+      command: '/siteflow',
+      text: `logs ${site.name} chatty lines=150`,
+      userId: SlackIds.bob,
+    });
+    expect(d.status).toBe(200);
+    const run = await finishedRun(
+      new RegExp(`Logs of chatty of ${site.name}.*started by bob`),
+      SlackIds.general,
+      90_000,
+    );
+    const limited = fake.calls.slice(before).filter((c) => c.status === 429);
+    expect(limited.length).toBeGreaterThanOrEqual(2);
+    expect(limited.every((c) => c.retryAfter === 1)).toBe(true);
+    const shown = run.replies.filter((m) => m !== run.summary).flatMap((m) => shownLines(m.blocks));
+    const op = sf.app.services.operations.get(run.opId)!;
+    const log = await readFile(join(sf.app.config.DATA_DIR, 'logs', op.logPath!), 'utf8');
+    const logLines = log.split('\n').filter((l) => l.includes('<b>fox</b>'));
+    expect(logLines).toHaveLength(150);
+    for (const l of logLines) expect(shown.some((s) => s.endsWith(l))).toBe(true);
+  }, 120_000);
+
+  it('50 slash commands arriving together are all acked within 3 s', async () => {
+    const users = [SlackIds.alice, SlackIds.bob, SlackIds.carol];
+    const ds = await Promise.all(
+      Array.from({ length: 50 }, (_, n) =>
+        sender.slashCommand({
+          command: '/siteflow',
+          text: 'help',
+          userId: users[n % 3]!,
+          channelId: SlackIds.ops,
+        }),
+      ),
+    );
+    expect(ds.map((d) => d.status)).toEqual(Array(50).fill(200));
+    for (const d of ds) expect(d.elapsedMs).toBeLessThan(3000);
+    // And each got its answer through its response_url.
+    await fake.waitFor(() => ds.every((d) => d.responseUrl!.posts.length === 1), 20_000, 'all 50 answers');
+  }, 60_000);
+
+  it('forged or stale signatures are rejected (401) and nothing runs', async () => {
+    const t0 = Date.now();
+    const ops = sf.app.services.operations.list({ limit: 500 }).length;
+    const text = `restart ${site.name}`;
+    const forged = await sender.slashCommand(
+      { command: '/siteflow', text, userId: SlackIds.bob },
+      { badSignature: true },
+    );
+    const unsigned = await sender.slashCommand(
+      { command: '/siteflow', text, userId: SlackIds.bob },
+      { omitSignature: true },
+    );
+    const stale = await sender.slashCommand(
+      { command: '/siteflow', text, userId: SlackIds.bob },
+      { timestamp: SlackSender.staleTimestamp() },
+    );
+    expect([forged.status, unsigned.status, stale.status]).toEqual([401, 401, 401]);
+    await new Promise((r) => setTimeout(r, 1000));
+    // Nothing about these requests reached the dispatcher (earlier tests' rows may still land).
+    expect(sf.app.services.audit.query({ action: 'restart', since: t0, limit: 50 }).entries).toEqual([]);
+    expect(sf.app.services.operations.list({ limit: 500 }).length).toBe(ops);
+    for (const d of [forged, unsigned, stale]) expect(d.responseUrl!.posts).toEqual([]);
+  });
+
+  it("a viewer's /siteflow restart is denied (ephemeral) and audited", async () => {
+    const ops = sf.app.services.operations.list({ limit: 500 }).length;
+    const d = await sender.slashCommand({
+      command: '/siteflow',
+      text: `restart ${site.name}`,
+      userId: SlackIds.carol,
+    });
+    expect(d.status).toBe(200);
+    await fake.waitFor(() => d.responseUrl!.posts.length > 0, 10_000, 'denial');
+    expect(d.responseUrl!.posts[0]!.body).toMatchObject({ response_type: 'ephemeral' });
+    const eph = fake.ephemerals.find(
+      (e) => e.user === SlackIds.carol && /not allowed to run \/restart/.test(ephemeralText(e)),
+    );
+    expect(eph).toBeDefined();
+    expect(fake.messagesIn(SlackIds.general).some((m) => /not allowed/.test(m.text))).toBe(false);
+    const row = auditRows('restart').find((r) => r.actor.id === SlackIds.carol);
+    expect(row).toMatchObject({ outcome: 'denied', actor: { platform: 'slack', name: 'carol' } });
+    expect(sf.app.services.operations.list({ limit: 500 }).length).toBe(ops);
+  });
+
+  describe('confirmations', () => {
+    const folderSite = 'slackgone';
+    let folder: string;
+
+    beforeAll(() => {
+      folder = join(sf.app.config.SITES_ROOT, folderSite);
+      mkdirSync(folder, { recursive: true });
+      const labels = testLabels();
+      writeFileSync(
+        join(folder, 'docker-compose.yml'),
+        JSON.stringify({
+          version: '2.4',
+          services: { app: { image: env.images.busybox, command: ['sleep', '1000'], labels } },
+          networks: { default: { labels } },
+        }),
+      );
+    });
+
+    async function prompt(): Promise<SlackMessage> {
+      const count = fake.messagesIn(SlackIds.ops).length;
+      const d = await sender.slashCommand({
+        command: '/siteflow',
+        text: `deprovision ${folderSite}`,
+        userId: SlackIds.alice,
+        channelId: SlackIds.ops,
+      });
+      expect(d.status).toBe(200);
+      return fake.waitFor(
+        () =>
+          fake
+            .messagesIn(SlackIds.ops)
+            .slice(count)
+            .find((m) => /Confirm: Deprovision/.test(unescapeSlack(m.text))),
+        10_000,
+        'confirmation prompt',
+      );
+    }
+    const buttons = (m: SlackMessage) =>
+      (m.blocks as { type: string; elements?: { action_id: string; value: string }[] }[]).find(
+        (b) => b.type === 'actions',
+      )?.elements ?? [];
+
+    it('a click by someone else, or after expiry, does nothing; the owner’s click runs it', async () => {
+      const p = await prompt();
+      const yes = buttons(p).find((b) => b.action_id === 'sf_confirm_yes')!;
+      expect(yes.value).toMatch(/^cf_[0-9a-f]{16}$/);
+      expect(buttons(p).map((b) => b.action_id)).toEqual(['sf_confirm_yes', 'sf_confirm_no']);
+
+      // Bob (operator, not the owner, not admin): refused, ephemeral, nothing changes.
+      const foreign = await sender.blockAction({
+        actionId: 'sf_confirm_yes',
+        value: yes.value,
+        messageTs: p.ts,
+        channelId: SlackIds.ops,
+        userId: SlackIds.bob,
+      });
+      expect(foreign.status).toBe(200);
+      await fake.waitFor(() => foreign.responseUrl!.posts.length > 0, 10_000, 'refusal');
+      expect(foreign.responseUrl!.posts[0]!.body).toMatchObject({ response_type: 'ephemeral' });
+      expect(ephemeralText(fake.ephemerals.at(-1)!)).toMatch(/Only alice/);
+      expect(fake.ephemerals.at(-1)!.user).toBe(SlackIds.bob);
+      expect(buttons(fake.message(SlackIds.ops, p.ts)!)).toHaveLength(2);
+      expect(existsSync(folder)).toBe(true);
+
+      // After expiry even the owner's click does nothing.
+      sf.advance(61_000);
+      const late = await sender.blockAction({
+        actionId: 'sf_confirm_yes',
+        value: yes.value,
+        messageTs: p.ts,
+        channelId: SlackIds.ops,
+        userId: SlackIds.alice,
+      });
+      await fake.waitFor(() => late.responseUrl!.posts.length > 0, 10_000, 'expiry answer');
+      expect(ephemeralText(fake.ephemerals.at(-1)!)).toMatch(/expired/);
+      expect(existsSync(folder)).toBe(true);
+      expect(sf.app.services.operations.list({ limit: 500 }).some((o) => o.kind === 'deprovision')).toBe(
+        false,
+      );
+
+      // A fresh prompt, confirmed by its owner: buttons removed, run streamed, folder archived.
+      const p2 = await prompt();
+      const yes2 = buttons(p2).find((b) => b.action_id === 'sf_confirm_yes')!;
+      const ok = await sender.blockAction({
+        actionId: 'sf_confirm_yes',
+        value: yes2.value,
+        messageTs: p2.ts,
+        channelId: SlackIds.ops,
+        userId: SlackIds.alice,
+      });
+      expect(ok.status).toBe(200);
+      await fake.waitFor(
+        () => buttons(fake.message(SlackIds.ops, p2.ts)!).length === 0,
+        10_000,
+        'buttons removed',
+      );
+      expect(JSON.stringify(fake.message(SlackIds.ops, p2.ts)!.blocks)).toContain('Confirmed by alice');
+      const run = await finishedRun(/Deprovisioning slackgone/, SlackIds.ops, 90_000);
+      expect(run.summary.text).toMatch(/succeeded/);
+      expect(existsSync(folder)).toBe(false);
+      expect(
+        readdirSync(join(sf.app.config.SITES_ROOT, '.archive')).some((f) => f.startsWith(folderSite)),
+      ).toBe(true);
+
+      // Clicking the used prompt again is stale: a clear answer, nothing runs.
+      const opsBefore = sf.app.services.operations.list({ limit: 500 }).length;
+      const again = await sender.blockAction({
+        actionId: 'sf_confirm_yes',
+        value: yes2.value,
+        messageTs: p2.ts,
+        channelId: SlackIds.ops,
+        userId: SlackIds.alice,
+      });
+      await fake.waitFor(() => again.responseUrl!.posts.length > 0, 10_000, 'stale answer');
+      expect(ephemeralText(fake.ephemerals.at(-1)!)).toMatch(/no longer open/);
+      expect(sf.app.services.operations.list({ limit: 500 }).length).toBe(opsBefore);
+    }, 120_000);
+  });
+});

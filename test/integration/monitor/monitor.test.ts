@@ -1,0 +1,186 @@
+/**
+ * The monitor against the real engine, through the console surface: a kill alerts once and
+ * recovers once, a restart loop is one flapping alert, twenty containers killed at once are
+ * one alert with the twenty in its thread, SiteFlow's own /restart is quiet (its events land
+ * in the operation's output), silences suppress, and a restart of SiteFlow neither duplicates
+ * an open alert nor loses its recovery.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type Docker from 'dockerode';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type ComposeProject, createComposeProject, run, testDocker, waitFor } from '../../env/harness.js';
+import { startTestSiteFlow, type TestSiteFlow } from '../../support/siteflow.js';
+
+const env = inject('siteflowTestEnv');
+const cliEnv = { ...process.env, DOCKER_HOST: env.dockerHost };
+const sfEnv = {
+  DOCKER_HOSTS: env.dockerHost,
+  // Other test files share this engine: keep their churn from folding our sites into a storm.
+  ALERT_STORM_THRESHOLD: '1000',
+  ALERT_RECOVER_AFTER_SECONDS: '1',
+  ALERT_FLAP_CHANGES: '4',
+  ALERT_ACTION_GRACE_SECONDS: '5',
+  HEALTH_TIMEOUT_SECONDS: '30',
+};
+
+let docker: Docker;
+let dir: string;
+let sf: TestSiteFlow;
+const projects: Record<string, ComposeProject> = {};
+
+function project(
+  name: string,
+  services: Parameters<typeof createComposeProject>[0]['services'],
+): ComposeProject {
+  const p = createComposeProject({ name, services }, env);
+  projects[name] = p;
+  return p;
+}
+
+async function containerIds(p: ComposeProject): Promise<string[]> {
+  const list = await docker.listContainers({
+    all: true,
+    filters: { label: [`com.docker.compose.project=${p.name}`] },
+  });
+  return list.map((c) => c.Id);
+}
+
+/** Top-level alert messages about a site in the transcript. */
+function alertsFor(transcript: string, site: string): string[] {
+  return transcript.split('\n').filter((l) => l.startsWith('» ALERT') && l.includes(`${site} is`));
+}
+
+function alertId(transcript: string, site: string): string {
+  const line = alertsFor(transcript, site)[0] ?? '';
+  return /(al_[0-9a-z]+)\]/.exec(line)?.[1] ?? 'none';
+}
+
+beforeAll(async () => {
+  docker = testDocker(env);
+  const sleeper = { command: ['sleep', '3600'], restart: 'unless-stopped' };
+  project('mkill', { web: sleeper });
+  project('mloop', { worker: { command: ['sh', '-c', 'sleep 0.3; exit 1'], restart: 'always' } });
+  project('mmany', { web: { ...sleeper, scale: 20 } });
+  project('mrestart', { web: sleeper, init: { command: ['sh', '-c', 'echo done'], restart: 'no' } });
+  project('msilent', { web: sleeper });
+  project('mpersist', { web: sleeper });
+  await Promise.all(Object.values(projects).map((p) => p.up()));
+  dir = mkdtempSync(join(tmpdir(), 'sf-monitor-'));
+  sf = await startTestSiteFlow(sfEnv, { dir });
+  await waitFor('sites listed', async () =>
+    (await sf.driver.type('/status', /site\s+state/)).includes(projects.mpersist!.name),
+  );
+}, 240_000);
+
+afterAll(async () => {
+  await sf?.stop();
+  await Promise.all(Object.values(projects).map((p) => p.down().catch(() => undefined)));
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('monitor against the real engine', () => {
+  it('docker kill: one alert within 2 s; its return: one recovery', async () => {
+    const p = projects.mkill!;
+    const [id] = await containerIds(p);
+    const from = sf.driver.transcript.length;
+    const t0 = Date.now();
+    await run('docker', ['kill', id!], { env: cliEnv });
+    await sf.driver.waitFor(new RegExp(`ALERT .*${p.name} is down`), from, 5000);
+    expect(Date.now() - t0).toBeLessThan(2000);
+    await run('docker', ['start', id!], { env: cliEnv });
+    await sf.driver.waitFor(new RegExp(`${p.name} recovered after`), from, 15_000);
+    await new Promise((r) => setTimeout(r, 1500));
+    const part = sf.driver.transcript.slice(from);
+    expect(alertsFor(part, p.name)).toHaveLength(1);
+    expect(part.match(new RegExp(`${p.name} recovered after`, 'g'))).toHaveLength(1);
+  });
+
+  it('a container restarting in a loop: one flapping alert, not one per restart', async () => {
+    const p = projects.mloop!;
+    const from = 0;
+    await sf.driver.waitFor(new RegExp(`Now flapping: ${p.name}`), from, 30_000);
+    // Let it loop on for a while: still one alert.
+    await new Promise((r) => setTimeout(r, 4000));
+    const transcript = sf.driver.transcript;
+    expect(alertsFor(transcript, p.name)).toHaveLength(1);
+    expect(transcript.match(/Now flapping/g)?.length).toBeGreaterThanOrEqual(1);
+    const id = alertId(transcript, p.name);
+    expect(transcript.split('\n').filter((l) => l.includes(`${id}: Now flapping`))).toHaveLength(1);
+  });
+
+  it('twenty containers killed at once: one alert, the twenty listed in its thread', async () => {
+    const p = projects.mmany!;
+    const ids = await containerIds(p);
+    expect(ids).toHaveLength(20);
+    const from = sf.driver.transcript.length;
+    await run('docker', ['kill', ...ids], { env: cliEnv });
+    await sf.driver.waitFor(new RegExp(`ALERT .*${p.name} is down`), from, 10_000);
+    await new Promise((r) => setTimeout(r, 3000));
+    const part = sf.driver.transcript.slice(from);
+    expect(alertsFor(part, p.name)).toHaveLength(1);
+    const id = alertId(part, p.name);
+    const thread = part
+      .split('\n')
+      .filter((l) => l.includes(`↳ ${id}:`))
+      .join('\n');
+    for (let n = 1; n <= 20; n++) expect(thread).toMatch(new RegExp(`${p.name}_web_${n}\\b`));
+    await run('docker', ['start', ...ids], { env: cliEnv });
+    await sf.driver.waitFor(new RegExp(`${id}: ${p.name} recovered after`), from, 20_000);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(sf.driver.transcript.slice(from).match(new RegExp(`${p.name} recovered after`, 'g'))).toHaveLength(
+      1,
+    );
+  });
+
+  it('/restart through SiteFlow: zero alerts, the events appear in the operation output', async () => {
+    const p = projects.mrestart!;
+    const from = sf.driver.transcript.length;
+    const out = await sf.driver.type(`/restart ${p.name}`, /op_\w+ (succeeded|failed)/, 60_000);
+    expect(out).toMatch(/succeeded/);
+    expect(out).toMatch(/expected: .*web.* (stopped|killed|exited|started).*: restart by @local/);
+    // Past the action's grace window: still nothing.
+    await new Promise((r) => setTimeout(r, 7000));
+    expect(alertsFor(sf.driver.transcript.slice(from), p.name)).toHaveLength(0);
+  });
+
+  it('a silence suppresses (still recorded); its end re-enables alerts', async () => {
+    const p = projects.msilent!;
+    const [id] = await containerIds(p);
+    const from = sf.driver.transcript.length;
+    await sf.driver.type(`/silence ${p.name} 1h "planned work"`, /Silenced .* until/);
+    expect(await sf.driver.type('/silences', /silence/)).toContain('planned work');
+    await run('docker', ['kill', id!], { env: cliEnv });
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(alertsFor(sf.driver.transcript.slice(from), p.name)).toHaveLength(0);
+    // Recorded in the audit log even though it was not posted.
+    const audit = await sf.driver.type('/audit action:alert-open limit:20', /audit|entries|no /i);
+    expect(audit).toContain(p.name);
+    await sf.driver.type(`/unsilence ${p.name}`, /Unsilenced/);
+    await sf.driver.waitFor(new RegExp(`ALERT .*${p.name} is down`), from, 5000);
+    await run('docker', ['start', id!], { env: cliEnv });
+    await sf.driver.waitFor(new RegExp(`${p.name} recovered after`), from, 15_000);
+    expect(alertsFor(sf.driver.transcript.slice(from), p.name)).toHaveLength(1);
+  });
+
+  it('SiteFlow restarted while an alert is open: no duplicate, and the recovery still arrives', async () => {
+    const p = projects.mpersist!;
+    const [id] = await containerIds(p);
+    const from = sf.driver.transcript.length;
+    await run('docker', ['kill', id!], { env: cliEnv });
+    await sf.driver.waitFor(new RegExp(`ALERT .*${p.name} is down`), from, 5000);
+    const first = alertId(sf.driver.transcript.slice(from), p.name);
+    await sf.stop();
+    sf = await startTestSiteFlow(sfEnv, { dir });
+    await waitFor('sites listed again', async () =>
+      (await sf.driver.type('/status', /site\s+state/)).includes(p.name),
+    );
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(alertsFor(sf.driver.transcript, p.name)).toHaveLength(0);
+    expect(await sf.driver.type('/silences', /open alert/)).toContain(first);
+    await run('docker', ['start', id!], { env: cliEnv });
+    await sf.driver.waitFor(new RegExp(`${first}: ${p.name} recovered after`), 0, 15_000);
+    expect(alertsFor(sf.driver.transcript, p.name)).toHaveLength(0);
+  });
+});
