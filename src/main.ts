@@ -195,18 +195,6 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
       ),
   );
 
-  const surfaces = chatSurfacesFor({
-    config,
-    dispatcher,
-    registry,
-    services,
-    runLog,
-    logger,
-    clock,
-    completions: completionSource(services),
-  });
-  const starters = surfaces.map((s) => startSurface(s, logger));
-  await Promise.all(starters.map((s) => s.started));
 
   const live = new LiveState({ hosts: hosts.names(), siteState, clock });
   const reconciler = new StateReconciler({ hosts, state: live, logger, clock });
@@ -239,6 +227,19 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
   });
   services.backups = backups.service;
   backups.start();
+  // Chat surfaces last: they add their alert channels to the monitor once connected.
+  const surfaces = chatSurfacesFor({
+    config,
+    dispatcher,
+    registry,
+    services,
+    runLog,
+    logger,
+    clock,
+    completions: completionSource(services),
+  });
+  const starters = surfaces.map((s) => startSurface(s, logger));
+  await Promise.all(starters.map((s) => s.started));
   const metrics = new WebMetrics();
   monitor?.queue.reportLength((ch, n) => metrics.setChatQueue(`alerts:${ch}`, n));
   const web: WebServer = await startWebServer({

@@ -50,6 +50,8 @@ export interface MonitorControl {
   ack(alertId: string, by: Actor): Result<AlertRecord, string>;
   /** Open alerts, newest first. */
   openAlerts(): AlertRecord[];
+  /** Adds a place alerts are delivered to (chat surfaces add their ops channel once connected). */
+  addChannel(ch: AlertChannel): void;
   /** The command an alert's button runs (for chat surfaces), or null. */
   actionFor(alertId: string, action: AlertAction): { command: string; args: Record<string, string> } | null;
 }

@@ -25,10 +25,12 @@ import {
 import type { ChatUser, Invocation, Reply } from '../../core/command.js';
 import { levelAllows } from '../../core/command.js';
 import { parseArgs } from '../../core/dispatch.js';
+import { type AlertAction, parseAlertCustomId } from '../../core/alerts.js';
 import { describeError, SiteFlowError } from '../../core/errors.js';
 import type { Logger } from '../../core/ports.js';
 import { renderRunSummary } from '../render-run.js';
 import { type StreamReport, streamToThread } from '../stream/thread-streamer.js';
+import { DiscordAlertChannel } from '../../monitor/discord-alert-channel.js';
 import type { ChatSurface, SurfaceDeps } from '../surface.js';
 import { commandsJson } from './command-json.js';
 import { DEFAULT_ATTACHMENT_LIMIT, type DiscordSendable, DiscordThreadSink } from './discord-sink.js';
@@ -65,6 +67,7 @@ const noMentions = { parse: [] as [] };
 export class DiscordSurface implements ChatSurface {
   readonly platform = 'discord' as const;
   private client: Client | null = null;
+  private alertChannelAdded = false;
   private readonly streams = new Set<Promise<void>>();
   /** Streams started by this surface, newest last (bounded). */
   readonly streamed: DiscordStreamRecord[] = [];
@@ -134,10 +137,19 @@ export class DiscordSurface implements ChatSurface {
       throw new SiteFlowError('DISCORD_LOGIN', `Could not connect to Discord: ${describeError(e)}`);
     }
     await this.registerCommands();
+    this.addAlertChannel(client);
     this.log.info(
       { user: client.user?.tag, guild: config.DISCORD_GUILD_ID || null },
       'discord surface ready',
     );
+  }
+
+  /** Alerts go to DISCORD_ALERT_CHANNEL_ID once connected (the delivery queue holds them until then). */
+  private addAlertChannel(client: Client): void {
+    const channelId = this.deps.config.DISCORD_ALERT_CHANNEL_ID;
+    if (!channelId || !this.deps.services.monitor || this.alertChannelAdded) return;
+    this.deps.services.monitor.addChannel(new DiscordAlertChannel(client, channelId));
+    this.alertChannelAdded = true;
   }
 
   /** Registers the slash commands: in one server when DISCORD_GUILD_ID is set, globally otherwise. */
@@ -273,7 +285,11 @@ export class DiscordSurface implements ChatSurface {
   }
 
   /** Sends the reply to a deferred command interaction, then streams its run if it started one. */
-  private async answer(i: ChatInputCommandInteraction, r: Reply, deferredPrivately: boolean): Promise<void> {
+  private async answer(
+    i: ChatInputCommandInteraction | ButtonInteraction,
+    r: Reply,
+    deferredPrivately: boolean,
+  ): Promise<void> {
     const rendered = renderDiscordReply(r);
     const files = rendered.file ? [{ attachment: rendered.file.data, name: rendered.file.name }] : [];
     const last = rendered.messages.length - 1;
@@ -309,6 +325,8 @@ export class DiscordSurface implements ChatSurface {
   }
 
   private async onButton(i: ButtonInteraction): Promise<void> {
+    const alert = parseAlertCustomId(i.customId);
+    if (alert) return this.onAlertButton(i, alert);
     const m = CONFIRM_RE.exec(i.customId);
     if (!m) {
       await i.reply({ content: 'This button is not one of SiteFlow’s.', flags: MessageFlags.Ephemeral });
@@ -341,6 +359,24 @@ export class DiscordSurface implements ChatSurface {
       ...(file ? { files: [{ attachment: file.data, name: file.name }] } : {}),
     });
     if (r.operationId) this.stream(r.operationId, message, r.title, i.channelId);
+  }
+
+  /**
+   * An alert's Restart / Logs / Silence 1h / Ack button: the same command as typed, run as
+   * the clicking user, so permissions and the audit log apply exactly as for slash commands.
+   */
+  private async onAlertButton(i: ButtonInteraction, alert: { action: AlertAction; alertId: string }): Promise<void> {
+    const cmd = this.deps.services.monitor?.actionFor(alert.alertId, alert.action);
+    if (!cmd) {
+      await i.reply({ content: 'This alert is no longer known to SiteFlow.', flags: MessageFlags.Ephemeral });
+      return;
+    }
+    const inv = this.invocation(i, cmd.command, cmd.args);
+    const privately = this.surelyPrivate(inv);
+    await this.acknowledge(() => i.deferReply(privately ? { flags: MessageFlags.Ephemeral } : {}));
+    await this.acksSettled();
+    const r = await this.deps.dispatcher.dispatch(inv);
+    await this.answer(i, r, privately);
   }
 
   private async onAutocomplete(i: AutocompleteInteraction): Promise<void> {

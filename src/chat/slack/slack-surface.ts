@@ -21,12 +21,14 @@ import {
   type SlackActionMiddlewareArgs,
   type SlackCommandMiddlewareArgs,
 } from '@slack/bolt';
+import { parseAlertSlackActionId } from '../../core/alerts.js';
 import type { ChatUser, Invocation, Reply } from '../../core/command.js';
 import { bindArgs, splitLine, tokenize } from '../../core/command-line.js';
 import { describeError, SiteFlowError } from '../../core/errors.js';
 import type { Logger } from '../../core/ports.js';
 import type { RunEndEvent } from '../../core/run-events.js';
 import { renderRunSummary } from '../render-run.js';
+import { SlackAlertChannel } from '../../monitor/slack-alert-channel.js';
 import { streamToThread } from '../stream/thread-streamer.js';
 import type { ChatSurface, SurfaceDeps } from '../surface.js';
 import {
@@ -96,6 +98,7 @@ export class SlackSurface implements ChatSurface {
   private readonly work = new Set<Promise<void>>();
   private readonly stream: typeof SLACK_STREAM;
   private server: Server | null = null;
+  private alertChannelAdded = false;
 
   constructor(
     private readonly deps: SurfaceDeps,
@@ -156,6 +159,7 @@ export class SlackSurface implements ChatSurface {
   }
 
   async start(): Promise<void> {
+    this.addAlertChannel();
     if (this.mode === 'socket') {
       await this.app.start();
       this.log.info({ mode: 'socket' }, 'Slack surface connected (Socket Mode)');
@@ -164,6 +168,14 @@ export class SlackSurface implements ChatSurface {
     const listen = { port: this.deps.config.SLACK_PORT, host: this.opts.host ?? this.deps.config.SLACK_HOST };
     this.server = (await this.app.start(listen)) as Server;
     this.log.info({ mode: 'http', port: this.port, path: '/slack/events' }, 'Slack surface listening');
+  }
+
+  /** Alerts go to SLACK_ALERT_CHANNEL; the delivery queue retries while Slack is unreachable. */
+  private addAlertChannel(): void {
+    const channel = this.deps.config.SLACK_ALERT_CHANNEL;
+    if (!channel || !this.deps.services.monitor || this.alertChannelAdded) return;
+    this.deps.services.monitor.addChannel(new SlackAlertChannel(this.app.client, channel));
+    this.alertChannelAdded = true;
   }
 
   async stop(): Promise<void> {
@@ -199,6 +211,10 @@ export class SlackSurface implements ChatSurface {
     this.app.action(CONFIRM_NO, async (a: ButtonArgs) => {
       await a.ack();
       this.later(() => this.onConfirm(a, 'no'));
+    });
+    this.app.action(/^sf_alert_(restart|logs|silence|ack)$/, async (a: ButtonArgs) => {
+      await a.ack();
+      this.later(() => this.onAlertAction(a));
     });
     this.app.error(async (e) => {
       this.log.error({ err: describeError(e) }, 'Slack event failed');
@@ -284,6 +300,30 @@ export class SlackSurface implements ChatSurface {
         .catch((e) => this.log.warn({ err: describeError(e) }, 'could not update the confirmation message'));
     }
     if (answer === 'yes') await this.deliver(r, { channel, user, respond });
+  }
+
+  /**
+   * An alert's Restart / Logs / Silence 1h / Ack button: the same command as typed, run as
+   * the clicking user, so permissions and the audit log apply exactly as for slash commands.
+   */
+  private async onAlertAction({ body, action, respond }: ButtonArgs): Promise<void> {
+    const kind = parseAlertSlackActionId(action.action_id);
+    const cmd = kind ? this.deps.services.monitor?.actionFor(action.value ?? '', kind) : null;
+    if (!cmd) {
+      await this.say(respond, { ...textOnly('invalid', 'This alert is no longer known to SiteFlow.'), ephemeral: true });
+      return;
+    }
+    const channel = body.channel?.id ?? (body.container as { channel_id?: string }).channel_id ?? '';
+    const user = await this.userOf(body.user.id, body.user.username ?? body.user.name);
+    const r = await this.deps.dispatcher.dispatch({
+      platform: 'slack',
+      user,
+      channelId: channel,
+      command: cmd.command,
+      args: cmd.args,
+      receivedAt: this.deps.clock.now(),
+    });
+    await this.deliver(r, { channel, user, respond });
   }
 
   /** Shows a reply: streams a run, posts a confirmation, or answers in channel / ephemerally. */
