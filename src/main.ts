@@ -195,7 +195,6 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
       ),
   );
 
-
   const live = new LiveState({ hosts: hosts.names(), siteState, clock });
   const reconciler = new StateReconciler({ hosts, state: live, logger, clock });
   await reconciler.start();

@@ -63,19 +63,28 @@ describe('alerts on Discord', () => {
       filters: { label: [`com.docker.compose.project=${site.name}`] },
     });
     await docker.getContainer(c!.Id).kill();
-    const alert = await fake.waitFor(
-      () =>
-        fake
-          .messagesIn(DiscordIds.ops)
-          .find(
-            (m) =>
-              m.content.includes(site.name) && buttonIds(m).some((id) => id.startsWith('sf:alert:restart:')),
-          ),
-      15_000,
-      'alert in the ops channel',
-    ).catch((e) => {
-      throw new Error(`${e.message}\n${JSON.stringify(fake.messagesIn(DiscordIds.ops).map((m) => [m.content, m.components]), null, 1).slice(0, 3000)}`);
-    });
+    const alert = await fake
+      .waitFor(
+        () =>
+          fake
+            .messagesIn(DiscordIds.ops)
+            .find(
+              (m) =>
+                m.content.includes(site.name) &&
+                buttonIds(m).some((id) => id.startsWith('sf:alert:restart:')),
+            ),
+        15_000,
+        'alert in the ops channel',
+      )
+      .catch((e) => {
+        throw new Error(
+          `${e.message}\n${JSON.stringify(
+            fake.messagesIn(DiscordIds.ops).map((m) => [m.content, m.components]),
+            null,
+            1,
+          ).slice(0, 3000)}`,
+        );
+      });
     const restartId = buttonIds(alert).find((id) => id.startsWith('sf:alert:restart:'))!;
 
     // Carol is a viewer: the button answers her privately and restarts nothing.

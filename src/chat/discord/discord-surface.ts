@@ -22,15 +22,15 @@ import {
   MessageFlags,
   Routes,
 } from 'discord.js';
+import { type AlertAction, parseAlertCustomId } from '../../core/alerts.js';
 import type { ChatUser, Invocation, Reply } from '../../core/command.js';
 import { levelAllows } from '../../core/command.js';
 import { parseArgs } from '../../core/dispatch.js';
-import { type AlertAction, parseAlertCustomId } from '../../core/alerts.js';
 import { describeError, SiteFlowError } from '../../core/errors.js';
 import type { Logger } from '../../core/ports.js';
+import { DiscordAlertChannel } from '../../monitor/discord-alert-channel.js';
 import { renderRunSummary } from '../render-run.js';
 import { type StreamReport, streamToThread } from '../stream/thread-streamer.js';
-import { DiscordAlertChannel } from '../../monitor/discord-alert-channel.js';
 import type { ChatSurface, SurfaceDeps } from '../surface.js';
 import { commandsJson } from './command-json.js';
 import { DEFAULT_ATTACHMENT_LIMIT, type DiscordSendable, DiscordThreadSink } from './discord-sink.js';
@@ -365,7 +365,10 @@ export class DiscordSurface implements ChatSurface {
    * An alert's Restart / Logs / Silence 1h / Ack button: the same command as typed, run as
    * the clicking user, so permissions and the audit log apply exactly as for slash commands.
    */
-  private async onAlertButton(i: ButtonInteraction, alert: { action: AlertAction; alertId: string }): Promise<void> {
+  private async onAlertButton(
+    i: ButtonInteraction,
+    alert: { action: AlertAction; alertId: string },
+  ): Promise<void> {
     const cmd = this.deps.services.monitor?.actionFor(alert.alertId, alert.action);
     if (!cmd) {
       await i.reply({ content: 'This alert is no longer known to SiteFlow.', flags: MessageFlags.Ephemeral });

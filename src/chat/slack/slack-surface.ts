@@ -27,8 +27,8 @@ import { bindArgs, splitLine, tokenize } from '../../core/command-line.js';
 import { describeError, SiteFlowError } from '../../core/errors.js';
 import type { Logger } from '../../core/ports.js';
 import type { RunEndEvent } from '../../core/run-events.js';
-import { renderRunSummary } from '../render-run.js';
 import { SlackAlertChannel } from '../../monitor/slack-alert-channel.js';
+import { renderRunSummary } from '../render-run.js';
 import { streamToThread } from '../stream/thread-streamer.js';
 import type { ChatSurface, SurfaceDeps } from '../surface.js';
 import {
@@ -310,7 +310,10 @@ export class SlackSurface implements ChatSurface {
     const kind = parseAlertSlackActionId(action.action_id);
     const cmd = kind ? this.deps.services.monitor?.actionFor(action.value ?? '', kind) : null;
     if (!cmd) {
-      await this.say(respond, { ...textOnly('invalid', 'This alert is no longer known to SiteFlow.'), ephemeral: true });
+      await this.say(respond, {
+        ...textOnly('invalid', 'This alert is no longer known to SiteFlow.'),
+        ephemeral: true,
+      });
       return;
     }
     const channel = body.channel?.id ?? (body.container as { channel_id?: string }).channel_id ?? '';
