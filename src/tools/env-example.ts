@@ -16,6 +16,7 @@ const GROUP_TITLES: Record<string, string> = {
   permissions: 'Permissions',
   discord: 'Discord',
   slack: 'Slack',
+  provision: 'Sites, templates and Caddy',
   backup: 'NAS backups',
   web: 'Status page',
 };
@@ -27,16 +28,13 @@ export function renderEnvExample(): string {
     '# Every key is optional unless noted; commented-out keys show their default.',
     '',
   ];
-  let group = '';
-  for (const k of describeKeys()) {
-    if (k.group !== group) {
-      group = k.group;
-      out.push(`# --- ${GROUP_TITLES[group] ?? group} ---`);
+  for (const [group, keys] of groupedKeys()) {
+    out.push(`# --- ${GROUP_TITLES[group] ?? group} ---`);
+    for (const k of keys) {
+      out.push(`# ${k.description}${k.secret ? ' (secret: never logged)' : ''}`);
+      // A secret's placeholder is never a real-looking value: it stays commented out.
+      out.push(`# ${k.name}=${k.default || k.example || ''}`, '');
     }
-    out.push(`# ${k.description}${k.secret ? ' (secret: never logged)' : ''}`);
-    if (k.default !== undefined) out.push(`# ${k.name}=${k.default}`);
-    else out.push(`# ${k.name}=${k.example ?? ''}`);
-    out.push('');
   }
   return out.join('\n');
 }
@@ -52,11 +50,24 @@ export function renderCommandsTable(): string {
 
 /** The README configuration table (markdown). */
 export function renderConfigTable(): string {
-  const rows = describeKeys().map(
-    (k) =>
-      `| \`${k.name}\` | ${k.default ? `\`${k.default}\`` : k.example ? `e.g. \`${k.example}\`` : '(unset)'} | ${k.description}${k.secret ? ' **Secret.**' : ''} |`,
-  );
-  return ['| key | default | what it does |', '|---|---|---|', ...rows].join('\n');
+  const out: string[] = [];
+  for (const [group, keys] of groupedKeys()) {
+    out.push(`### ${GROUP_TITLES[group] ?? group}`, '', '| key | default | what it does |', '|---|---|---|');
+    for (const k of keys) {
+      const def = k.default ? `\`${k.default}\`` : k.example ? `e.g. \`${k.example}\`` : '(unset)';
+      out.push(`| \`${k.name}\` | ${def} | ${k.description}${k.secret ? ' **Secret.**' : ''} |`);
+    }
+    out.push('');
+  }
+  return out.join('\n').trimEnd();
+}
+
+/** Keys by group, groups in the order of GROUP_TITLES, keys in declaration order. */
+function groupedKeys(): Array<[string, ReturnType<typeof describeKeys>]> {
+  const order = Object.keys(GROUP_TITLES);
+  const groups = new Map<string, ReturnType<typeof describeKeys>>();
+  for (const k of describeKeys()) groups.set(k.group, [...(groups.get(k.group) ?? []), k]);
+  return [...groups].sort((a, b) => order.indexOf(a[0]) - order.indexOf(b[0]));
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
