@@ -35,6 +35,7 @@ export class Templates {
     h.registerHelper('or', (...args: unknown[]) => args.slice(0, -1).some(Boolean));
     h.registerHelper('pct', (v: number) => `${Math.round((Number(v) || 0) * 100)}`);
     h.registerHelper('fixed', (v: number) => (Number(v) || 0).toFixed(1));
+    h.registerHelper('plural', (n: number, word: string) => `${n} ${word}${Number(n) === 1 ? '' : 's'}`);
     for (const f of readdirSync(join(dir, 'partials'))) {
       if (!f.endsWith('.hbs')) continue;
       const name = f.slice(0, -4);
