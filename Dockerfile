@@ -16,6 +16,9 @@ FROM node:20-bookworm-slim
 # The docker CLI and the compose v2 plugin: SiteFlow drives `docker compose` like you do.
 COPY --from=docker:27-cli /usr/local/bin/docker /usr/local/bin/docker
 COPY --from=docker/compose-bin:v2.29.7 /docker-compose /usr/local/libexec/docker/cli-plugins/docker-compose
+# A small young generation: an always-on bot trades a little GC work for ~30 MB less
+# resident memory (measured by `npm run bench memory`).
+ENV NODE_OPTIONS=--max-semi-space-size=4
 ENV NODE_ENV=production \
     DATA_DIR=/data \
     SITES_ROOT=/srv/sites \
