@@ -1,19 +1,13 @@
 import { opt, reply } from '../src/core/command.js';
 import { formatTime } from '../src/core/format.js';
-import { defineCommand } from '../src/services.js';
+import { alertTarget, defineCommand } from '../src/services.js';
 
 export default defineCommand({
   name: 'silence',
   description: 'Silence alerts of a site or host for a while (changes are still recorded)',
   level: 'operator',
   options: {
-    target: opt.string({
-      description: 'A site, host/site, or a host name',
-      required: true,
-      max: 129,
-      pattern: /^[a-z0-9][a-z0-9_/-]{0,128}$/,
-      patternHint: 'expected a site, host/site or host name',
-    }),
+    target: alertTarget,
     duration: opt.duration({
       description: 'How long, e.g. 30m, 2h, 1d',
       required: true,

@@ -1,18 +1,12 @@
-import { opt, reply } from '../src/core/command.js';
-import { defineCommand } from '../src/services.js';
+import { reply } from '../src/core/command.js';
+import { alertTarget, defineCommand } from '../src/services.js';
 
 export default defineCommand({
   name: 'unsilence',
   description: 'End the silence of a site or host: its alerts are posted again',
   level: 'operator',
   options: {
-    target: opt.string({
-      description: 'A site, host/site, or a host name',
-      required: true,
-      max: 129,
-      pattern: /^[a-z0-9][a-z0-9_/-]{0,128}$/,
-      patternHint: 'expected a site, host/site or host name',
-    }),
+    target: alertTarget,
   },
   run: ({ services }, { target }) => {
     if (!services.monitor)

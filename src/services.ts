@@ -92,6 +92,15 @@ export const siteAndService = {
   service: opt.service({ description: 'Only this compose service' }),
 };
 
+/** The `<target>` of /silence and /unsilence: a site, host/site, or a host name. */
+export const alertTarget = opt.string({
+  description: 'A site, host/site, or a host name',
+  required: true,
+  max: 129,
+  pattern: /^[a-z0-9][a-z0-9_/-]{0,128}$/,
+  patternHint: 'expected a site, host/site or host name',
+});
+
 /** Resolves a site and checks the optional service belongs to it, or returns the reply saying why not. */
 export async function findSiteService(
   services: Services,

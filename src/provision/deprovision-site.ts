@@ -5,12 +5,13 @@
  * kept (volumes, the archive) is named. A failed step stops the action before any later,
  * more destructive one.
  */
-import { chmod, mkdir, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sanitizeLine } from '../actions/sanitize.js';
 import type { Compose } from '../core/engine.js';
 import type { ActionDef } from '../core/runs.js';
 import type { Caddy } from './caddy.js';
+import { exists } from './fs-exists.js';
 import { runTool } from './run-tool.js';
 
 /** The archive folder under SITES_ROOT (its leading dot keeps it out of site scans). */
@@ -35,15 +36,6 @@ export function archiveStamp(d: Date): string {
     .toISOString()
     .replace(/[-:]/g, '')
     .replace(/\.\d{3}Z$/, 'Z');
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Builds the deprovision action (mutating, single-flight on the site). */

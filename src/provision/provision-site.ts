@@ -5,7 +5,7 @@
  * timeout) the undos run in reverse and each is reported, unless KEEP_ON_FAILURE is set.
  * Secrets go only to the site's `.env` (mode 0600) and are masked in all output.
  */
-import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { describePull } from '../actions/pull-site.js';
@@ -15,6 +15,7 @@ import type { Compose, Engine } from '../core/engine.js';
 import { describeError, SiteFlowError } from '../core/errors.js';
 import type { ActionDef, ActionIO } from '../core/runs.js';
 import type { Caddy } from './caddy.js';
+import { exists } from './fs-exists.js';
 import type { ProvisionSettings } from './provisioning.js';
 import { type RenderedSite, renderSite } from './render-site.js';
 import type { SiteTemplate } from './template-catalog.js';
@@ -47,15 +48,6 @@ export function freeLoopbackPort(): Promise<number> {
       srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
     });
   });
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Why a name cannot be provisioned on this host, or null when it is free. */
