@@ -5,6 +5,8 @@ export default defineCommand({
   name: 'confirm',
   description: 'Confirm (or call off) an action that asked for confirmation',
   level: 'viewer',
+  // The operation it starts is recorded as the requester's; this row records who confirmed.
+  alwaysAudit: true,
   options: {
     id: opt.string({
       description: 'The confirmation id (cf_...)',

@@ -17,7 +17,7 @@ export default defineCommand({
     const { services } = ctx;
     const p = services.provisioning;
     if (!p) return reply.error('Provisioning is not available', 'SiteFlow was started without templates.');
-    const host = services.hosts.names()[0]!;
+    const host = services.hosts.sitesRootHost();
     const { site } = args;
     if (site.host && site.host !== host)
       return reply.invalid('Deprovision works on the provisioning host only', [`That host is "${host}".`]);
@@ -31,6 +31,7 @@ export default defineCommand({
     const def = deprovisionSite({
       host,
       compose: services.compose,
+      composeEnv: services.hosts.composeEnv(host),
       caddy: p.caddy,
       site: site.name,
       sitesRoot: p.settings.sitesRoot,

@@ -40,7 +40,8 @@ export default defineCommand({
         'Provisioning is off',
         'Set CADDY_SITES_DIR (and CADDYFILE + CADDY_ADMIN_URL, or CADDY_RELOAD_COMMAND) so SiteFlow can add Caddy routes.',
       );
-    const host = services.hosts.names()[0]!;
+    // SITES_ROOT belongs to one host: check and drive that engine, with its compose environment.
+    const host = services.hosts.sitesRootHost();
     const engine = services.hosts.get(host)!;
     const taken = await nameTaken(site, { engine, caddy: p.caddy, sitesRoot: p.settings.sitesRoot });
     if (taken) return reply.invalid(`"${site}" already exists`, [`${taken}. Pick another name.`]);
@@ -48,6 +49,7 @@ export default defineCommand({
       host,
       engine,
       compose: services.compose,
+      composeEnv: services.hosts.composeEnv(host),
       caddy: p.caddy,
       template: t,
       site,

@@ -31,6 +31,7 @@ export default defineCommand({
           // Progress decides a pull's fate; the cap only guards against a hung engine.
           timeoutMs: Math.max(limits.actionTimeoutMs, 6 * 3600_000),
           stallMs: limits.pullStallMs,
+          recreateTimeoutMs: limits.actionTimeoutMs,
           composeEnv: hosts.composeEnv(found.site.host),
         }),
         `Pulling ${what}`,

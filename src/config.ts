@@ -43,6 +43,8 @@ interface Key<S extends z.ZodType = z.ZodType> {
   /** Placeholder for .env.example when there is no default. */
   example?: string;
   secret?: boolean;
+  /** An empty value means empty (e.g. `ADMINS=` grants nobody), not "use the default". */
+  emptyIsValue?: boolean;
   /** Grouping in the README table. */
   group: 'core' | 'docker' | 'provision' | 'permissions' | 'discord' | 'slack' | 'backup' | 'monitor' | 'web';
 }
@@ -116,6 +118,13 @@ export const KEYS = {
     description: 'How many actions may run at once across all sites; more wait in a queue.',
     group: 'docker',
   }),
+  MAX_CONCURRENT_READS: key({
+    schema: positiveInt,
+    default: '8',
+    description:
+      'How many read-only operations (/logs, including follows) may run at once; more are refused.',
+    group: 'docker',
+  }),
   ACTION_TIMEOUT_SECONDS: key({
     schema: positiveInt,
     default: '900',
@@ -127,6 +136,22 @@ export const KEYS = {
     schema: z.string(),
     default: '',
     description: 'Private key for ssh:// Docker hosts (the ssh-agent at SSH_AUTH_SOCK is used when unset).',
+    group: 'docker',
+  }),
+  DOCKER_SSH_HOST_KEYS: key({
+    schema: z.string().refine(
+      (v) =>
+        v
+          .split(',')
+          .map((e) => e.trim())
+          .filter(Boolean)
+          .every((e) => /^[a-z0-9_-]+=SHA256:[A-Za-z0-9+/]{43}=?$/.test(e)),
+      { message: 'expected comma-separated name=SHA256:<base64> pairs, as `ssh-keygen -lf` prints the key' },
+    ),
+    default: '',
+    example: 'edge=SHA256:<43 characters>',
+    description:
+      'Pinned SSH host keys of the ssh:// Docker hosts as name=SHA256:... pairs (`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` on each host). Required for every ssh:// host: an unknown or changed key is refused.',
     group: 'docker',
   }),
   DOCKER_RETRY_SECONDS: key({
@@ -240,6 +265,7 @@ export const KEYS = {
   }),
   ADMINS: key({
     schema: principals,
+    emptyIsValue: true,
     default: 'console:*',
     description:
       'Who is admin (provision, deprovision, cancel any): principals such as discord:role:ID, discord:user:ID, slack:user:ID, slack:group:ID, console:user:NAME, console:*.',
@@ -247,6 +273,7 @@ export const KEYS = {
   }),
   OPERATORS: key({
     schema: principals,
+    emptyIsValue: true,
     default: '',
     description:
       'Who is operator (restart, pull, cancel own): same principal syntax. Everyone else is a viewer.',
@@ -521,6 +548,21 @@ export const KEYS = {
     secret: true,
     group: 'web',
   }),
+  WEB_TRUST_PROXY: key({
+    schema: z
+      .string()
+      .regex(/^[\w.:/, -]*$/, 'expected false, true, a hop count, or addresses/subnets like loopback')
+      .transform((v): boolean | number | string => {
+        const t = v.trim().toLowerCase();
+        if (t === '' || t === 'false' || t === 'no') return false;
+        if (t === 'true' || t === 'yes') return true;
+        return /^\d+$/.test(t) ? Number(t) : v.trim();
+      }),
+    default: 'false',
+    description:
+      "Which reverse proxies in front of the status page to trust for X-Forwarded-For/-Proto (express 'trust proxy'): false, a hop count such as 1, or addresses/subnets such as loopback. Needed for the per-client login limit and Secure cookies behind a proxy.",
+    group: 'web',
+  }),
 } satisfies Record<string, Key>;
 
 type Keys = typeof KEYS;
@@ -563,8 +605,9 @@ export function loadConfig(
   const problems: ConfigProblem[] = [];
   const secrets: string[] = [];
   for (const [name, k] of Object.entries(KEYS) as [string, Key][]) {
-    const raw = merged[name]?.trim() || undefined;
-    const value = raw ?? k.default;
+    const given = merged[name]?.trim();
+    const raw = given || undefined;
+    const value = given === '' && k.emptyIsValue ? '' : (raw ?? k.default);
     if (value === undefined) {
       out[name] = undefined;
       continue;

@@ -27,13 +27,14 @@ import type { Clock } from './core/ports.js';
 import { ActionRunner } from './core/runs.js';
 import { openDatabase } from './db/database.js';
 import { RetentionJob } from './db/retention.js';
+import { SqliteAlertStore } from './db/sqlite-alert-store.js';
 import { SqliteAuditStore } from './db/sqlite-audit-store.js';
 import { SqliteOperationStore } from './db/sqlite-operation-store.js';
 import { ComposeCli } from './docker/compose-cli.js';
 import { Hosts } from './docker/hosts.js';
 import { siteState } from './docker/status.js';
 import { createLogger } from './logger.js';
-import { createMonitor } from './monitor/create-monitor.js';
+import { alertChannelNames, createMonitor } from './monitor/create-monitor.js';
 import type { Monitor } from './monitor/monitor.js';
 import { createProvisioning } from './provision/provisioning.js';
 import { FileRunLog } from './runs/file-run-log.js';
@@ -89,6 +90,7 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     dockerHosts: config.DOCKER_HOSTS,
     tlsDir: config.DOCKER_TLS_DIR || null,
     sitesRoot: config.SITES_ROOT,
+    sshHostKeys: config.DOCKER_SSH_HOST_KEYS,
     ...(config.DOCKER_SSH_KEY_PATH ? { ssh: { privateKey: readFileSync(config.DOCKER_SSH_KEY_PATH) } } : {}),
   });
   const compose = new ComposeCli();
@@ -102,6 +104,7 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     clock,
     logger,
     maxConcurrent: config.MAX_CONCURRENT_OPERATIONS,
+    maxConcurrentReads: config.MAX_CONCURRENT_READS,
   });
   const interrupted = runner.recoverAfterCrash(clock.now());
   if (interrupted.length)
@@ -141,7 +144,14 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     grantHint: GRANT_HINT,
   });
 
+  const hasChat = chatConfigured(config);
+  const wantConsole =
+    opts.console ??
+    (config.CONSOLE === 'on' || (config.CONSOLE === 'auto' && !hasChat && process.stdin.isTTY));
+  // The alert channels the configuration asks for (alerts are queued for each from the start).
+  const alertChannels = alertChannelNames(config, Boolean(wantConsole));
   const retention = new RetentionJob({
+    alerts: { store: new SqliteAlertStore(database.db), channels: alertChannels },
     audit,
     operations,
     logsDir: join(config.DATA_DIR, 'logs'),
@@ -153,10 +163,6 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
   });
   retention.start();
 
-  const hasChat = chatConfigured(config);
-  const wantConsole =
-    opts.console ??
-    (config.CONSOLE === 'on' || (config.CONSOLE === 'auto' && !hasChat && process.stdin.isTTY));
   let consoleSurface: ConsoleSurface | null = null;
   if (wantConsole) {
     consoleSurface = new ConsoleSurface({
@@ -212,6 +218,7 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     hostNames: () => hosts.names(),
     probe: async (h) => hosts.get(h)?.ping(),
     console: consoleSurface,
+    channels: alertChannels,
   });
   if (monitor) services.monitor = monitor;
   // NAS backup checks fill the live state's backup slot and report freshness changes to the monitor.
@@ -246,6 +253,7 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     port: config.WEB_PORT,
     logger,
     token: config.WEB_TOKEN || null,
+    trustProxy: config.WEB_TRUST_PROXY,
     page: { state: live, audit, operations, runLog, runs: runner, hub, metrics, clock },
     checks: { database: () => database.sqlite.prepare('select 1 as ok').get() !== undefined },
   });
@@ -313,16 +321,26 @@ async function main(): Promise<void> {
     secrets: config.secrets,
     ...(interactive ? { destination: pino.destination({ dest: logFile, mkdir: true, sync: false }) } : {}),
   });
-  const app = await startSiteFlow(config, { logger });
+  // Signal handlers come first: the console takes commands while the rest still starts, and a
+  // SIGTERM in that window must shut down cleanly too, not kill the process mid-operation.
+  let app: SiteFlow | null = null;
+  let pending: string | null = null;
   let signals = 0;
+  const shutdown = (a: SiteFlow, why: string) => void a.stop(why).then(() => process.exit(0));
   const onSignal = (sig: string) => {
     signals++;
     if (signals > 1) process.exit(130); // a second Ctrl-C means now
-    void app.stop(sig).then(() => process.exit(0));
+    if (app) shutdown(app, sig);
+    else pending = sig;
   };
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   process.on('SIGINT', () => onSignal('SIGINT'));
-  if (app.console) void app.console.closed.then(() => app.stop('console closed').then(() => process.exit(0)));
+  app = await startSiteFlow(config, { logger });
+  if (pending) shutdown(app, pending);
+  else if (app.console) {
+    const started = app;
+    void started.console!.closed.then(() => shutdown(started, 'console closed'));
+  }
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -1,8 +1,8 @@
 /**
  * The pull action: pulls a site's images with aggregated layer progress, recreates the
  * services whose image changed with `compose up -d`, and reports old -> new digests.
- * A slow pull is never failed while bytes still move: only a stall (no progress for
- * `stallMs`) ends it.
+ * A slow pull is never failed while bytes still move (downloaded or extracted): only a
+ * stall (no progress for `stallMs`) ends it.
  */
 import type { Compose, Engine, PullProgress, SiteInfo } from '../core/engine.js';
 import { SiteFlowError } from '../core/errors.js';
@@ -19,6 +19,8 @@ export interface PullOptions {
   timeoutMs: number;
   /** Fail when no byte moved for this long. */
   stallMs: number;
+  /** Time limit of the recreate (`compose up -d`) after the pull: the usual action limit. */
+  recreateTimeoutMs?: number;
   /** Environment for compose on the site's host (DOCKER_HOST for remote engines). */
   composeEnv?: Record<string, string>;
 }
@@ -38,11 +40,17 @@ export function shortDigest(d: string | null): string {
   return d ? `${d.replace(/^sha256:/, '').slice(0, 12)}` : 'none';
 }
 
-async function pullWithStallGuard(engine: Engine, ref: string, io: ActionIO, stallMs: number) {
+/** A value that changes whenever a pull moves: a new byte downloaded or extracted, or a finished layer. */
+export function pullMovement(p: PullProgress): string {
+  return `${p.bytesDone}/${p.bytesExtracted}/${p.layersDone}`;
+}
+
+/** Pulls `ref`, failing with DOCKER_PULL_STALLED when it does not move (see `pullMovement`) for `stallMs`. */
+export async function pullWithStallGuard(engine: Engine, ref: string, io: ActionIO, stallMs: number) {
   const ac = new AbortController();
   const onAbort = () => ac.abort();
   io.signal.addEventListener('abort', onAbort, { once: true });
-  let last = -1;
+  let last = '';
   let stalled = false;
   let timer = setTimeout(function check() {
     stalled = true;
@@ -53,7 +61,7 @@ async function pullWithStallGuard(engine: Engine, ref: string, io: ActionIO, sta
       signal: ac.signal,
       onProgress: (p) => {
         io.progress(ref, describePull(p));
-        const moved = p.bytesDone + p.layersDone * 1e12; // any new byte or finished layer counts
+        const moved = pullMovement(p); // downloading, extracting or a finished layer all count
         if (moved !== last) {
           last = moved;
           clearTimeout(timer);
@@ -76,6 +84,11 @@ async function pullWithStallGuard(engine: Engine, ref: string, io: ActionIO, sta
     clearTimeout(timer);
     io.signal.removeEventListener('abort', onAbort);
   }
+}
+
+/** `-f` files for compose: the ones the site was started with (or its folder's), when known. */
+function composeFilesOf(site: SiteInfo): { files?: readonly string[] } {
+  return site.composeFiles.length ? { files: site.composeFiles } : {};
 }
 
 /** Builds the pull action. */
@@ -103,6 +116,7 @@ export function pullSite(o: PullOptions): ActionDef {
           {
             signal: io.signal,
             onLine: (l, s) => io.line(sanitizeLine(l), s),
+            ...composeFilesOf(o.site),
             ...(o.composeEnv ? { env: o.composeEnv } : {}),
           },
         );
@@ -132,7 +146,9 @@ export function pullSite(o: PullOptions): ActionDef {
       await o.compose.run(o.site.projectDir, o.site.name, ['up', '-d', ...names], {
         signal: io.signal,
         onLine: (l, s) => io.line(sanitizeLine(l), s),
+        ...composeFilesOf(o.site),
         ...(o.composeEnv ? { env: o.composeEnv } : {}),
+        ...(o.recreateTimeoutMs ? { timeoutMs: o.recreateTimeoutMs } : {}),
       });
       for (const [name, s] of changed)
         io.line(`${name}: ${shortDigest(s.old)} -> ${shortDigest(pulled.get(s.ref) ?? null)}`);

@@ -180,12 +180,25 @@ export class Ssh2BackupProbe implements BackupProbe {
         }
       });
       client.on('ready', () => {
+        // readyTimeout ends at `ready`: a NAS that never answers the SFTP subsystem request
+        // would hang the check forever, so opening SFTP gets the connect timeout too.
+        const sftpTimer = setTimeout(() => {
+          fail({
+            state: 'unreachable',
+            message: `the NAS at ${this.where} did not open SFTP within ${Math.round(timeoutMs / 1000)} s`,
+          });
+          client.destroy();
+        }, timeoutMs);
         client.sftp((e, sftp) => {
+          clearTimeout(sftpTimer);
           if (e) {
             fail({ state: 'error', message: `the NAS at ${this.where} offers no SFTP: ${safeMessage(e)}` });
             return;
           }
-          if (settled) return;
+          if (settled) {
+            sftp.end();
+            return;
+          }
           settled = true;
           signal?.removeEventListener('abort', onAbort);
           resolve(sftp);
@@ -196,6 +209,9 @@ export class Ssh2BackupProbe implements BackupProbe {
         port: this.opts.port,
         username: this.opts.username,
         readyTimeout: timeoutMs,
+        // A NAS that vanishes mid-check (no FIN, no RST) is noticed instead of waited on forever.
+        keepaliveInterval: Math.max(1_000, Math.min(10_000, Math.round(timeoutMs / 3))),
+        keepaliveCountMax: 3,
         tryKeyboard: false,
         agent: undefined,
         hostVerifier: (key: Buffer) => {

@@ -81,3 +81,36 @@ export function splitLine(line: string): Result<{ command: string; words: string
   if (!head) return err('empty command');
   return ok({ command: head.replace(/^\//, '').toLowerCase(), words });
 }
+
+/** A command as read from text: its name and raw arguments, or the problems found reading it. */
+export interface ReadCommand {
+  command: string;
+  args: Record<string, string>;
+  /** Set when the text could not be read; the dispatcher reports and audits them. */
+  problems?: string[];
+}
+
+/** Looks up a command's options by name (the registry). */
+export type OptionsOf = (command: string) => { options: Record<string, OptionSpec> } | undefined;
+
+/** Reads the arguments of `command` from `text` (everything after the command name). */
+export function readCommandArgs(command: string, text: string, lookup: OptionsOf): ReadCommand {
+  const t = tokenize(text);
+  if (!t.ok) return { command, args: {}, problems: [t.error] };
+  const def = lookup(command);
+  if (!def) return { command, args: {} };
+  const bound = bindArgs(t.value, def.options);
+  return bound.ok ? { command, args: bound.value } : { command, args: {}, problems: bound.error };
+}
+
+/** Reads a whole line such as `/restart blog web` or `audit site:blog`. */
+export function readCommandLine(line: string, lookup: OptionsOf): ReadCommand {
+  const split = splitLine(line);
+  if (!split.ok) return { command: '', args: {}, problems: [split.error] };
+  const def = lookup(split.value.command);
+  if (!def) return { command: split.value.command, args: {} };
+  const bound = bindArgs(split.value.words, def.options);
+  return bound.ok
+    ? { command: split.value.command, args: bound.value }
+    : { command: split.value.command, args: {}, problems: bound.error };
+}

@@ -253,6 +253,8 @@ export interface Command<S = unknown, O extends Record<string, OptionSpec> = Rec
   level: Level;
   /** Whether the command changes anything (mutating commands are single-flight per site). */
   mutates?: boolean;
+  /** Audit this command even when its reply starts an operation (which audits itself as its owner's). */
+  alwaysAudit?: boolean;
   /** Option order is the positional order on text surfaces. */
   options: O;
   run(ctx: CommandContext<S>, args: Parsed<O>): Promise<Reply> | Reply;

@@ -97,7 +97,12 @@ export class Dispatcher<S> {
     return this.deps.policy.levelOf(inv.platform, inv.user);
   }
 
-  async dispatch(inv: Invocation): Promise<Reply> {
+  /**
+   * Handles one invocation. `opts.problems` carries input errors a surface found while reading
+   * the text (a bad quote, an unknown option name): the permission check still comes first,
+   * and the attempt is audited either way.
+   */
+  async dispatch(inv: Invocation, opts: { problems?: string[] } = {}): Promise<Reply> {
     const started = this.deps.clock.now();
     const log = this.deps.logger.child({ platform: inv.platform, user: inv.user.id, command: inv.command });
     if (!this.accepting) return reply.error('SiteFlow is shutting down', 'Try again in a moment.');
@@ -105,10 +110,15 @@ export class Dispatcher<S> {
     const level = this.levelOf(inv);
     if (!cmd) {
       const names = this.deps.registry.allowed(level).map((c) => c.name);
-      const r = reply.invalid(`Unknown command "${inv.command.slice(0, 40)}"`, [
-        `Commands you can run: ${names.join(', ')}. Try /help.`,
-      ]);
-      this.audit(inv, inv.command.slice(0, 40), null, r, started, { reason: 'unknown command' });
+      const r = inv.command
+        ? reply.invalid(`Unknown command "${inv.command.slice(0, 40)}"`, [
+            `Commands you can run: ${names.join(', ')}. Try /help.`,
+          ])
+        : reply.invalid('Could not read that command', opts.problems ?? ['empty command']);
+      this.audit(inv, inv.command.slice(0, 40) || '(unreadable)', null, r, started, {
+        reason: inv.command ? 'unknown command' : 'unreadable',
+        ...(opts.problems ? { problems: opts.problems } : {}),
+      });
       return r;
     }
     const site = siteOf(inv.args.site);
@@ -129,7 +139,9 @@ export class Dispatcher<S> {
       log.info({ level, needed: cmd.level }, 'permission denied');
       return r;
     }
-    const parsed = parseArgs(cmd.options, inv.args);
+    const parsed = opts.problems?.length
+      ? ({ ok: false, error: opts.problems } as const)
+      : parseArgs(cmd.options, inv.args);
     if (!parsed.ok) {
       const r = reply.invalid(`Invalid input for /${cmd.name}`, parsed.error);
       this.audit(inv, cmd.name, site, r, started, { problems: parsed.error, ...safeArgs(inv.args) });
@@ -145,8 +157,13 @@ export class Dispatcher<S> {
       log.error({ err: describeError(e), code: isSiteFlowError(e) ? e.code : undefined }, 'command failed');
       r = reply.error(`/${cmd.name} failed`, describeError(e));
     }
-    // An operation audits itself when it ends, with its duration and linked log.
-    if (!r.operationId) this.audit(inv, cmd.name, site, r, started, safeArgs(inv.args));
+    // An operation audits itself when it ends, with its duration and linked log; a command that
+    // only starts one for someone else (a confirmation) is audited as well, naming the operation.
+    if (!r.operationId || cmd.alwaysAudit)
+      this.audit(inv, cmd.name, site, r, started, {
+        ...safeArgs(inv.args),
+        ...(r.operationId ? { operationId: r.operationId } : {}),
+      });
     return r;
   }
 

@@ -135,6 +135,8 @@ export interface PullProgress {
   bytesDone: number;
   /** Total bytes of the layers whose size is known so far. */
   bytesTotal: number;
+  /** Bytes extracted so far over all layers (extraction of a big layer can take minutes). */
+  bytesExtracted: number;
 }
 
 /** The outcome of a successful pull. */
@@ -224,11 +226,14 @@ export interface ComposeRunOptions {
   env?: Record<string, string>;
   /** Resolve with a non-zero exit code instead of throwing COMPOSE_FAILED. */
   allowFailure?: boolean;
+  /** Compose files passed as `-f` each (relative ones resolve against the project folder); none: compose's own lookup. */
+  files?: readonly string[];
 }
 
 /**
  * The compose CLI. `detect` throws COMPOSE_MISSING when neither CLI works; `run` throws
- * COMPOSE_FAILED (details.exitCode) on a non-zero exit unless `allowFailure` is set.
+ * COMPOSE_FAILED (details.exitCode) on a non-zero exit unless `allowFailure` is set, and
+ * COMPOSE_NO_PROJECT_DIR when the project folder does not exist.
  */
 export interface Compose {
   detect(): Promise<ComposeCliInfo>;
@@ -255,6 +260,8 @@ export interface HostRegistry {
   get(host: string): Engine | undefined;
   /** Environment for compose runs against `host` (DOCKER_HOST, TLS paths); empty for the local engine. */
   composeEnv(host: string): Record<string, string>;
+  /** The host whose engine runs the SITES_ROOT folders (provisioning targets it). */
+  sitesRootHost(): string;
   /** Finds the one site `ref` names; `host: null` searches every host. */
   resolve(ref: SiteRef): Promise<Result<{ engine: Engine; site: SiteInfo }, ResolveError>>;
 }

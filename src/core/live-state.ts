@@ -317,9 +317,10 @@ export class LiveState {
     const touched = new Set<string>();
     for (const { containerId, stats } of samples) {
       const k = `${host}/${containerId}`;
-      if (stats) this.stats.set(k, stats);
-      else this.stats.delete(k);
       const site = this.containerSite.get(k);
+      // A container removed while it was being sampled is not kept (nothing would delete it).
+      if (stats && site !== undefined) this.stats.set(k, stats);
+      else this.stats.delete(k);
       if (site !== undefined) touched.add(site);
     }
     const changed: string[] = [];

@@ -316,8 +316,13 @@ export class AlertEngine implements BackupAlertSink {
     const known = t.obs?.containers.find((c) => c.id === ev.containerId);
     // A one-shot container finishing its job is not a failure.
     if (ev.exitCode === 0 && ONE_SHOT.has(known?.restartPolicy ?? 'no')) return;
-    const times = (t.dies.get(ev.containerId) ?? []).filter((x) => now - x < this.s.flapWindowMs);
-    times.push(now);
+    // Counted at the time Docker saw it (a replay after a reconnect arrives late): a die older
+    // than the window, or one already counted, changes nothing.
+    const at = Math.min(ev.at, now);
+    if (now - at >= this.s.flapWindowMs) return;
+    const seen = t.dies.get(ev.containerId) ?? [];
+    if (seen.includes(at)) return;
+    const times = [...seen.filter((x) => now - x < this.s.flapWindowMs), at].sort((a, b) => a - b);
     t.dies.set(ev.containerId, times);
     if (times.length >= this.s.flapChanges && !t.flapping.has(ev.name)) {
       t.flapping.add(ev.name);
@@ -394,7 +399,7 @@ export class AlertEngine implements BackupAlertSink {
       if (i.endedAt !== null && now - i.endedAt > this.s.actionGraceMs + 60_000) this.intents.delete(id);
     }
     for (const [name, h] of this.hosts) this.evalHost(name, h, now);
-    for (const t of this.sites.values()) {
+    for (const [k, t] of this.sites) {
       for (const [cid, times] of t.dies) {
         const kept = times.filter((x) => now - x < this.s.flapWindowMs);
         if (kept.length) t.dies.set(cid, kept);
@@ -408,6 +413,9 @@ export class AlertEngine implements BackupAlertSink {
         }
       }
       this.evalSite(t, now);
+      // A removed site with nothing left to judge is forgotten.
+      if (t.obs === null && t.dies.size === 0 && !this.byKey.has(siteAlertKey(t.host, t.name)))
+        this.sites.delete(k);
     }
     for (const a of [...this.open.values()]) {
       if (a.status !== 'open') continue;

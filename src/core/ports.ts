@@ -176,6 +176,11 @@ export interface RunLog {
   open(opId: string): RunLogWriter;
   /** The whole log at `path` (a `RunLogWriter.path`). */
   read(path: string): Promise<string>;
+  /**
+   * At most the last `maxBytes` bytes of the log at `path`, without reading the rest; when cut,
+   * the partial first line is dropped (`cut` true).
+   */
+  readTail(path: string, maxBytes: number): Promise<{ text: string; cut: boolean }>;
   /** Deletes the log at `path` (after its operation was pruned); missing files are fine. */
   remove(path: string): Promise<void>;
 }

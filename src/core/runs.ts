@@ -57,6 +57,12 @@ export interface ActionDef {
   mutates: boolean;
   /** Hard limit from the moment the action starts running (not while queued). */
   timeoutMs: number;
+  /**
+   * How long this action may take to stop once aborted (cancel, timeout, shutdown) before it is
+   * marked finished and its lock freed anyway; defaults to the runner's `abortGraceMs`. Set it
+   * for actions whose cleanup after an abort (an undo) takes longer.
+   */
+  abortGraceMs?: number;
   /** Kept with the operation and in the audit log; never put a secret here. */
   args: Record<string, unknown>;
   // biome-ignore lint/suspicious/noConfusingVoidType: lets `async (io) => { ... }` be an action
@@ -81,7 +87,9 @@ export type StartRefusal =
       /** When the holder started running, or was requested if still queued. */
       since: number;
     }
-  | { code: 'shutting_down'; message: string };
+  | { code: 'shutting_down'; message: string }
+  /** Too many read-only runs (log follows) at once; they are refused, not queued. */
+  | { code: 'too_many_reads'; message: string };
 
 /** Why a cancel was refused. */
 export type CancelRefusal =
@@ -101,6 +109,8 @@ export interface ActiveRun {
 export interface ActionRunnerOptions {
   /** Mutating operations running at once; more wait in the queue (default 2). */
   maxConcurrent?: number;
+  /** Read-only operations (e.g. /logs) running at once; more are refused (default 8). */
+  maxConcurrentReads?: number;
   /** How long an aborted action may take to stop before it is marked finished anyway (default 10 s). */
   abortGraceMs?: number;
   /** Output tail kept on the operation row: at most this many lines (default 20)... */
@@ -165,6 +175,7 @@ export class ActionRunner {
   private runningMutating = 0;
   private accepting = true;
   private readonly maxConcurrent: number;
+  private readonly maxConcurrentReads: number;
   private readonly abortGraceMs: number;
   private readonly tailLines: number;
   private readonly tailChars: number;
@@ -172,6 +183,7 @@ export class ActionRunner {
 
   constructor(private readonly deps: ActionRunnerDeps) {
     this.maxConcurrent = Math.max(1, Math.floor(deps.maxConcurrent ?? 2));
+    this.maxConcurrentReads = Math.max(1, Math.floor(deps.maxConcurrentReads ?? 8));
     this.abortGraceMs = Math.max(0, deps.abortGraceMs ?? 10_000);
     this.tailLines = Math.max(1, deps.tailLines ?? 20);
     this.tailChars = Math.max(1, deps.tailChars ?? 4096);
@@ -191,6 +203,16 @@ export class ActionRunner {
     const lockKey = def.mutates ? `${def.host}/${def.site}` : null;
     const holderId = lockKey ? this.locks.get(lockKey) : undefined;
     if (holderId) return err(this.busy(this.entries.get(holderId)!));
+    if (!def.mutates) {
+      // Read-only runs never wait for mutating ones, but each holds an engine stream and a
+      // chat stream: a cap keeps a burst of long /logs follows from exhausting either.
+      const reads = [...this.entries.values()].filter((x) => !x.def.mutates).length;
+      if (reads >= this.maxConcurrentReads)
+        return err({
+          code: 'too_many_reads',
+          message: `${reads} read-only operations are running (limit ${this.maxConcurrentReads}); try again when one ends.`,
+        });
+    }
 
     const { clock, operations, runLog, hub } = this.deps;
     const now = clock.now();
@@ -356,7 +378,7 @@ export class ActionRunner {
   /**
    * Stops accepting runs, cancels queued ones, waits up to `graceMs` for running ones,
    * then cancels the rest (status cancelled, error "SiteFlow shut down") and waits for
-   * them to stop (at most the abort grace period).
+   * them to stop (at most each action's abort grace period, so an undo can finish).
    */
   async shutdown(graceMs: number): Promise<{ finished: number; cancelled: number }> {
     // `finished`: runs that ended on their own within the grace period; `cancelled`: the rest, queued included.
@@ -467,12 +489,19 @@ export class ActionRunner {
     this.emit(e, 'info', capitalize(`${reason.error}; stopping…`));
     e.log.info({ reason: reason.status, by: reason.by?.id }, 'aborting operation');
     e.controller.abort(new SiteFlowError('RUN_ABORTED', reason.error));
+    const graceMs = this.graceOf(e);
     e.forceTimer = setTimeout(() => {
       if (e.closing) return;
-      this.emit(e, 'info', `The action did not stop within ${seconds(this.abortGraceMs)}; marked finished.`);
+      this.emit(e, 'info', `The action did not stop within ${seconds(graceMs)}; marked finished.`);
       e.log.warn('action ignored its abort signal; marked finished anyway');
       e.force();
-    }, this.abortGraceMs);
+    }, graceMs);
+  }
+
+  /** The abort grace of a run: its action's own, else the runner's. */
+  private graceOf(e: Entry): number {
+    const own = e.def.abortGraceMs;
+    return own !== undefined && Number.isFinite(own) ? Math.max(0, own) : this.abortGraceMs;
   }
 
   /** Records the final state; never throws, always frees the lock and the slot. */

@@ -23,6 +23,20 @@ export interface RetentionOptions {
   timezone?: string;
   /** Called after a prune, e.g. to refresh planner statistics (`OpenDatabase.optimize`). */
   afterPrune?: () => void;
+  /**
+   * The monitor's tables: alerts resolved and silences ended more than `auditDays` ago are
+   * deleted (with the alerts' refs and deliveries), and queued deliveries of channels not in
+   * `channels` (no longer configured).
+   */
+  alerts?: {
+    store: {
+      prune(
+        before: number,
+        channels: readonly string[],
+      ): { alerts: number; silences: number; deliveries: number };
+    };
+    channels: readonly string[];
+  };
 }
 
 /** What one retention pass removed. */
@@ -36,10 +50,15 @@ export interface RetentionResult {
   logFilesDeleted: number;
   /** Log paths that were left alone: outside logsDir, not a regular file, or already gone. */
   logFilesSkipped: number;
+  /** Resolved alerts, ended silences and stale deliveries deleted (0 without `alerts`). */
+  alertsDeleted: number;
+  silencesDeleted: number;
+  deliveriesDeleted: number;
 }
 
 /**
- * Daily pruning of the audit log and of finished operations with their log files.
+ * Daily pruning of the audit log, of finished operations with their log files, and of the
+ * monitor's resolved alerts, ended silences and deliveries for channels no longer configured.
  * `runOnce(now)` does one pass and is what the schedule calls.
  */
 export class RetentionJob {
@@ -82,7 +101,10 @@ export class RetentionJob {
     if (task) await task.destroy();
   }
 
-  /** One pass: deletes audit rows and finished operations older than their cut-offs, then their log files. */
+  /**
+   * One pass: deletes audit rows and finished operations older than their cut-offs, then their
+   * log files, and the monitor's old alerts, silences and orphaned deliveries.
+   */
   async runOnce(now: number): Promise<RetentionResult> {
     const { audit, operations, logger } = this.opts;
     const auditDeleted = audit.pruneBefore(now - this.opts.auditDays * DAY_MS);
@@ -93,8 +115,20 @@ export class RetentionJob {
       if (await this.deleteLogFile(path)) logFilesDeleted++;
       else logFilesSkipped++;
     }
+    const pruned = this.opts.alerts?.store.prune(
+      now - this.opts.auditDays * DAY_MS,
+      this.opts.alerts.channels,
+    ) ?? { alerts: 0, silences: 0, deliveries: 0 };
     this.opts.afterPrune?.();
-    const result = { auditDeleted, operationLogs: logPaths.length, logFilesDeleted, logFilesSkipped };
+    const result = {
+      auditDeleted,
+      operationLogs: logPaths.length,
+      logFilesDeleted,
+      logFilesSkipped,
+      alertsDeleted: pruned.alerts,
+      silencesDeleted: pruned.silences,
+      deliveriesDeleted: pruned.deliveries,
+    };
     logger.info(result, 'retention pass done');
     return result;
   }

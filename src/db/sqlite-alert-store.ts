@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, gt, isNull } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gt, inArray, isNull, lt, notInArray, or } from 'drizzle-orm';
 import type { AlertKind, AlertRecord, AlertRef, AlertStatus } from '../core/alerts.js';
 import type { AlertSeverity } from '../core/live-state.js';
 import type { Db } from './database.js';
@@ -130,7 +130,11 @@ export class SqliteAlertStore {
       }));
   }
 
-  /** Queues a delivery. A reply joins a queued, never-tried reply of the same alert; an update replaces one. */
+  /**
+   * Queues a delivery. A reply joins a queued, never-tried reply of the same alert; an update
+   * replaces one. The channel's head (the job being delivered right now) is never merged into:
+   * what it carries is deleted once it went out.
+   */
   enqueue(d: {
     channel: string;
     alertId: string;
@@ -148,8 +152,14 @@ export class SqliteAlertStore {
         .orderBy(desc(alertDeliveries.id))
         .limit(1)
         .get();
-      // Only the newest job of the channel may be merged, so order is kept.
-      if (last && last.alertId === d.alertId && last.op === d.op && last.attempts === 0) {
+      // Only the newest job of the channel may be merged, so order is kept; never the head.
+      if (
+        last &&
+        last.alertId === d.alertId &&
+        last.op === d.op &&
+        last.attempts === 0 &&
+        last.id !== this.headId(d.channel)
+      ) {
         const payload =
           d.op === 'reply'
             ? JSON.stringify({
@@ -176,6 +186,17 @@ export class SqliteAlertStore {
         lastError: null,
       })
       .run();
+  }
+
+  private headId(channel: string): number | null {
+    const r = this.db
+      .select({ id: alertDeliveries.id })
+      .from(alertDeliveries)
+      .where(eq(alertDeliveries.channel, channel))
+      .orderBy(asc(alertDeliveries.id))
+      .limit(1)
+      .get();
+    return r?.id ?? null;
   }
 
   /** The oldest queued delivery of a channel (deliveries of a channel go out in order). */
@@ -236,6 +257,43 @@ export class SqliteAlertStore {
       .where(and(eq(alertRefs.alertId, alertId), eq(alertRefs.channel, channel)))
       .get();
     return r?.ref ?? null;
+  }
+
+  /** Forgets where an alert lives on a channel (its message is gone); whether there was a ref. */
+  dropRef(alertId: string, channel: string): boolean {
+    return (
+      this.db
+        .delete(alertRefs)
+        .where(and(eq(alertRefs.alertId, alertId), eq(alertRefs.channel, channel)))
+        .run().changes > 0
+    );
+  }
+
+  /**
+   * Deletes resolved alerts (with their refs and queued deliveries) resolved before `before`,
+   * silences that ended or expired before `before`, and queued deliveries of channels not in
+   * `channels` (no longer configured).
+   */
+  prune(
+    before: number,
+    channels: readonly string[],
+  ): { alerts: number; silences: number; deliveries: number } {
+    return this.db.transaction((tx) => {
+      const old = and(eq(alerts.status, 'resolved'), lt(alerts.resolvedAt, before));
+      const ids = tx.select({ id: alerts.id }).from(alerts).where(old);
+      let deliveries = tx.delete(alertDeliveries).where(inArray(alertDeliveries.alertId, ids)).run().changes;
+      tx.delete(alertRefs).where(inArray(alertRefs.alertId, ids)).run();
+      const gone = tx.delete(alerts).where(old).run().changes;
+      const silences = tx
+        .delete(alertSilences)
+        .where(or(lt(alertSilences.endedAt, before), lt(alertSilences.until, before)))
+        .run().changes;
+      deliveries += tx
+        .delete(alertDeliveries)
+        .where(channels.length ? notInArray(alertDeliveries.channel, [...channels]) : undefined)
+        .run().changes;
+      return { alerts: gone, silences, deliveries };
+    });
   }
 
   /** Remembers where an alert lives on a channel. */

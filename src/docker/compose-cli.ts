@@ -4,6 +4,8 @@
  * a timeout kills the whole tree (SIGTERM, then SIGKILL after a grace) and leaves no stray process.
  */
 import { spawn } from 'node:child_process';
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { NAME_RE } from '../core/command.js';
 import type { Compose, ComposeCliInfo, ComposeRunOptions } from '../core/engine.js';
@@ -142,8 +144,17 @@ export class ComposeCli implements Compose {
         `not a valid compose project name: ${JSON.stringify(project.slice(0, 70))}`,
       );
     opts.signal?.throwIfAborted();
+    // spawn reports a missing cwd as ENOENT, which would read as "compose is not installed".
+    const dir = await stat(projectDir).catch(() => null);
+    if (!dir?.isDirectory())
+      throw new SiteFlowError(
+        'COMPOSE_NO_PROJECT_DIR',
+        `the project folder ${projectDir} of ${project} does not exist on this machine${dir ? ' (not a folder)' : ''}`,
+        { project, projectDir },
+      );
     const cli = await this.detect();
-    const argv = [...cli.command.slice(1), '--project-name', project, ...args];
+    const files = (opts.files ?? []).flatMap((f) => ['-f', resolve(projectDir, f)]);
+    const argv = [...cli.command.slice(1), '--project-name', project, ...files, ...args];
     const tail: string[] = [];
     const onLine = (line: string, stream: 'stdout' | 'stderr') => {
       tail.push(line);

@@ -3,9 +3,12 @@
  * nas=tcp://10.0.0.5:2376,edge=ssh://deploy@edge`) into named DockerodeEngine instances and
  * resolves a site reference `{host|null, name}` to exactly one engine.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
+import { formatFingerprint } from '../core/backup.js';
 import { NAME_RE, type SiteRef } from '../core/command.js';
 import type { Engine, HostRegistry, ResolveError, SiteInfo } from '../core/engine.js';
 import { describeError, isSiteFlowError, SiteFlowError } from '../core/errors.js';
@@ -95,6 +98,53 @@ export function parseDockerHosts(raw: string | undefined | null): Result<HostSpe
   return problems.length ? err(problems) : ok(specs);
 }
 
+const FINGERPRINT_RE = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
+
+/**
+ * Parses DOCKER_SSH_HOST_KEYS: comma-separated `name=SHA256:<base64>` pairs, the fingerprint as
+ * `ssh-keygen -lf` prints it. Every problem is reported at once.
+ */
+export function parseSshHostKeys(raw: string | undefined | null): Result<Map<string, string>, string[]> {
+  const keys = new Map<string, string>();
+  const problems: string[] = [];
+  for (const entry of (raw ?? '').split(',').map((e) => e.trim())) {
+    if (!entry) continue;
+    const m = /^([^=]+)=(.*)$/.exec(entry);
+    const name = m?.[1]?.trim() ?? '';
+    const fp = m?.[2]?.trim() ?? '';
+    if (!m || !NAME_RE.test(name)) {
+      problems.push(`"${entry.slice(0, 80)}": expected name=SHA256:<base64>`);
+    } else if (!FINGERPRINT_RE.test(fp)) {
+      problems.push(`${name}: expected SHA256:<base64> as \`ssh-keygen -lf\` prints it`);
+    } else if (keys.has(name)) {
+      problems.push(`${name} is given twice`);
+    } else {
+      keys.set(name, fp.replace(/=+$/, ''));
+    }
+  }
+  return problems.length ? err(problems) : ok(keys);
+}
+
+/** `SHA256:<base64>` of a raw SSH public key blob, as `ssh-keygen -lf` prints it. */
+export function sshKeyFingerprint(keyBlob: Buffer): string {
+  return formatFingerprint(createHash('sha256').update(keyBlob).digest('base64'));
+}
+
+/** An ssh2 `hostVerifier` that accepts only the host key with the pinned SHA256 fingerprint. */
+export function sshHostVerifier(pinned: string): (key: Buffer) => boolean {
+  const want = pinned.trim().replace(/=+$/, '');
+  return (key: Buffer) => Buffer.isBuffer(key) && sshKeyFingerprint(key) === want;
+}
+
+/** True for an address on this machine: `localhost`, 127.0.0.0/8 or ::1. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase();
+  if (h === 'localhost' || h.endsWith('.localhost')) return true;
+  if (isIP(h) === 4) return h.startsWith('127.');
+  if (isIP(h) === 6) return h === '::1' || /^::ffff:127\./.test(h);
+  return false;
+}
+
 /** TLS client files of a tcp host, from `<tlsDir>/<name>/{ca,cert,key}.pem`. */
 export interface TlsFiles {
   dir: string;
@@ -131,7 +181,13 @@ export interface SshCredentials {
 /** dockerode options for a host; every connection field is explicit so DOCKER_HOST cannot leak in. */
 export function dockerOptionsFor(
   spec: HostSpec,
-  o: { tls?: TlsFiles | null; ssh?: SshCredentials; connectTimeoutMs?: number } = {},
+  o: {
+    tls?: TlsFiles | null;
+    ssh?: SshCredentials;
+    /** The pinned host key fingerprint of an ssh host (`SHA256:...`); any other key is refused. */
+    sshHostKey?: string;
+    connectTimeoutMs?: number;
+  } = {},
 ): Dockerode.DockerOptions {
   const timeout = o.connectTimeoutMs ?? 10_000;
   switch (spec.kind) {
@@ -157,6 +213,8 @@ export function dockerOptionsFor(
         ...(spec.username ? { username: spec.username } : {}),
         sshOptions: {
           readyTimeout: timeout,
+          // Without a verifier ssh2 accepts any host key: pin it (fromConfig refuses a host without one).
+          ...(o.sshHostKey ? { hostVerifier: sshHostVerifier(o.sshHostKey) } : {}),
           ...(o.ssh?.agent ? { agent: o.ssh.agent } : {}),
           ...(o.ssh?.privateKey ? { privateKey: o.ssh.privateKey } : {}),
         },
@@ -175,6 +233,11 @@ export function composeEnvFor(spec: HostSpec, tls?: TlsFiles | null): Record<str
   return env;
 }
 
+/** The SITES_ROOT host when none is configured: `local` if present, else the first. */
+function defaultSitesRootHost(names: readonly string[]): string {
+  return names.includes('local') ? 'local' : names[0]!;
+}
+
 /** Configuration of the registry (values come from config.ts, never from process.env here). */
 export interface HostsConfig {
   dockerHosts?: string | null;
@@ -184,6 +247,8 @@ export interface HostsConfig {
   /** Which host the SITES_ROOT folders belong to (default `local` if configured, else the first). */
   sitesRootHost?: string | null;
   ssh?: SshCredentials;
+  /** DOCKER_SSH_HOST_KEYS: `name=SHA256:...` pairs; every ssh:// host needs one. */
+  sshHostKeys?: string | null;
   connectTimeoutMs?: number;
 }
 
@@ -197,8 +262,14 @@ export interface AllSites {
 export class Hosts implements HostRegistry {
   private readonly byName = new Map<string, Engine>();
   private readonly composeEnvs = new Map<string, Record<string, string>>();
+  private readonly rootHost: string;
 
-  constructor(engines: readonly Engine[], composeEnvs: Record<string, Record<string, string>> = {}) {
+  /** `sitesRootHost` defaults to `local` when configured, else the first engine. */
+  constructor(
+    engines: readonly Engine[],
+    composeEnvs: Record<string, Record<string, string>> = {},
+    sitesRootHost?: string,
+  ) {
     if (engines.length === 0) throw new SiteFlowError('CONFIG_INVALID', 'no Docker host configured');
     for (const e of engines) {
       if (this.byName.has(e.name))
@@ -206,6 +277,9 @@ export class Hosts implements HostRegistry {
       this.byName.set(e.name, e);
     }
     for (const [k, v] of Object.entries(composeEnvs)) this.composeEnvs.set(k, v);
+    this.rootHost = sitesRootHost ?? defaultSitesRootHost(engines.map((e) => e.name));
+    if (!this.byName.has(this.rootHost))
+      throw new SiteFlowError('CONFIG_INVALID', `SITES_ROOT host ${this.rootHost} is not in DOCKER_HOSTS`);
   }
 
   /** Builds DockerodeEngines from configuration; throws CONFIG_INVALID listing every problem. */
@@ -213,24 +287,54 @@ export class Hosts implements HostRegistry {
     const parsed = parseDockerHosts(cfg.dockerHosts);
     if (!parsed.ok) throw new SiteFlowError('CONFIG_INVALID', `DOCKER_HOSTS: ${parsed.error.join('; ')}`);
     const specs = parsed.value;
-    const rootHost = cfg.sitesRootHost ?? (specs.some((s) => s.name === 'local') ? 'local' : specs[0]!.name);
+    const rootHost = cfg.sitesRootHost ?? defaultSitesRootHost(specs.map((s) => s.name));
     if (cfg.sitesRoot && !specs.some((s) => s.name === rootHost))
       throw new SiteFlowError('CONFIG_INVALID', `SITES_ROOT host ${rootHost} is not in DOCKER_HOSTS`);
+    const hostKeys = parseSshHostKeys(cfg.sshHostKeys);
+    if (!hostKeys.ok)
+      throw new SiteFlowError('CONFIG_INVALID', `DOCKER_SSH_HOST_KEYS: ${hostKeys.error.join('; ')}`);
+    const problems: string[] = [];
+    for (const name of hostKeys.value.keys())
+      if (!specs.some((s) => s.name === name && s.kind === 'ssh'))
+        problems.push(`DOCKER_SSH_HOST_KEYS names ${name}, which is not an ssh:// host in DOCKER_HOSTS`);
+    const tlsOf = new Map<string, TlsFiles | null>();
+    for (const spec of specs) {
+      if (spec.kind === 'ssh' && !hostKeys.value.has(spec.name))
+        problems.push(
+          `host ${spec.name} (${spec.url}): pin its SSH host key in DOCKER_SSH_HOST_KEYS as ${spec.name}=SHA256:... (\`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub\` on that host); SiteFlow does not trust an unknown key`,
+        );
+      if (spec.kind === 'tcp') {
+        const tls = tlsFilesFor(cfg.tlsDir, spec.name);
+        tlsOf.set(spec.name, tls);
+        if (!tls && !isLoopbackHost(spec.host))
+          problems.push(
+            `host ${spec.name} (${spec.url}): plain tcp:// to another machine gives anyone on the network root; put ca.pem, cert.pem and key.pem in DOCKER_TLS_DIR/${spec.name}, or use ssh://`,
+          );
+      }
+    }
+    if (problems.length) throw new SiteFlowError('CONFIG_INVALID', problems.join('; '));
     const envs: Record<string, Record<string, string>> = {};
     const engines = specs.map((spec) => {
-      const tls = spec.kind === 'tcp' ? tlsFilesFor(cfg.tlsDir, spec.name) : null;
+      const tls = tlsOf.get(spec.name) ?? null;
+      const sshHostKey = hostKeys.value.get(spec.name);
       envs[spec.name] = composeEnvFor(spec, tls);
       return new DockerodeEngine({
         name: spec.name,
         docker: dockerOptionsFor(spec, {
           tls,
+          ...(sshHostKey ? { sshHostKey } : {}),
           ...(cfg.ssh ? { ssh: cfg.ssh } : {}),
           ...(cfg.connectTimeoutMs !== undefined ? { connectTimeoutMs: cfg.connectTimeoutMs } : {}),
         }),
         sitesRoot: spec.name === rootHost ? (cfg.sitesRoot ?? null) : null,
       });
     });
-    return new Hosts(engines, envs);
+    return new Hosts(engines, envs, rootHost);
+  }
+
+  /** The host the SITES_ROOT folders belong to: provision and deprovision drive its engine. */
+  sitesRootHost(): string {
+    return this.rootHost;
   }
 
   names(): string[] {

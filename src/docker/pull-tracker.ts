@@ -16,6 +16,8 @@ export interface PullMessage {
 interface Layer {
   current: number;
   total: number;
+  /** Bytes extracted so far (`Extracting` progress). */
+  extracted: number;
   done: boolean;
 }
 
@@ -47,13 +49,15 @@ export class PullTracker {
     if (digest) this.digest = digest[1]!;
     if (status.startsWith('Status: Downloaded newer image')) this.updated = true;
     if (m.id && isLayerId(m.id) && status) {
-      const l = this.layers.get(m.id) ?? { current: 0, total: 0, done: false };
+      const l = this.layers.get(m.id) ?? { current: 0, total: 0, extracted: 0, done: false };
       this.layers.set(m.id, l);
       if (status === 'Downloading') {
         if (m.progressDetail?.total) l.total = m.progressDetail.total;
         if (m.progressDetail?.current !== undefined) l.current = m.progressDetail.current;
       } else if (DONE.has(status)) {
         l.current = l.total;
+        if (status === 'Extracting' && m.progressDetail?.current !== undefined)
+          l.extracted = Math.max(l.extracted, m.progressDetail.current);
         if (status !== 'Extracting' && status !== 'Verifying Checksum') l.done = true;
         if (status === 'Download complete' || status === 'Pull complete') this.updated = true;
       }
@@ -67,7 +71,9 @@ export class PullTracker {
     let bytesDone = 0;
     let bytesTotal = 0;
     let layersDone = 0;
+    let bytesExtracted = 0;
     for (const l of this.layers.values()) {
+      bytesExtracted += l.extracted;
       if (l.total > 0) {
         bytesDone += Math.min(l.current, l.total);
         bytesTotal += l.total;
@@ -81,6 +87,7 @@ export class PullTracker {
       layersDone,
       bytesDone,
       bytesTotal,
+      bytesExtracted,
     };
   }
 }

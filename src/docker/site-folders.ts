@@ -23,13 +23,17 @@ async function isFile(p: string): Promise<boolean> {
   }
 }
 
-/** The site folder `root/name`, or null when the name is invalid or it holds no compose file. */
+/**
+ * The site folder `root/name`, or null when the name is invalid or it holds no compose file.
+ * Its compose file is the one compose itself would pick (the first of COMPOSE_FILE_NAMES present),
+ * so passing it as `-f` runs exactly what a plain `compose` in the folder would.
+ */
 export async function siteFolder(root: string, name: string): Promise<SiteFolder | null> {
   if (!NAME_RE.test(name)) return null;
   const dir = join(root, name);
-  const composeFiles: string[] = [];
-  for (const f of COMPOSE_FILE_NAMES) if (await isFile(join(dir, f))) composeFiles.push(join(dir, f));
-  return composeFiles.length ? { name, dir, composeFiles } : null;
+  for (const f of COMPOSE_FILE_NAMES)
+    if (await isFile(join(dir, f))) return { name, dir, composeFiles: [join(dir, f)] };
+  return null;
 }
 
 /** Every site folder under `root`, sorted by name; an absent root has none. */

@@ -1,7 +1,8 @@
 /**
  * Builds the monitor from the configuration (null when MONITOR_ENABLED=false), with the
  * console alert channel when the console surface runs. Discord and Slack alert channels are
- * added by their surfaces through `monitor.addChannel`.
+ * added by their surfaces through `monitor.addChannel` once connected; alerts are queued for
+ * every configured channel from the start, so none raised before a surface connects is lost.
  */
 import type { Config } from '../config.js';
 import type { AuditStore, Clock, Logger } from '../core/ports.js';
@@ -25,6 +26,8 @@ export interface CreateMonitorDeps {
   /** Resolves when a host's engine answers (Engine.ping). */
   probe(host: string): Promise<void>;
   console: NoticeSink | null;
+  /** Alert channel names expected to attach (default: {@link alertChannelNames} of the config). */
+  channels?: readonly string[];
 }
 
 /** The monitor settings from the configuration (seconds and minutes to ms). */
@@ -40,6 +43,25 @@ export function alertSettingsFrom(config: Config) {
     hostDownAfterMs: config.ALERT_HOST_DOWN_AFTER_SECONDS * 1000,
     actionGraceMs: config.ALERT_ACTION_GRACE_SECONDS * 1000,
   };
+}
+
+/**
+ * Names of the alert channels the configuration asks for: `console` when the console surface
+ * runs, `discord` with DISCORD_TOKEN and DISCORD_ALERT_CHANNEL_ID, `slack` with SLACK_BOT_TOKEN
+ * and SLACK_ALERT_CHANNEL. Alerts are queued for each from the start.
+ */
+export function alertChannelNames(
+  config: Pick<
+    Config,
+    'DISCORD_TOKEN' | 'DISCORD_ALERT_CHANNEL_ID' | 'SLACK_BOT_TOKEN' | 'SLACK_ALERT_CHANNEL'
+  >,
+  consoleOn: boolean,
+): string[] {
+  const out: string[] = [];
+  if (consoleOn) out.push('console');
+  if (config.DISCORD_TOKEN && config.DISCORD_ALERT_CHANNEL_ID) out.push('discord');
+  if (config.SLACK_BOT_TOKEN && config.SLACK_ALERT_CHANNEL) out.push('slack');
+  return out;
 }
 
 /** Creates and starts the monitor, or returns null when it is turned off. */
@@ -58,6 +80,7 @@ export function createMonitor(d: CreateMonitorDeps): Monitor | null {
     probe: d.probe,
     settings: alertSettingsFrom(d.config),
     reconcileCron: d.config.MONITOR_RECONCILE_CRON,
+    channels: d.channels ?? alertChannelNames(d.config, d.console !== null),
   });
   if (d.console) monitor.addChannel(new ConsoleAlertChannel(d.console));
   monitor.start();

@@ -2,7 +2,11 @@
  * The alert delivery queue: every post, reply and edit for every channel is written to SQLite
  * first and then delivered in order, one channel at a time. A failed delivery (chat down, 429,
  * 5xx, timeout) stays at the head of its channel's queue and is retried with exponential
- * backoff; nothing is dropped, and a restart of SiteFlow carries on where it stopped.
+ * backoff, and a restart of SiteFlow carries on where it stopped. Jobs are queued for every
+ * expected channel from the start (a chat surface attaches its channel once it connects) and
+ * delivered once the channel is attached. A job that can never succeed (a 4xx other than 429,
+ * a Slack platform error such as `message_not_found`) is logged, reported and dropped; an
+ * attempt that timed out is awaited, never repeated while it may still succeed.
  */
 import { type AlertChannel, type AlertRecord, type AlertRef, alertText } from '../core/alerts.js';
 import { describeError } from '../core/errors.js';
@@ -20,7 +24,17 @@ export interface DeliveryQueueOptions {
   attemptTimeoutMs?: number;
   /** Called when the queue length may have changed. */
   onLength?: (channel: string, length: number) => void;
+  /**
+   * Names of the channels expected to attach (configured): jobs are queued for them before
+   * they attach and delivered once they do.
+   */
+  expectedChannels?: readonly string[];
+  /** Called when a job was dropped because it can never succeed. */
+  onDropped?: (d: Delivery, error: string) => void;
 }
+
+/** An attempt that ran out of time; its request may still be under way. */
+class AttemptTimeout extends Error {}
 
 /** Delivers alerts to channels through a persisted queue; see the module comment. */
 export class AlertDeliveryQueue {
@@ -29,6 +43,9 @@ export class AlertDeliveryQueue {
   /** Kicked while busy: look at the queue once more when done. */
   private readonly again = new Set<string>();
   private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Per channel: an attempt that timed out and may still be running (awaited before any retry). */
+  private readonly pending = new Map<string, { id: number; promise: Promise<void> }>();
+  private readonly expected: readonly string[];
   private stopped = false;
   private readonly backoff: { initial: number; max: number };
   private readonly attemptTimeoutMs: number;
@@ -39,6 +56,7 @@ export class AlertDeliveryQueue {
     this.onLength = opts.onLength;
     this.backoff = opts.backoffMs ?? { initial: 1000, max: 300_000 };
     this.attemptTimeoutMs = opts.attemptTimeoutMs ?? 30_000;
+    this.expected = [...new Set(opts.expectedChannels ?? [])];
   }
 
   /** Adds a channel and delivers whatever is queued for it. */
@@ -50,12 +68,12 @@ export class AlertDeliveryQueue {
   /** Reports each channel's queue length when it may have changed (e.g. to /metrics). */
   reportLength(fn: (channel: string, length: number) => void): void {
     this.onLength = fn;
-    for (const name of this.channels.keys()) fn(name, this.opts.store.queueLength(name));
+    for (const name of this.channelNames()) fn(name, this.opts.store.queueLength(name));
   }
 
-  /** Names of the channels. */
+  /** Names of the channels: the expected ones and those attached. */
   channelNames(): string[] {
-    return [...this.channels.keys()];
+    return [...new Set([...this.expected, ...this.channels.keys()])];
   }
 
   /** Queues a post of `alert` on every channel (or the edit of `takeOver`'s message into it). */
@@ -99,7 +117,7 @@ export class AlertDeliveryQueue {
     takeOver?: string,
   ): void {
     const at = this.opts.clock.now();
-    for (const name of this.channels.keys()) {
+    for (const name of this.channelNames()) {
       this.opts.store.enqueue({
         channel: name,
         alertId,
@@ -114,7 +132,11 @@ export class AlertDeliveryQueue {
   }
 
   private kick(name: string): void {
-    if (this.stopped) return;
+    // A channel not attached yet keeps its jobs until it is.
+    if (this.stopped || !this.channels.has(name)) {
+      this.onLength?.(name, this.opts.store.queueLength(name));
+      return;
+    }
     if (this.busy.has(name)) {
       this.again.add(name);
       return;
@@ -145,10 +167,26 @@ export class AlertDeliveryQueue {
         this.schedule(name, wait);
         return;
       }
+      // An earlier attempt of this job that timed out may still be running: wait for it
+      // instead of sending again (a late success must not be followed by a duplicate).
+      const earlier = this.pending.get(name);
+      const attempt = earlier?.id === d.id ? earlier : { id: d.id, promise: this.deliver(ch, d) };
+      if (earlier && earlier !== attempt) this.pending.delete(name);
       try {
-        await withTimeout(this.deliver(ch, d), this.attemptTimeoutMs);
+        await withTimeout(attempt.promise, this.attemptTimeoutMs);
+        this.pending.delete(name);
         store.done(d.id);
       } catch (e) {
+        if (e instanceof AttemptTimeout) this.pending.set(name, attempt);
+        else this.pending.delete(name);
+        if (attempt === earlier && !(e instanceof AttemptTimeout) && !classifyDeliveryError(e).permanent) {
+          // The earlier attempt failed after all: nothing went out, so send afresh now.
+          continue;
+        }
+        if (classifyDeliveryError(e).permanent) {
+          this.drop(name, d, e);
+          continue;
+        }
         const attempts = d.attempts + 1;
         const delay = Math.min(this.backoff.max, this.backoff.initial * 2 ** Math.min(20, attempts - 1));
         store.failed(d.id, attempts, clock.now() + delay, describeError(e));
@@ -160,6 +198,34 @@ export class AlertDeliveryQueue {
         this.schedule(name, delay);
         return;
       }
+    }
+  }
+
+  /** A job that can never succeed: logged, reported and removed; a gone message's ref is forgotten. */
+  private drop(name: string, d: Delivery, e: unknown): void {
+    const { store, logger } = this.opts;
+    const err = describeError(e);
+    if (classifyDeliveryError(e).gone) {
+      // Its message (or thread, or channel) is gone: follow-ups of the alert are skipped, and a
+      // post that was to edit or answer a gone message is posted afresh.
+      const ids = d.op === 'post' ? [d.alertId, d.takeOver, d.alert?.parentId] : [d.alertId];
+      let dropped = 0;
+      for (const id of ids) if (id && store.dropRef(id, name)) dropped++;
+      if (d.op === 'post' && dropped > 0) {
+        logger.warn({ channel: name, alertId: d.alertId, err }, 'alert message gone; posting afresh');
+        return;
+      }
+    }
+    logger.error(
+      { channel: name, alertId: d.alertId, op: d.op, attempts: d.attempts + 1, err },
+      'alert delivery can never succeed; dropped',
+    );
+    store.done(d.id);
+    this.onLength?.(name, store.queueLength(name));
+    try {
+      this.opts.onDropped?.(d, err);
+    } catch (x) {
+      logger.warn({ err: describeError(x) }, 'onDropped failed');
     }
   }
 
@@ -221,7 +287,40 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return Promise.race([
     p,
     new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+      timer = setTimeout(() => reject(new AttemptTimeout(`no answer within ${ms} ms`)), ms);
     }),
   ]).finally(() => clearTimeout(timer));
+}
+
+/** Slack platform errors that may go away by themselves (everything else is permanent). */
+const SLACK_TRANSIENT = new Set([
+  'ratelimited',
+  'rate_limited',
+  'internal_error',
+  'fatal_error',
+  'service_unavailable',
+  'request_timeout',
+]);
+/** Slack platform errors saying the message (or its channel or thread) is gone. */
+const SLACK_GONE = new Set(['message_not_found', 'channel_not_found', 'thread_not_found']);
+/** Discord JSON error codes: Unknown Channel, Unknown Message. */
+const DISCORD_GONE = new Set([10003, 10008]);
+
+/**
+ * Whether a delivery error can never go away by retrying (`permanent`: an HTTP 4xx other than
+ * 408 and 429, or a Slack platform error other than a rate limit or a server fault), and
+ * whether it says the target message, thread or channel no longer exists (`gone`).
+ */
+export function classifyDeliveryError(e: unknown): { permanent: boolean; gone: boolean } {
+  if (typeof e !== 'object' || e === null) return { permanent: false, gone: false };
+  const x = e as { code?: unknown; status?: unknown; statusCode?: unknown; data?: { error?: unknown } };
+  if (x.code === 'slack_webapi_platform_error') {
+    const what = typeof x.data?.error === 'string' ? x.data.error : '';
+    return { permanent: !SLACK_TRANSIENT.has(what), gone: SLACK_GONE.has(what) };
+  }
+  const status =
+    typeof x.status === 'number' ? x.status : typeof x.statusCode === 'number' ? x.statusCode : null;
+  if (status === null || status < 400 || status >= 500 || status === 408 || status === 429)
+    return { permanent: false, gone: false };
+  return { permanent: true, gone: status === 404 || DISCORD_GONE.has(x.code as number) };
 }

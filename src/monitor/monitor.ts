@@ -79,6 +79,11 @@ export interface MonitorDeps {
   tickMs?: number;
   /** Called with the delivery queue length when it may have changed. */
   onQueueLength?: (channel: string, length: number) => void;
+  /**
+   * Names of the alert channels configured (console, discord, slack): alerts are queued for
+   * them from the start and delivered once their surface attaches the channel.
+   */
+  channels?: readonly string[];
 }
 
 /** The running monitor; see the module comment. */
@@ -99,6 +104,17 @@ export class Monitor implements MonitorControl, BackupAlertSink {
       clock: deps.clock,
       logger: deps.logger.child({ part: 'alert-delivery' }),
       ...(deps.onQueueLength ? { onLength: deps.onQueueLength } : {}),
+      ...(deps.channels ? { expectedChannels: deps.channels } : {}),
+      onDropped: (d, error) =>
+        deps.audit.record({
+          at: deps.clock.now(),
+          actor: SYSTEM,
+          action: 'alert-delivery-dropped',
+          host: d.alert?.host ?? null,
+          site: d.alert?.site ?? null,
+          outcome: 'failed',
+          details: { alertId: d.alertId, channel: d.channel, op: d.op, error },
+        }),
     });
   }
 

@@ -5,7 +5,7 @@
  * kept (volumes, the archive) is named. A failed step stops the action before any later,
  * more destructive one.
  */
-import { chmod, mkdir, rm } from 'node:fs/promises';
+import { chmod, mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sanitizeLine } from '../actions/sanitize.js';
 import type { Compose } from '../core/engine.js';
@@ -17,10 +17,18 @@ import { runTool } from './run-tool.js';
 /** The archive folder under SITES_ROOT (its leading dot keeps it out of site scans). */
 export const ARCHIVE_DIR = '.archive';
 
+/**
+ * How long a cancelled, timed-out or shut-down deprovision may take to stop (kill compose or tar,
+ * remove a partial archive) before the runner gives up on it and frees the site.
+ */
+export const DEPROVISION_ABORT_GRACE_MS = 150_000;
+
 /** Options of the deprovision action. */
 export interface DeprovisionOptions {
   host: string;
   compose: Compose;
+  /** Environment that points compose at `host` (DOCKER_HOST, TLS), from `HostRegistry.composeEnv`. */
+  composeEnv?: Record<string, string>;
   caddy: Caddy | null;
   site: string;
   sitesRoot: string;
@@ -46,6 +54,7 @@ export function deprovisionSite(o: DeprovisionOptions): ActionDef {
     site: o.site,
     mutates: true,
     timeoutMs: o.timeoutMs,
+    abortGraceMs: DEPROVISION_ABORT_GRACE_MS,
     args: { removeVolumes: o.removeVolumes, deleteFiles: o.deleteFiles },
     async run(io) {
       const step = (t: string) => io.line(t, 'info');
@@ -53,6 +62,7 @@ export function deprovisionSite(o: DeprovisionOptions): ActionDef {
 
       step(`Stopping ${o.site}: compose down${o.removeVolumes ? ' -v (removing its volumes)' : ''}`);
       await o.compose.run(siteDir, o.site, ['down', '--remove-orphans', ...(o.removeVolumes ? ['-v'] : [])], {
+        env: o.composeEnv ?? {},
         signal: io.signal,
         onLine: (l, s) => io.line(sanitizeLine(l), s),
       });
@@ -62,9 +72,14 @@ export function deprovisionSite(o: DeprovisionOptions): ActionDef {
           : 'Containers and networks removed; named volumes were kept (remove-volumes:yes removes them).',
       );
 
-      if (o.caddy && (await exists(o.caddy.snippetPath(o.site)))) {
-        await o.caddy.removeSnippet(o.site);
-        step(`Removed the Caddy route ${o.caddy.snippetPath(o.site)}`);
+      if (o.caddy) {
+        if (await exists(o.caddy.snippetPath(o.site))) {
+          await o.caddy.removeSnippet(o.site);
+          step(`Removed the Caddy route ${o.caddy.snippetPath(o.site)}`);
+        } else {
+          step('No Caddy route file to remove; reloading Caddy in case an earlier reload failed.');
+        }
+        // Always reload: a retry after a failed reload finds the file gone while Caddy still serves the route.
         io.line(`Caddy: ${await o.caddy.reload({ signal: io.signal })}`);
       } else {
         step('No Caddy route to remove.');
@@ -79,12 +94,19 @@ export function deprovisionSite(o: DeprovisionOptions): ActionDef {
         const archiveDir = join(o.sitesRoot, ARCHIVE_DIR);
         await mkdir(archiveDir, { recursive: true, mode: 0o700 });
         const archive = join(archiveDir, `${o.site}-${archiveStamp((o.now ?? (() => new Date()))())}.tar.gz`);
-        await runTool('tar', ['-czf', archive, '-C', o.sitesRoot, '--', o.site], {
-          timeoutMs: Math.max(60_000, o.timeoutMs - 30_000),
-          signal: io.signal,
-        });
-        // The archive holds the site's .env (credentials): owner only.
-        await chmod(archive, 0o600);
+        // The archive holds the site's .env (credentials): created owner-only before tar writes a
+        // byte, and removed again if tar fails or is cancelled, so no partial copy is left behind.
+        await (await open(archive, 'w', 0o600)).close();
+        try {
+          await chmod(archive, 0o600); // the umask cannot widen it, but be explicit
+          await runTool('tar', ['-czf', archive, '-C', o.sitesRoot, '--', o.site], {
+            timeoutMs: Math.max(60_000, o.timeoutMs - 30_000),
+            signal: io.signal,
+          });
+        } catch (e) {
+          await rm(archive, { force: true });
+          throw e;
+        }
         await rm(siteDir, { recursive: true, force: true });
         step(`Archived ${siteDir} to ${archive} and removed the folder.`);
       }

@@ -23,11 +23,22 @@ import type { SiteTemplate } from './template-catalog.js';
 /** The compose file name provisioned sites use. */
 export const SITE_COMPOSE_FILE = 'docker-compose.yml';
 
+/** Budget of the undo's `compose down -v`. */
+const UNDO_COMPOSE_TIMEOUT_MS = 120_000;
+
+/**
+ * How long a cancelled, timed-out or shut-down provision may keep running its undo before the
+ * runner gives up on it: the `compose down -v` budget plus room for the Caddy reload.
+ */
+export const PROVISION_ABORT_GRACE_MS = UNDO_COMPOSE_TIMEOUT_MS + 30_000;
+
 /** Options of the provision action. */
 export interface ProvisionOptions {
   host: string;
   engine: Engine;
   compose: Compose;
+  /** Environment that points compose at `host` (DOCKER_HOST, TLS), from `HostRegistry.composeEnv`. */
+  composeEnv?: Record<string, string>;
   caddy: Caddy;
   template: SiteTemplate;
   site: string;
@@ -76,6 +87,7 @@ export function provisionSite(o: ProvisionOptions): ActionDef {
     site: o.site,
     mutates: true,
     timeoutMs: o.timeoutMs,
+    abortGraceMs: PROVISION_ABORT_GRACE_MS,
     args: { template: o.template.name, domain: o.domain },
     async run(io) {
       const undo: Undo[] = [];
@@ -136,7 +148,9 @@ export function provisionSite(o: ProvisionOptions): ActionDef {
           what: 'stopped and removed the containers, networks and volumes (compose down -v)',
           run: async () => {
             await o.compose.run(siteDir, o.site, ['down', '-v', '--remove-orphans'], {
-              timeoutMs: 120_000,
+              env: o.composeEnv ?? {},
+              files: [SITE_COMPOSE_FILE],
+              timeoutMs: UNDO_COMPOSE_TIMEOUT_MS,
               onLine: (l, s) => out(l, s),
             });
           },
@@ -154,6 +168,8 @@ export function provisionSite(o: ProvisionOptions): ActionDef {
         const healthStart = Date.now();
         try {
           await o.compose.run(siteDir, o.site, ['up', '-d'], {
+            env: o.composeEnv ?? {},
+            files: [SITE_COMPOSE_FILE],
             signal: io.signal,
             timeoutMs: o.settings.healthTimeoutMs,
             onLine: (l, s) => out(l, s),

@@ -10,7 +10,8 @@ export interface ToolResult {
 }
 
 /**
- * Spawns `cmd args` and collects its output (bounded); kills it on timeout or abort.
+ * Spawns `cmd args` in its own process group and collects its output (bounded); kills the whole
+ * group on timeout or abort.
  * Throws PROVISION_TOOL when it cannot be started, was killed, or (unless `allowFailure`)
  * exited non-zero, with the last lines of stderr in the message.
  */
@@ -28,7 +29,9 @@ export function runTool(
 ): Promise<ToolResult> {
   const max = opts.maxOutput ?? 4 * 1024 * 1024;
   return new Promise((resolve, reject) => {
+    // Detached: its own process group, so a kill reaches whatever it started (a reload script's children).
     const child = spawn(cmd, [...args], {
+      detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: opts.env ?? process.env,
       ...(opts.cwd ? { cwd: opts.cwd } : {}),
@@ -42,13 +45,22 @@ export function runTool(
     child.stderr.on('data', (d: Buffer) => {
       if (stderr.length < max) stderr += d.toString('utf8');
     });
+    const killGroup = () => {
+      if (child.pid === undefined) return;
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // the group is already gone
+      }
+    };
     const kill = (why: string) => {
       killed = why;
-      child.kill('SIGKILL');
+      killGroup();
     };
     const timer = setTimeout(() => kill('timed out'), opts.timeoutMs ?? 60_000);
     const onAbort = () => kill('cancelled');
     opts.signal?.addEventListener('abort', onAbort, { once: true });
+    if (opts.signal?.aborted) onAbort();
     const name = [cmd, ...args.slice(0, 1)].join(' ');
     child.once('error', (e) => {
       clearTimeout(timer);
@@ -58,6 +70,8 @@ export function runTool(
     child.once('close', (code) => {
       clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onAbort);
+      // A killed leader may leave group members behind that closed their output: no strays.
+      if (killed) killGroup();
       if (killed) return reject(new SiteFlowError('PROVISION_TOOL', `${name}: ${killed}`));
       if (code !== 0 && !opts.allowFailure) {
         const tail = (stderr.trim() || stdout.trim()).split('\n').slice(-5).join('\n');

@@ -4,7 +4,7 @@
  * delete, so neither an operation id nor a stored path can point outside `dir`.
  */
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { type FileHandle, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SiteFlowError } from '../core/errors.js';
 import { isOperationId } from '../core/operation-id.js';
@@ -48,6 +48,37 @@ export class FileRunLog implements RunLog {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT')
         throw new SiteFlowError('RUN_LOG_NOT_FOUND', `run log ${path} does not exist`, {}, { cause: e });
       throw e;
+    }
+  }
+
+  async readTail(path: string, maxBytes: number): Promise<{ text: string; cut: boolean }> {
+    let fh: FileHandle;
+    try {
+      fh = await open(this.resolve(path), 'r');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+        throw new SiteFlowError('RUN_LOG_NOT_FOUND', `run log ${path} does not exist`, {}, { cause: e });
+      throw e;
+    }
+    try {
+      const { size } = await fh.stat();
+      const cut = size > maxBytes;
+      // When cut, one byte more: the byte before the tail says whether it starts a line.
+      const want = cut ? Math.max(0, Math.floor(maxBytes)) + 1 : size;
+      const buf = Buffer.alloc(want);
+      let got = 0;
+      while (got < want) {
+        const { bytesRead } = await fh.read(buf, got, want - got, size - want + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      const bytes = buf.subarray(0, got);
+      if (!cut) return { text: bytes.toString('utf8'), cut: false };
+      // Cut somewhere in a line (maybe inside a character): start after the first newline.
+      const nl = bytes.indexOf(0x0a);
+      return { text: nl < 0 ? '' : bytes.subarray(nl + 1).toString('utf8'), cut: true };
+    } finally {
+      await fh.close();
     }
   }
 

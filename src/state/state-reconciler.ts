@@ -4,7 +4,8 @@
  * - each engine's event stream, so a `docker stop` shows within a second or two: every relevant
  *   container event triggers one inspect of that container (coalesced per container); the
  *   stream is reopened with backoff when the engine goes away, with `since` so nothing is
- *   missed, and a full listing follows every reconnect;
+ *   missed (events replayed from before the last one seen are dropped), and a full listing
+ *   follows every reconnect;
  * - one-shot CPU/memory samples of running containers on a slower timer, a few at a time.
  *
  * The seam for the monitor: `onContainerEvent(listener)` hands every engine event (with its
@@ -172,6 +173,9 @@ export class StateReconciler {
     const { signal } = this.controller;
     let wait = this.backoff.initial;
     let since: number | undefined;
+    /** Events seen at `since` (at+id+action): Docker's `since` is in whole seconds, so a
+     * reconnect replays the events of that second (and more); those are dropped. */
+    let seenAtSince = new Set<string>();
     let first = true;
     while (!signal.aborted) {
       const openedAt = this.clock.now();
@@ -184,8 +188,14 @@ export class StateReconciler {
         first = false;
         for await (const ev of engine.events({ signal, ...(since !== undefined ? { since } : {}) })) {
           got = true;
-          since = ev.at;
           wait = this.backoff.initial;
+          const key = `${ev.at}|${ev.containerId}|${ev.action}`;
+          if (since !== undefined && (ev.at < since || (ev.at === since && seenAtSince.has(key)))) continue;
+          if (since === undefined || ev.at > since) {
+            since = ev.at;
+            seenAtSince = new Set();
+          }
+          seenAtSince.add(key);
           this.handle(engine, ev);
         }
         if (signal.aborted) return;

@@ -76,6 +76,11 @@ export interface WebDeps {
   checks: Record<string, HealthCheck>;
   /** WEB_TOKEN: when set, everything but /healthz (and the login form) needs it. */
   token?: string | null;
+  /**
+   * WEB_TRUST_PROXY: express's 'trust proxy' (false, true, a hop count, or addresses/subnets
+   * such as `loopback`): which proxies' X-Forwarded-For/-Proto decide req.ip and req.secure.
+   */
+  trustProxy?: boolean | number | string;
   page?: StatusPageDeps;
 }
 
@@ -108,23 +113,24 @@ const WINDOWS: Record<string, number> = {
   '7d': 7 * 86400e3,
   '30d': 30 * 86400e3,
 };
-/** A run log longer than this is shown from its end. */
-const MAX_LOG_CHARS = 4 * 1024 * 1024;
+/** A run log longer than this (in bytes) is shown from its end. */
+const MAX_LOG_BYTES = 4 * 1024 * 1024;
 const RECENT_OPERATIONS = 12;
 
 /** Builds the express app (exported for tests that want no socket). */
 export function createWebApp(
-  deps: Pick<WebDeps, 'checks'> & Partial<Pick<WebDeps, 'token' | 'page' | 'logger'>>,
+  deps: Pick<WebDeps, 'checks'> & Partial<Pick<WebDeps, 'token' | 'page' | 'logger' | 'trustProxy'>>,
 ): express.Express {
   return buildWebApp(deps).app;
 }
 
 /** Builds the express app with its live stream. */
 export function buildWebApp(
-  deps: Pick<WebDeps, 'checks'> & Partial<Pick<WebDeps, 'token' | 'page' | 'logger'>>,
+  deps: Pick<WebDeps, 'checks'> & Partial<Pick<WebDeps, 'token' | 'page' | 'logger' | 'trustProxy'>>,
 ): WebApp {
   const app = express();
   app.disable('x-powered-by');
+  app.set('trust proxy', deps.trustProxy ?? false);
   app.set('etag', false);
   app.set('query parser', 'simple');
   // `<`, `>` and `&` in JSON become \u003c...: data never reads as markup, whoever renders it.
@@ -196,7 +202,8 @@ export function buildWebApp(
   });
   app.post('/login', express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 5 }), (req, res) => {
     if (!auth || !templates) return void res.redirect(303, '/');
-    const ip = req.socket.remoteAddress ?? '?';
+    // The client as the trusted proxies tell it (WEB_TRUST_PROXY), else the peer address.
+    const ip = req.ip ?? req.socket.remoteAddress ?? '?';
     const now = Date.now();
     const f = failures.get(ip);
     if (f && f.n >= 10 && f.until > now) {
@@ -213,6 +220,7 @@ export function buildWebApp(
       res.cookie(SESSION_COOKIE, auth.sessionValue(), {
         httpOnly: true,
         sameSite: 'strict',
+        // HTTPS to the browser (honours X-Forwarded-Proto from a trusted proxy).
         secure: req.secure,
         path: '/',
         maxAge: 30 * 86400e3,
@@ -532,13 +540,8 @@ function mountPage(app: express.Express, page: StatusPageDeps, t: Templates, log
     const final = FINAL_STATUSES.includes(op.status);
     if (final && op.logPath) {
       try {
-        let text = await page.runLog.read(op.logPath);
-        let cut = false;
-        if (text.length > MAX_LOG_CHARS) {
-          text = text.slice(text.length - MAX_LOG_CHARS);
-          text = text.slice(text.indexOf('\n') + 1);
-          cut = true;
-        }
+        // Only the end of a long log is read (never the whole file).
+        const { text, cut } = await page.runLog.readTail(op.logPath, MAX_LOG_BYTES);
         const lines = text.split('\n');
         if (lines[lines.length - 1] === '') lines.pop();
         return {

@@ -289,6 +289,31 @@ describe('SiteFlow on Discord', () => {
     expect(text).toContain('worker: started');
   });
 
+  it('still streams a started run when editing the reply keeps failing (5xx)', async () => {
+    // As many 500s as discord.js tries (1 + 3 retries): the reply edit fails for good, the run
+    // does not, and no injected fault is left over for the next tests.
+    const before500 = fake.requests.filter((r) => r.status === 500).length;
+    fake.injectError('PATCH /webhooks/{application_id}/{token}/messages/{message_id}', 4, 500);
+    const rec = fake.slashCommand({ name: 'restart', options: { site: site.name }, user: DiscordIds.bob });
+    const posted = await fake.waitFor(
+      () =>
+        fake
+          .messagesIn(DiscordIds.general)
+          .find((m) => /Restarting .*started by bob/.test(m.content) && !m.interactionId),
+      30_000,
+      'the reply posted as a channel message',
+    );
+    const thread = await fake.waitFor(
+      () => fake.channels.get(posted.id),
+      10_000,
+      'thread on the posted reply',
+    );
+    const summary = await summaryIn(thread.id);
+    expect(summary.content).toMatch(/succeeded, exit 0/);
+    expect(rec.ackedAt).toBeDefined();
+    expect(fake.requests.filter((r) => r.status === 500).length - before500).toBe(4);
+  });
+
   it('keeps serving after a gateway reconnect (op 7) and a missed heartbeat ack', async () => {
     const resumes = fake.gateway.stats.resumes;
     fake.requestReconnect();

@@ -30,6 +30,21 @@ describe('config', () => {
     expect((error as ConfigError).message).toContain('LOG_LEVEL: expected one of');
   });
 
+  it('reads WEB_TRUST_PROXY as express trust proxy: false by default, a hop count, or addresses', () => {
+    expect(loadConfig({}, { envFile: null }).WEB_TRUST_PROXY).toBe(false);
+    expect(loadConfig({ WEB_TRUST_PROXY: '1' }, { envFile: null }).WEB_TRUST_PROXY).toBe(1);
+    expect(loadConfig({ WEB_TRUST_PROXY: 'true' }, { envFile: null }).WEB_TRUST_PROXY).toBe(true);
+    expect(loadConfig({ WEB_TRUST_PROXY: 'loopback, 10.0.0.0/8' }, { envFile: null }).WEB_TRUST_PROXY).toBe(
+      'loopback, 10.0.0.0/8',
+    );
+    expect(() => loadConfig({ WEB_TRUST_PROXY: 'x;y' }, { envFile: null })).toThrowError(/WEB_TRUST_PROXY/);
+  });
+
+  it('treats ADMINS= (empty) as nobody, not as the default', () => {
+    expect(loadConfig({ ADMINS: '' }, { envFile: null }).ADMINS).toEqual([]);
+    expect(loadConfig({}, { envFile: null }).ADMINS).toEqual(['console:*']);
+  });
+
   it('reads a .env file, and the real environment wins over it', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sf-cfg-'));
     const file = join(dir, '.env');

@@ -7,7 +7,7 @@
 import { createInterface, type Interface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { Invocation } from '../../core/command.js';
-import { bindArgs, splitLine } from '../../core/command-line.js';
+import { readCommandLine } from '../../core/command-line.js';
 import type { CommandRegistry, Dispatcher } from '../../core/dispatch.js';
 import type { Clock } from '../../core/ports.js';
 import type { RunEvent } from '../../core/run-events.js';
@@ -54,7 +54,11 @@ export class ConsoleSurface {
     // Lines are handled one after another so output stays in order; runs stream in the background.
     let chain = Promise.resolve();
     this.rl.on('line', (line) => {
-      chain = chain.then(() => this.handle(line)).then(() => this.prompt());
+      // One failing line must not stop the console: report it and go on with the next.
+      chain = chain
+        .then(() => this.handle(line))
+        .catch((e) => this.print(`✗ ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`))
+        .then(() => this.prompt());
     });
     this.rl.on('close', () => {
       void chain.then(() => Promise.all(this.streaming)).then(() => this.closedResolve());
@@ -84,33 +88,23 @@ export class ConsoleSurface {
       this.close();
       return;
     }
-    const split = splitLine(text);
-    if (!split.ok) {
-      this.print(`⚠ ${split.error}`);
-      return;
-    }
-    const cmd = this.deps.registry.get(split.value.command);
-    let args: Record<string, string> = {};
-    if (cmd) {
-      const bound = bindArgs(split.value.words, cmd.options);
-      if (!bound.ok) {
-        this.print(`⚠ Invalid input for /${cmd.name}\n${bound.error.join('\n')}`);
-        return;
-      }
-      args = bound.value;
-    }
+    const read = readCommandLine(text, (name) => this.deps.registry.get(name));
     const inv: Invocation = {
       platform: 'console',
       user: { id: this.deps.user, name: this.deps.user, roles: [] },
       channelId: 'console',
-      command: split.value.command,
-      args,
+      command: read.command,
+      args: read.args,
       receivedAt: this.deps.clock.now(),
     };
-    const r = await this.deps.dispatcher.dispatch(inv);
+    const r = await this.deps.dispatcher.dispatch(inv, read.problems ? { problems: read.problems } : {});
     this.print(renderReplyText(r));
     if (r.operationId && this.deps.runs) {
-      const p = this.stream(r.operationId).finally(() => this.streaming.delete(p));
+      const p = this.stream(r.operationId)
+        .catch((e) =>
+          this.print(`✗ output of ${r.operationId} stopped: ${e instanceof Error ? e.message : String(e)}`),
+        )
+        .finally(() => this.streaming.delete(p));
       this.streaming.add(p);
     }
   }

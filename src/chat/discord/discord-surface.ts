@@ -144,7 +144,10 @@ export class DiscordSurface implements ChatSurface {
     );
   }
 
-  /** Alerts go to DISCORD_ALERT_CHANNEL_ID once connected (the delivery queue holds them until then). */
+  /**
+   * Alerts go to DISCORD_ALERT_CHANNEL_ID once connected: the monitor queues them (in SQLite)
+   * for the configured `discord` channel from the start and delivers them once it is attached.
+   */
   private addAlertChannel(client: Client): void {
     const channelId = this.deps.config.DISCORD_ALERT_CHANNEL_ID;
     if (!channelId || !this.deps.services.monitor || this.alertChannelAdded) return;
@@ -312,7 +315,7 @@ export class DiscordSurface implements ChatSurface {
       ...(last === 0 ? { files } : {}),
       ...(r.confirm ? { components: [confirmRow(r.confirm.id, r.confirm.confirmLabel)] } : {}),
     };
-    const message = await i.editReply(first);
+    const message = await this.editOrPost(i, first, r);
     for (const [n, content] of rendered.messages.slice(1).entries()) {
       await i.followUp({
         content,
@@ -352,13 +355,46 @@ export class DiscordSurface implements ChatSurface {
     const verb = m[2] === 'yes' ? 'Confirmed' : 'Called off';
     const note = `\n-# ${verb} by ${who}`;
     const content = clamp(messages[0]!, DISCORD_MAX_CONTENT - note.length) + note;
-    const message = await i.editReply({
-      content,
-      components: [],
-      allowedMentions: noMentions,
-      ...(file ? { files: [{ attachment: file.data, name: file.name }] } : {}),
-    });
+    const message = await this.editOrPost(
+      i,
+      {
+        content,
+        components: [],
+        allowedMentions: noMentions,
+        ...(file ? { files: [{ attachment: file.data, name: file.name }] } : {}),
+      },
+      r,
+    );
     if (r.operationId) this.stream(r.operationId, message, r.title, i.channelId);
+  }
+
+  /**
+   * Edits the deferred reply. If that fails while an operation already runs (a 5xx after
+   * discord.js's retries, an expired token), its output must not be lost: the reply is posted
+   * as a new channel message and the run streams under that one instead.
+   */
+  private async editOrPost(
+    i: ChatInputCommandInteraction | ButtonInteraction,
+    payload: InteractionEditReplyOptions,
+    r: Reply,
+  ): Promise<Message> {
+    try {
+      return await i.editReply(payload);
+    } catch (e) {
+      if (!r.operationId || !i.channelId || !this.client) throw e;
+      this.log.warn(
+        { err: describeError(e), operation: r.operationId },
+        'reply edit failed; posting instead',
+      );
+      const channel = await this.client.channels.fetch(i.channelId);
+      if (!channel?.isSendable()) throw e;
+      const { content, files } = payload;
+      return channel.send({
+        content: typeof content === 'string' ? content : r.title,
+        allowedMentions: noMentions,
+        ...(files ? { files } : {}),
+      });
+    }
   }
 
   /**

@@ -23,7 +23,7 @@ import {
 } from '@slack/bolt';
 import { parseAlertSlackActionId } from '../../core/alerts.js';
 import type { ChatUser, Invocation, Reply } from '../../core/command.js';
-import { bindArgs, splitLine, tokenize } from '../../core/command-line.js';
+import { readCommandArgs, readCommandLine } from '../../core/command-line.js';
 import { describeError, SiteFlowError } from '../../core/errors.js';
 import type { Logger } from '../../core/ports.js';
 import type { RunEndEvent } from '../../core/run-events.js';
@@ -240,38 +240,23 @@ export class SlackSurface implements ChatSurface {
 
   private async onCommand({ command, respond }: CommandArgs): Promise<void> {
     const name = command.command.replace(/^\//, '').toLowerCase();
-    let commandName: string;
-    let words: string[];
-    if (name === UMBRELLA_COMMAND) {
-      const split = splitLine(command.text.trim() || 'help');
-      if (!split.ok)
-        return this.say(respond, invalid(`Could not read "${command.text.slice(0, 80)}"`, [split.error]));
-      commandName = split.value.command;
-      words = split.value.words;
-    } else {
-      const t = tokenize(command.text);
-      if (!t.ok)
-        return this.say(respond, invalid(`Could not read "${command.text.slice(0, 80)}"`, [t.error]));
-      commandName = name;
-      words = t.value;
-    }
-    let args: Record<string, string> = {};
-    const def = this.deps.registry.get(commandName);
-    if (def) {
-      const bound = bindArgs(words, def.options);
-      if (!bound.ok) return this.say(respond, invalid(`Invalid input for /${def.name}`, bound.error));
-      args = bound.value;
-    }
+    const lookup = (n: string) => this.deps.registry.get(n);
+    // Unreadable input still goes through the dispatcher: the permission check comes first and
+    // the attempt is audited.
+    const read =
+      name === UMBRELLA_COMMAND
+        ? readCommandLine(command.text.trim() || 'help', lookup)
+        : readCommandArgs(name, command.text, lookup);
     const user = await this.userOf(command.user_id, command.user_name);
     const inv: Invocation = {
       platform: 'slack',
       user,
       channelId: command.channel_id,
-      command: commandName,
-      args,
+      command: read.command,
+      args: read.args,
       receivedAt: this.deps.clock.now(),
     };
-    const r = await this.deps.dispatcher.dispatch(inv);
+    const r = await this.deps.dispatcher.dispatch(inv, read.problems ? { problems: read.problems } : {});
     await this.deliver(r, { channel: command.channel_id, user, respond });
   }
 
@@ -404,15 +389,6 @@ export class SlackSurface implements ChatSurface {
         .catch((e) => this.log.warn({ err: describeError(e) }, 'could not update the run message'));
     }
   }
-}
-
-function invalid(title: string, problems: string[]): Reply {
-  return {
-    status: 'invalid',
-    title,
-    blocks: problems.map((p) => ({ kind: 'text', text: p })),
-    ephemeral: true,
-  };
 }
 
 function textOnly(status: Reply['status'], title: string): Reply {

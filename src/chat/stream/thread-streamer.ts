@@ -54,6 +54,8 @@ export interface StreamReport {
 }
 
 const NEWLINE = '\n';
+/** Progress keys shown at once (the newest). */
+const MAX_PROGRESS_LINES = 5;
 
 /** Streams `events` into `sink` until the run's end event; never throws for chat failures. */
 export async function streamToThread(
@@ -63,7 +65,20 @@ export async function streamToThread(
   end: StreamEnd,
 ): Promise<StreamReport> {
   const budget = opts.maxChars - opts.wrap('').length;
-  const clampLine = (l: string) => (l.length > budget ? `${l.slice(0, Math.max(0, budget - 1))}…` : l);
+  // A line always fits an empty message with room for its newline.
+  const clampTo = (l: string, max: number) => (l.length > max ? `${l.slice(0, Math.max(0, max - 1))}…` : l);
+  const clampLine = (l: string) => clampTo(l, budget - 1);
+  // Progress (one line per key, e.g. per image) shows only the newest keys, each short, so
+  // progress never crowds out the output itself.
+  const progressLines = () =>
+    [...progress]
+      .slice(-MAX_PROGRESS_LINES)
+      .map(([k, t]) =>
+        clampTo(
+          renderRunEvent({ type: 'progress', key: k, text: t, at: 0 }),
+          Math.floor(budget / (2 * MAX_PROGRESS_LINES)),
+        ),
+      );
 
   // Lines of the message being written, and finished lines waiting for a new message.
   let current: string[] = [];
@@ -76,6 +91,8 @@ export async function streamToThread(
   let unshown = 0;
   let tail = false;
   let lastEnd: RunEndEvent | null = null;
+  /** The event stream finished (normally after `end`; a stream may also stop without one). */
+  let consumeDone = false;
   let dirty = false;
   let lastWrite = 0;
   let wake: (() => void) | null = null;
@@ -85,23 +102,12 @@ export async function streamToThread(
   };
 
   const bodyOf = (lines: readonly string[]) => {
-    const parts = [
-      ...lines,
-      ...[...progress].map(([k, t]) =>
-        clampLine(renderRunEvent({ type: 'progress', key: k, text: t, at: 0 })),
-      ),
-    ];
-    return parts.join(NEWLINE) || '…';
+    return [...lines, ...progressLines()].join(NEWLINE) || '…';
   };
   // Room for lines in the open message: the budget less the progress lines and, in tail mode, the header.
   const room = () => budget - progressChars() - (tail ? tailHeader(unshown + 1).length + 1 : 0);
   const fits = (chars: number, extra: string) => chars + extra.length + 1 <= room();
-  const progressChars = () => {
-    let n = 0;
-    for (const [k, t] of progress)
-      n += clampLine(renderRunEvent({ type: 'progress', key: k, text: t, at: 0 })).length + 1;
-    return n;
-  };
+  const progressChars = () => progressLines().reduce((n, l) => n + l.length + 1, 0);
 
   const tailHeader = (n: number) =>
     `… ${n} earlier line${n === 1 ? '' : 's'} not shown here; the full log is attached at the end`;
@@ -115,12 +121,15 @@ export async function streamToThread(
         break;
       }
       if (ev.type === 'progress') {
+        progress.delete(ev.key); // re-inserted last: the newest keys are the ones shown
         progress.set(ev.key, ev.text);
         poke();
         continue;
       }
-      const line = clampLine(renderRunEvent(ev));
+      let line = clampLine(renderRunEvent(ev));
       if (ev.type === 'skipped') unshown += ev.lines;
+      // A line too long for even an empty message (next to progress) is cut to what fits.
+      if (current.length === 0 && !fits(0, line)) line = clampTo(line, Math.max(1, room() - 1));
       if (fits(currentChars, line)) {
         current.push(line);
         currentChars += line.length + 1;
@@ -141,6 +150,7 @@ export async function streamToThread(
       }
       poke();
     }
+    consumeDone = true;
     poke();
   })();
 
@@ -194,7 +204,7 @@ export async function streamToThread(
 
   for (;;) {
     if (!dirty) {
-      if (lastEnd !== null) break;
+      if (lastEnd !== null || consumeDone) break;
       await Promise.race([new Promise<void>((r) => (wake = r)), consume]);
       wake = null;
       continue;

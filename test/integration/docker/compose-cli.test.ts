@@ -46,6 +46,28 @@ describe('ComposeCli (real CLI)', () => {
     await expect(none.run(tempDir('x'), 'abc', ['ps'])).rejects.toMatchObject({ code: 'COMPOSE_MISSING' });
   });
 
+  it('passes the known compose files as -f, and names a missing project folder', async () => {
+    const dir = tempDir('files');
+    // A name compose would never find on its own: without -f, `config` fails.
+    writeFileSync(
+      join(dir, 'site-stack.yml'),
+      'version: "3.7"\nservices:\n  web:\n    image: x\n  worker:\n    image: y\n',
+    );
+    const lines: string[] = [];
+    await cli.run(dir, 'files', ['config', '--services'], {
+      files: ['site-stack.yml'],
+      onLine: (l) => lines.push(l),
+    });
+    expect(lines.sort()).toEqual(['web', 'worker']);
+    await expect(cli.run(dir, 'files', ['config', '--services'])).rejects.toMatchObject({
+      code: 'COMPOSE_FAILED',
+    });
+    await expect(cli.run(join(dir, 'gone'), 'files', ['ps'])).rejects.toMatchObject({
+      code: 'COMPOSE_NO_PROJECT_DIR',
+      message: expect.stringContaining(join(dir, 'gone')),
+    });
+  });
+
   it('streams `up -d` and `ps` output line by line', async () => {
     const p = createComposeProject({ name: 'cli', services: { app: { command: ['sleep', '3600'] } } }, env);
     projects.push(p);

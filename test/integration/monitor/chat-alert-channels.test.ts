@@ -132,6 +132,27 @@ describe('DiscordAlertChannel', () => {
     expect(fake.messagesIn(DiscordIds.ops).filter((m) => m.content.includes(a.title))).toHaveLength(1);
     queue.stop();
   });
+
+  it('an edit of a deleted message (10008 Unknown Message) is dropped and does not block the channel', async () => {
+    const { queue, store } = queueFor(db);
+    queue.addChannel(new DiscordAlertChannel(client, DiscordIds.ops));
+    const a = alert();
+    queue.post(a);
+    const msg = await until('alert message', () =>
+      fake.messagesIn(DiscordIds.ops).find((m) => m.content.includes(a.title)),
+    );
+    await until('posted', () => queue.length() === 0);
+    await client.rest.delete(`/channels/${DiscordIds.ops}/messages/${msg.id}`);
+    queue.update({ ...a, status: 'resolved', resolvedAt: Date.now() });
+    const b = alert();
+    queue.post(b);
+    await until('next alert delivered', () =>
+      fake.messagesIn(DiscordIds.ops).find((m) => m.content.includes(b.title)),
+    );
+    await until('queue empty', () => queue.length() === 0);
+    expect(store.ref(a.id, 'discord')).toBeNull();
+    queue.stop();
+  });
 });
 
 describe('SlackAlertChannel', () => {
@@ -189,6 +210,27 @@ describe('SlackAlertChannel', () => {
     await until('queue empty', () => queue.length() === 0);
     expect(fake.messagesIn(SlackIds.general).filter((m) => m.text.includes(a.title))).toHaveLength(1);
     expect(fake.callsOf('chat.postMessage').filter((c) => c.status === 503)).toHaveLength(2);
+    queue.stop();
+  });
+
+  it('an update of a deleted message (message_not_found) is dropped and does not block the channel', async () => {
+    const { queue, store } = queueFor(db);
+    queue.addChannel(new SlackAlertChannel(app.client, SlackIds.general));
+    const a = alert();
+    queue.post(a);
+    const msg = await until('alert message', () =>
+      fake.messagesIn(SlackIds.general).find((m) => m.text.includes(a.title)),
+    );
+    await until('posted', () => queue.length() === 0);
+    await app.client.chat.delete({ channel: SlackIds.general, ts: msg.ts });
+    queue.update({ ...a, status: 'resolved', resolvedAt: Date.now() });
+    const b = alert();
+    queue.post(b);
+    await until('next alert delivered', () =>
+      fake.messagesIn(SlackIds.general).find((m) => m.text.includes(b.title)),
+    );
+    await until('queue empty', () => queue.length() === 0);
+    expect(store.ref(a.id, 'slack')).toBeNull();
     queue.stop();
   });
 });

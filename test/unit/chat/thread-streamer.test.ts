@@ -153,3 +153,47 @@ describe('streamToThread', () => {
     expect(thread.attachments[0]!.content).toBe('LOG');
   });
 });
+
+describe('streamToThread edge cases', () => {
+  it('finishes (as interrupted) when the stream stops without an end event', async () => {
+    const thread = new FakeThread();
+    async function* cut(): AsyncGenerator<RunEvent> {
+      yield { type: 'line', stream: 'stdout', text: 'only line', at: 0 };
+    }
+    let summarised = '';
+    const report = await streamToThread(
+      cut(),
+      thread,
+      { maxChars: 2000, minIntervalMs: 5, maxMessages: 3, wrap },
+      { summary: (e) => (summarised = e.status), readLog: async () => 'only line', filename: 'op.log' },
+    );
+    expect(summarised).toBe('interrupted');
+    expect(report.messages).toBeGreaterThanOrEqual(1);
+  });
+
+  it('keeps many progress keys and over-long lines inside the limit', async () => {
+    const thread = new FakeThread();
+    async function* src(): AsyncGenerator<RunEvent> {
+      for (let i = 0; i < 30; i++)
+        yield {
+          type: 'progress',
+          key: `registry.example/image-${i}:1`,
+          text: 'Downloading 10.0 / 99.0 MB',
+          at: 0,
+        };
+      yield { type: 'line', stream: 'stdout', text: 'x'.repeat(5000), at: 0 };
+      yield { type: 'line', stream: 'stdout', text: 'after', at: 0 };
+      yield END;
+    }
+    await streamToThread(
+      src(),
+      thread,
+      { maxChars: 2000, minIntervalMs: 5, maxMessages: 3, wrap },
+      endOpts(''),
+    );
+    for (const w of thread.writes) expect(w.text.length).toBeLessThanOrEqual(2000);
+    const all = thread.order.flatMap((id) => thread.messages.get(id)!);
+    expect(all.some((t) => t.includes('after'))).toBe(true);
+    expect(all.every((t) => t !== wrap('…'))).toBe(true);
+  });
+});

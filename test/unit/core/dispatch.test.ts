@@ -124,6 +124,25 @@ describe('dispatcher', () => {
     expect(audit.entries[0]!.outcome).toBe('failed');
   });
 
+  it('checks permission before reporting unreadable input, and audits both', async () => {
+    const { d, audit, calls, inv } = setup();
+    const viewer = await d.dispatch(inv({ args: {} }), { problems: ['unexpected argument "x"'] });
+    expect(viewer.status).toBe('denied');
+    const op = await d.dispatch(inv({ user: { id: 'u2', name: 'Bo', roles: ['42'] }, args: {} }), {
+      problems: ['unexpected argument "x"'],
+    });
+    expect(op.status).toBe('invalid');
+    expect(JSON.stringify(op.blocks)).toContain('unexpected argument');
+    const garbled = await d.dispatch(inv({ command: '', args: {} }), { problems: ['unclosed quote'] });
+    expect(garbled.status).toBe('invalid');
+    expect(calls).toEqual([]);
+    expect(audit.entries.map((e) => [e.action, e.outcome])).toEqual([
+      ['restart', 'denied'],
+      ['restart', 'rejected'],
+      ['(unreadable)', 'rejected'],
+    ]);
+  });
+
   it('refuses new commands once shutting down', async () => {
     const { d, calls, inv } = setup();
     d.stopAccepting();

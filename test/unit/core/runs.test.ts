@@ -139,6 +139,27 @@ describe('ActionRunner', () => {
     expect(evs.at(-1)).toMatchObject({ type: 'end', status: 'succeeded', exitCode: 0, durationMs: 1500 });
   });
 
+  it('caps read-only runs: beyond the limit they are refused, and a slot frees when one ends', async () => {
+    const { runner } = setup({ maxConcurrentReads: 2 });
+    const gates = [deferred(), deferred()];
+    const reads = gates.map((g) =>
+      started(runner.start(action({ kind: 'logs', mutates: false, run: () => g.promise }), { actor: bob })),
+    );
+    const third = runner.start(action({ kind: 'logs', mutates: false, run: async () => {} }), { actor: bob });
+    expect(third.ok).toBe(false);
+    if (!third.ok) expect(third.error.code).toBe('too_many_reads');
+    // Mutating runs are not held back by read-only ones.
+    const restart = started(runner.start(action({ run: async () => {} }), { actor: alice }));
+    expect((await runner.wait(restart.id))!.status).toBe('succeeded');
+    gates[0]!.resolve();
+    await runner.wait(reads[0]!.id);
+    const fourth = runner.start(action({ kind: 'logs', mutates: false, run: async () => {} }), {
+      actor: bob,
+    });
+    expect(fourth.ok).toBe(true);
+    gates[1]!.resolve();
+  });
+
   it('is single-flight per site for mutating actions; read-only actions and other sites still run', async () => {
     const { runner } = setup();
     const gate = deferred();
@@ -269,6 +290,76 @@ describe('ActionRunner', () => {
     stuck.resolve();
     await new Promise((r) => setTimeout(r, 5));
     expect(runLog.lines(final.logPath)).not.toContain('too late');
+  });
+
+  it("an action's own abortGraceMs keeps its undo output and the lock until the undo is done", async () => {
+    const { runner, runLog } = setup({ abortGraceMs: 20 });
+    const undoDone = deferred();
+    const undoStarted = deferred();
+    const op = started(
+      runner.start(
+        action({
+          abortGraceMs: 60_000,
+          run: async (io) => {
+            await aborted(io.signal);
+            io.line('undoing', 'info');
+            undoStarted.resolve();
+            await undoDone.promise; // a long `compose down -v`, which ignores the signal
+            io.line('undone: removed the containers', 'info');
+            throw new Error('provision failed; undid 1 step(s)');
+          },
+        }),
+        { actor: alice },
+      ),
+    );
+    expect(runner.cancel(op.id, alice, false).ok).toBe(true);
+    await undoStarted.promise;
+    // Well past the runner's 20 ms default: the run is still running and still holds the site.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(runner.active().map((a) => a.operation.id)).toEqual([op.id]);
+    expect(runner.start(action({ run: async () => {} }), { actor: bob })).toMatchObject({
+      ok: false,
+      error: { code: 'busy' },
+    });
+    undoDone.resolve();
+    const final = (await runner.wait(op.id))!;
+    expect(final.status).toBe('cancelled');
+    const lines = runLog.lines(final.logPath);
+    expect(lines).toContain('# undone: removed the containers');
+    expect(lines.join('\n')).not.toContain('did not stop within');
+  });
+
+  it('shutdown waits for an aborted action for its own abortGraceMs', async () => {
+    const { runner, runLog, operations } = setup({ abortGraceMs: 20 });
+    const undoDone = deferred();
+    const undoStarted = deferred();
+    const op = started(
+      runner.start(
+        action({
+          abortGraceMs: 60_000,
+          run: async (io) => {
+            await aborted(io.signal);
+            undoStarted.resolve();
+            await undoDone.promise;
+            io.line('undone: removed the folder', 'info');
+            return { exitCode: 1 };
+          },
+        }),
+        { actor: alice },
+      ),
+    );
+    let shutDown = false;
+    const stopping = runner.shutdown(0).then((r) => {
+      shutDown = true;
+      return r;
+    });
+    await undoStarted.promise;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(shutDown).toBe(false);
+    undoDone.resolve();
+    expect(await stopping).toEqual({ finished: 0, cancelled: 1 });
+    expect(operations.get(op.id)).toMatchObject({ status: 'cancelled', error: 'SiteFlow shut down' });
+    expect(runLog.lines(operations.get(op.id)!.logPath)).toContain('# undone: removed the folder');
   });
 
   it('cancels: owner yes, someone else no, an admin yes; queued runs end at once', async () => {

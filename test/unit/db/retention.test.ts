@@ -10,9 +10,11 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AlertRecord } from '../../../src/core/alerts.js';
 import type { Logger, NewOperation } from '../../../src/core/ports.js';
 import { type OpenDatabase, openDatabase } from '../../../src/db/database.js';
 import { RetentionJob } from '../../../src/db/retention.js';
+import { SqliteAlertStore } from '../../../src/db/sqlite-alert-store.js';
 import { SqliteAuditStore } from '../../../src/db/sqlite-audit-store.js';
 import { SqliteOperationStore } from '../../../src/db/sqlite-operation-store.js';
 
@@ -140,7 +142,15 @@ describe('RetentionJob', () => {
     const result = await job.runOnce(NOW);
 
     // 9 operations go; 8 had a log path: 2 files deleted, 6 left alone (outside, links, missing, the folder).
-    expect(result).toEqual({ auditDeleted: 3, operationLogs: 8, logFilesDeleted: 2, logFilesSkipped: 6 });
+    expect(result).toEqual({
+      auditDeleted: 3,
+      operationLogs: 8,
+      logFilesDeleted: 2,
+      logFilesSkipped: 6,
+      alertsDeleted: 0,
+      silencesDeleted: 0,
+      deliveriesDeleted: 0,
+    });
     const ages = audit.query({}).entries.map((e) => e.details.age);
     expect(ages).toEqual([0, 10, 90]);
     expect(
@@ -168,7 +178,92 @@ describe('RetentionJob', () => {
       operationLogs: 0,
       logFilesDeleted: 0,
       logFilesSkipped: 0,
+      alertsDeleted: 0,
+      silencesDeleted: 0,
+      deliveriesDeleted: 0,
     });
+  });
+
+  it('prunes resolved alerts with their refs, ended silences and deliveries of channels no longer configured', async () => {
+    const store = new SqliteAlertStore(h.db);
+    const alert = (id: string, resolvedAt: number | null): AlertRecord => ({
+      id,
+      kind: 'site',
+      key: `site:local/${id}`,
+      severity: 'critical',
+      status: resolvedAt === null ? 'open' : 'resolved',
+      host: 'local',
+      site: id,
+      title: `${id} is down`,
+      lines: [],
+      silenced: false,
+      parentId: null,
+      openedAt: NOW - 400 * DAY,
+      updatedAt: NOW,
+      resolvedAt,
+      ackedBy: null,
+      remindedAt: NOW - 400 * DAY,
+      announced: true,
+    });
+    store.saveAlert(alert('al_old', NOW - 91 * DAY));
+    store.saveAlert(alert('al_recent', NOW - 10 * DAY));
+    store.saveAlert(alert('al_open', null));
+    for (const id of ['al_old', 'al_recent', 'al_open']) store.setRef(id, 'discord', { messageId: id });
+    store.addSilence({
+      id: 'si_old',
+      host: 'local',
+      site: null,
+      until: NOW - 100 * DAY,
+      by: 'a',
+      reason: null,
+      createdAt: NOW - 101 * DAY,
+    });
+    store.addSilence({
+      id: 'si_ended',
+      host: 'local',
+      site: 'x',
+      until: NOW + DAY,
+      by: 'a',
+      reason: null,
+      createdAt: NOW - 95 * DAY,
+    });
+    store.endSilences('local', 'x', NOW - 94 * DAY);
+    store.addSilence({
+      id: 'si_now',
+      host: 'local',
+      site: 'y',
+      until: NOW + DAY,
+      by: 'a',
+      reason: null,
+      createdAt: NOW - DAY,
+    });
+    store.enqueue({
+      channel: 'discord',
+      alertId: 'al_open',
+      op: 'post',
+      alert: alert('al_open', null),
+      at: NOW,
+    });
+    store.enqueue({
+      channel: 'slack',
+      alertId: 'al_open',
+      op: 'post',
+      alert: alert('al_open', null),
+      at: NOW,
+    });
+
+    job = makeJob({ alerts: { store, channels: ['console', 'discord'] } });
+    const result = await job.runOnce(NOW);
+    expect(result).toMatchObject({ alertsDeleted: 1, silencesDeleted: 2, deliveriesDeleted: 1 });
+    expect(store.alert('al_old')).toBeNull();
+    expect(store.ref('al_old', 'discord')).toBeNull();
+    expect(store.alert('al_recent')?.status).toBe('resolved');
+    expect(store.ref('al_recent', 'discord')).toEqual({ messageId: 'al_recent' });
+    expect(store.alert('al_open')?.status).toBe('open');
+    expect(store.activeSilences(NOW).map((s) => s.id)).toEqual(['si_now']);
+    expect(h.sqlite.prepare('select count(*) as n from alert_silences').get()).toEqual({ n: 1 });
+    expect(store.queueLength('discord')).toBe(1);
+    expect(store.queueLength('slack')).toBe(0);
   });
 
   it('rejects a bad cron expression and non-positive retention', () => {

@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -10,6 +11,9 @@ import {
   dockerOptionsFor,
   Hosts,
   parseDockerHosts,
+  parseSshHostKeys,
+  sshHostVerifier,
+  sshKeyFingerprint,
   tlsFilesFor,
 } from '../../../src/docker/hosts.js';
 
@@ -151,15 +155,114 @@ describe('dockerOptionsFor / tlsFilesFor / composeEnvFor', () => {
 
   it('builds DockerodeEngines and gives SITES_ROOT to the local host only', () => {
     const hosts = Hosts.fromConfig({
-      dockerHosts: 'nas=tcp://10.0.0.5:2375,local=unix:///x.sock',
+      dockerHosts: 'nas=tcp://127.0.0.1:2375,local=unix:///x.sock',
       sitesRoot: '/srv',
     });
     expect(hosts.names()).toEqual(['nas', 'local']);
-    expect(hosts.composeEnv('nas')).toEqual({ DOCKER_HOST: 'tcp://10.0.0.5:2375' });
+    expect(hosts.sitesRootHost()).toBe('local');
+    expect(hosts.composeEnv('nas')).toEqual({ DOCKER_HOST: 'tcp://127.0.0.1:2375' });
     expect(() =>
-      Hosts.fromConfig({ dockerHosts: 'nas=tcp://h', sitesRoot: '/srv', sitesRootHost: 'zzz' }),
+      Hosts.fromConfig({ dockerHosts: 'nas=tcp://localhost', sitesRoot: '/srv', sitesRootHost: 'zzz' }),
     ).toThrow(/SITES_ROOT host zzz/);
     expect(() => Hosts.fromConfig({ dockerHosts: 'X=tcp://h' })).toThrow(SiteFlowError);
+  });
+
+  it('names the SITES_ROOT host: local when configured, else the first, or the configured one', () => {
+    expect(Hosts.fromConfig({ dockerHosts: 'b=unix:///b.sock,a=unix:///a.sock' }).sitesRootHost()).toBe('b');
+    expect(
+      Hosts.fromConfig({
+        dockerHosts: 'b=unix:///b.sock,a=unix:///a.sock',
+        sitesRootHost: 'a',
+      }).sitesRootHost(),
+    ).toBe('a');
+    expect(new Hosts([fakeEngine('nas', []), fakeEngine('local', [])]).sitesRootHost()).toBe('local');
+  });
+
+  it('refuses plain tcp:// to another machine, but allows it on loopback', () => {
+    expect(() => Hosts.fromConfig({ dockerHosts: 'nas=tcp://10.0.0.5:2375' })).toThrow(
+      /nas \(tcp:\/\/10\.0\.0\.5:2375\): plain tcp:\/\/ to another machine.*DOCKER_TLS_DIR\/nas/,
+    );
+    try {
+      Hosts.fromConfig({ dockerHosts: 'nas=tcp://nas.lan:2375' });
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toMatchObject({ code: 'CONFIG_INVALID' });
+    }
+    for (const url of [
+      'tcp://127.0.0.1:2375',
+      'tcp://127.0.0.2:1',
+      'tcp://localhost:2375',
+      'tcp://[::1]:2375',
+    ])
+      expect(Hosts.fromConfig({ dockerHosts: `x=${url}` }).names()).toEqual(['x']);
+    // With TLS files a remote tcp host is fine.
+    mkdirSync(join(dir, 'remote'));
+    for (const f of ['ca', 'cert', 'key']) writeFileSync(join(dir, 'remote', `${f}.pem`), `${f}-data`);
+    expect(Hosts.fromConfig({ dockerHosts: 'remote=tcp://10.0.0.5:2376', tlsDir: dir }).names()).toEqual([
+      'remote',
+    ]);
+  });
+});
+
+describe('ssh host keys', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'siteflow-hostkeys-unit-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const fp = `SHA256:${'A'.repeat(43)}`;
+
+  it('parses DOCKER_SSH_HOST_KEYS and reports every bad entry', () => {
+    expect(parseSshHostKeys('')).toEqual({ ok: true, value: new Map() });
+    expect(parseSshHostKeys(` edge=${fp}= , nas=${fp}`)).toEqual({
+      ok: true,
+      value: new Map([
+        ['edge', fp],
+        ['nas', fp],
+      ]),
+    });
+    const bad = parseSshHostKeys(`edge=MD5:aa,${fp},Bad=${fp},x=${fp},x=${fp}`);
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) {
+      expect(bad.error).toHaveLength(4);
+      expect(bad.error.join('\n')).toMatch(/edge: expected SHA256/);
+      expect(bad.error.join('\n')).toMatch(/x is given twice/);
+    }
+  });
+
+  it('refuses an ssh:// host without a pinned key, and a key for no ssh host', () => {
+    expect(() => Hosts.fromConfig({ dockerHosts: 'edge=ssh://deploy@edge' })).toThrow(
+      /host edge \(ssh:\/\/deploy@edge\): pin its SSH host key in DOCKER_SSH_HOST_KEYS as edge=SHA256/,
+    );
+    expect(() =>
+      Hosts.fromConfig({ dockerHosts: 'local=unix:///x.sock', sshHostKeys: `edge=${fp}` }),
+    ).toThrow(/names edge, which is not an ssh:\/\/ host/);
+    const hosts = Hosts.fromConfig({ dockerHosts: 'edge=ssh://deploy@edge', sshHostKeys: `edge=${fp}` });
+    expect(hosts.names()).toEqual(['edge']);
+  });
+
+  it('passes a host verifier that accepts only the pinned key (fingerprint as ssh-keygen -lf)', () => {
+    const keyFile = join(dir, 'host_ed25519');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', keyFile]);
+    const other = join(dir, 'other_ed25519');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', other]);
+    const pinned = execFileSync('ssh-keygen', ['-lf', `${keyFile}.pub`], { encoding: 'utf8' }).split(
+      /\s+/,
+    )[1]!;
+    const blob = (f: string) => Buffer.from(readFileSync(`${f}.pub`, 'utf8').split(/\s+/)[1]!, 'base64');
+    expect(sshKeyFingerprint(blob(keyFile))).toBe(pinned);
+
+    const spec = {
+      name: 'edge',
+      url: 'ssh://deploy@edge',
+      kind: 'ssh',
+      host: 'edge',
+      port: 22,
+      username: 'deploy',
+    } as const;
+    const o = dockerOptionsFor(spec, { sshHostKey: pinned }) as {
+      sshOptions: { hostVerifier: (k: Buffer) => boolean };
+    };
+    expect(o.sshOptions.hostVerifier(blob(keyFile))).toBe(true);
+    expect(o.sshOptions.hostVerifier(blob(other))).toBe(false);
+    expect(sshHostVerifier(`${pinned}=`)(blob(keyFile))).toBe(true);
   });
 });
 

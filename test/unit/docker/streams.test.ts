@@ -77,6 +77,20 @@ describe('PullTracker', () => {
     expect([t.digest, t.updated]).toEqual([`sha256:${'f'.repeat(64)}`, true]);
   });
 
+  it('counts extraction progress, which follows the download', () => {
+    const t = new PullTracker('r/x:1');
+    t.apply({ status: 'Downloading', id: 'aaaaaaaaaaaa', progressDetail: { current: 100, total: 100 } });
+    t.apply({ status: 'Download complete', id: 'aaaaaaaaaaaa' });
+    let p = t.apply({
+      status: 'Extracting',
+      id: 'aaaaaaaaaaaa',
+      progressDetail: { current: 40, total: 100 },
+    });
+    expect(p).toMatchObject({ bytesDone: 100, bytesExtracted: 40, layersDone: 1, status: 'Extracting' });
+    p = t.apply({ status: 'Extracting', id: 'aaaaaaaaaaaa', progressDetail: { current: 90, total: 100 } });
+    expect(p.bytesExtracted).toBe(90);
+  });
+
   it('knows an up-to-date pull and throws stream errors', () => {
     const t = new PullTracker('r/x:1');
     t.apply({ status: 'Already exists', id: 'cccccccccccc' });

@@ -24,6 +24,13 @@ export class MemoryRunLog implements RunLog {
     if (!log) throw new Error(`no log ${path}`);
     return log.lines.map((l) => `${l}\n`).join('');
   }
+  async readTail(path: string, maxBytes: number): Promise<{ text: string; cut: boolean }> {
+    const all = Buffer.from(await this.read(path), 'utf8');
+    if (all.length <= maxBytes) return { text: all.toString('utf8'), cut: false };
+    const tail = all.subarray(all.length - maxBytes - 1);
+    const nl = tail.indexOf(0x0a);
+    return { text: nl < 0 ? '' : tail.subarray(nl + 1).toString('utf8'), cut: true };
+  }
   async remove(path: string): Promise<void> {
     this.logs.delete(path);
   }

@@ -70,9 +70,9 @@ function site(...containers: ObservedContainer[]): SiteObservation {
   return { state, containers };
 }
 
-function die(name: string, project: string, exitCode = 1): ContainerEvent {
+function die(name: string, project: string, exitCode = 1, at = 0): ContainerEvent {
   return {
-    at: 0,
+    at,
     action: 'die',
     containerId: `id-${name}`,
     name,
@@ -161,7 +161,7 @@ describe('AlertEngine: flapping', () => {
     const h = setup({ flapChanges: 4, flapWindowMs: 60_000 });
     h.engine.observeHost('local', true);
     for (let i = 0; i < 12; i++) {
-      h.engine.containerEvent('local', die('worker', 'loop'));
+      h.engine.containerEvent('local', die('worker', 'loop', 1, h.clock.t));
       h.engine.observeSite('local', 'loop', site(c('worker', 'down', { exitCode: 1 })));
       h.advance(300);
       h.engine.observeSite('local', 'loop', site(c('worker', 'up')));
@@ -178,6 +178,56 @@ describe('AlertEngine: flapping', () => {
     // Calm for the whole window: resolves once.
     h.advance(60_000, 1000);
     expect(h.changes('resolved')).toHaveLength(1);
+  });
+});
+
+describe('AlertEngine: die events replayed after a reconnect', () => {
+  it('counts a die at the time Docker saw it, once: a replay does not make a site flap', () => {
+    const h = setup({ flapChanges: 3, flapWindowMs: 60_000 });
+    h.engine.observeHost('local', true);
+    h.engine.observeSite('local', 'loop', site(c('worker', 'up')));
+    const first = h.clock.t;
+    h.engine.containerEvent('local', die('worker', 'loop', 1, first));
+    h.advance(1000);
+    const second = h.clock.t;
+    h.engine.containerEvent('local', die('worker', 'loop', 1, second));
+    h.advance(1000);
+    // The event stream reconnects and Docker replays both: still two dies, no flapping.
+    h.engine.containerEvent('local', die('worker', 'loop', 1, first));
+    h.engine.containerEvent('local', die('worker', 'loop', 1, second));
+    h.advance(1000);
+    expect(h.engine.openAlerts()).toHaveLength(0);
+    // Dies older than the window (replayed long after) do not count either.
+    h.advance(120_000, 1000);
+    for (let i = 0; i < 5; i++) h.engine.containerEvent('local', die('worker', 'loop', 1, first + i));
+    h.advance(1000);
+    expect(h.engine.openAlerts()).toHaveLength(0);
+    expect(h.posts()).toHaveLength(0);
+    // A third real die within the window does.
+    h.engine.containerEvent('local', die('worker', 'loop', 1, h.clock.t));
+    h.advance(500);
+    h.engine.containerEvent('local', die('worker', 'loop', 1, h.clock.t));
+    h.advance(500);
+    h.engine.containerEvent('local', die('worker', 'loop', 1, h.clock.t));
+    h.advance(500);
+    expect(h.engine.openAlerts().map((a) => a.title)).toEqual(['loop is flapping']);
+  });
+});
+
+describe('AlertEngine: removed sites', () => {
+  it('forgets a removed site once nothing is left to judge', () => {
+    const h = setup({ flapWindowMs: 10_000 });
+    const tracked = () => (h.engine as unknown as { sites: Map<string, unknown> }).sites.size;
+    h.engine.observeHost('local', true);
+    for (let i = 0; i < 20; i++) h.engine.observeSite('local', `s${i}`, site(c(`w${i}`, 'up')));
+    expect(tracked()).toBe(20);
+    // A container of s0 died just before the site was removed: kept while the die is recent.
+    h.engine.containerEvent('local', die('w0', 's0', 1, h.clock.t));
+    for (let i = 0; i < 20; i++) h.engine.observeSite('local', `s${i}`, null);
+    h.advance(1000);
+    expect(tracked()).toBe(1);
+    h.advance(15_000, 1000);
+    expect(tracked()).toBe(0);
   });
 });
 

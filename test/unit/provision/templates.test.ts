@@ -27,6 +27,67 @@ describe('built-in templates', () => {
     for (const n of ['static', 'node', 'python']) expect(builtIn.get(n)!.meta.adminPath).toMatch(/^\/admin/);
   });
 
+  it('node: with no package.json in app/ the container serves a placeholder page (no npm ci loop)', async () => {
+    const r = renderSite(builtIn.get('node')!, input);
+    const app = (parse(r.compose) as { services: Record<string, { command: string[]; volumes: string[] }> })
+      .services.app!;
+    const script = app.command.at(-1)!;
+    expect(script).toMatch(
+      /^if \[ -f package\.json \]; then npm ci .* else exec node \/siteflow\/placeholder-server\.cjs; fi$/,
+    );
+    expect(app.volumes).toContain('./siteflow:/siteflow:ro');
+    const placeholder = r.files.find((f) => f.path === 'siteflow/placeholder-server.cjs')!;
+    // The rendered placeholder really serves the health-check path, with Node alone.
+    const file = join(tmp, 'placeholder-server.cjs');
+    writeFileSync(file, placeholder.content);
+    const { spawn } = await import('node:child_process');
+    const { createServer } = await import('node:net');
+    const port = await new Promise<number>((res) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => res(p));
+      });
+    });
+    const child = spawn(process.execPath, [file], {
+      env: { PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      await new Promise((res) => child.stdout.once('data', res));
+      const res = await fetch(`http://127.0.0.1:${port}${builtIn.get('node')!.meta.health.http[0]!.path}`);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toContain('package.json');
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+
+  it('python: fixed module webapp, nothing in app/ before `wagtail start`, settings read the env', () => {
+    const r = renderSite(builtIn.get('python')!, { ...input, site: '1st-site' });
+    expect(r.files.map((f) => f.path).filter((p) => p.startsWith('app/'))).toEqual([]);
+    const app = (
+      parse(r.compose) as {
+        services: Record<
+          string,
+          { command: string[]; environment: Record<string, string>; volumes: string[] }
+        >;
+      }
+    ).services.app!;
+    const script = app.command.at(-1)!;
+    expect(script).toContain('wagtail start webapp .');
+    expect(script).toContain('gunicorn webapp.wsgi:application');
+    expect(script).not.toContain('1st-site');
+    expect(app.environment).toMatchObject({
+      DJANGO_SETTINGS_MODULE: 'siteflow_settings',
+      PYTHONPATH: '/siteflow',
+    });
+    expect(app.volumes).toContain('./siteflow:/siteflow:ro');
+    const settings = r.files.find((f) => f.path === 'siteflow/siteflow_settings.py')!.content;
+    expect(settings).toContain('os.environ["DATABASE_URL"]');
+    expect(settings).toContain('os.environ["DJANGO_SECRET_KEY"]');
+    expect(r.files.find((f) => f.path === 'siteflow/requirements.txt')!.content).toMatch(/dj-database-url/);
+  });
+
   it('render labels on every service, network and volume, and keep secrets out of the compose file', () => {
     for (const t of builtIn.list()) {
       const r = renderSite(t, input);

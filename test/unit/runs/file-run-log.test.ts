@@ -82,4 +82,25 @@ describe('FileRunLog', () => {
     w.write('lost');
     await expect(w.close()).rejects.toSatisfy((e) => isSiteFlowError(e, 'RUN_LOG_WRITE'));
   });
+
+  it('readTail reads only the end of a long log, from a whole line, characters intact', async () => {
+    const log = new FileRunLog(dir, clock);
+    const id = newOperationId(clock.now());
+    const w = log.open(id);
+    for (let i = 0; i < 100; i++) w.write(`${i} ${'日本'.repeat(10)}`);
+    await w.close();
+    const whole = await log.read(w.path);
+    // Short enough: all of it, not cut.
+    expect(await log.readTail(w.path, Buffer.byteLength(whole))).toEqual({ text: whole, cut: false });
+    // Cut inside a line (and a three-byte character): the partial first line is dropped.
+    const tail = await log.readTail(w.path, 200);
+    expect(tail.cut).toBe(true);
+    expect(Buffer.byteLength(tail.text)).toBeLessThanOrEqual(200);
+    expect(whole.endsWith(tail.text)).toBe(true);
+    expect(tail.text).not.toContain('\uFFFD');
+    expect(tail.text.split('\n')[0]).toMatch(/^\d+ (日本){10}$/);
+    // Cut exactly at a line start: that line is kept.
+    const lastTwo = whole.split('\n').slice(-3).join('\n');
+    expect((await log.readTail(w.path, Buffer.byteLength(lastTwo))).text).toBe(lastTwo);
+  });
 });

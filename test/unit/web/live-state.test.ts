@@ -92,4 +92,21 @@ describe('templates', () => {
       }
     }
   });
+
+  it('keeps no sample of a container removed while it was being sampled', () => {
+    const live = new LiveState({ hosts: ['local'], siteState });
+    live.replaceHostSites('local', [site('blog', [c('web', 'blog')])]);
+    const sample = { at: 1, cpuPercent: 1, memoryBytes: 1, memoryLimitBytes: 2, memoryPercent: 50 };
+    // The sampler read `gone` before it was destroyed; its sample arrives after the removal.
+    live.setStats('local', [
+      { containerId: 'web', stats: sample },
+      { containerId: 'gone', stats: sample },
+    ]);
+    const stats = (live as unknown as { stats: Map<string, unknown> }).stats;
+    expect([...stats.keys()]).toEqual(['local/web']);
+    // And a container that then appears under that id starts without the stale sample.
+    live.putContainer('local', c('gone', 'blog'));
+    const gone = live.site('local', 'blog')!.containers.find((x) => x.id === 'gone')!;
+    expect(gone.stats).toBeNull();
+  });
 });

@@ -1,0 +1,290 @@
+/**
+ * The persisted alert delivery queue on real SQLite with hand-written channels: a follow-up
+ * enqueued while the previous job is being sent is not lost, jobs are queued for expected
+ * channels before they attach, a job that can never succeed is dropped (its gone message's ref
+ * forgotten), and an attempt that timed out is awaited instead of repeated.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AlertChannel, AlertRecord, AlertRef } from '../../../src/core/alerts.js';
+import type { Logger } from '../../../src/core/ports.js';
+import { type OpenDatabase, openDatabase } from '../../../src/db/database.js';
+import { type Delivery, SqliteAlertStore } from '../../../src/db/sqlite-alert-store.js';
+import { alertChannelNames } from '../../../src/monitor/create-monitor.js';
+import { AlertDeliveryQueue, classifyDeliveryError } from '../../../src/monitor/delivery-queue.js';
+
+const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
+
+function alert(id: string, over: Partial<AlertRecord> = {}): AlertRecord {
+  return {
+    id,
+    kind: 'site',
+    key: `site:local/${id}`,
+    severity: 'critical',
+    status: 'open',
+    host: 'local',
+    site: id,
+    title: `${id} is down`,
+    lines: [],
+    silenced: false,
+    parentId: null,
+    openedAt: 1,
+    updatedAt: 1,
+    resolvedAt: null,
+    ackedBy: null,
+    remindedAt: 1,
+    announced: true,
+    ...over,
+  };
+}
+
+type Call = { op: 'post' | 'reply' | 'update'; ref?: AlertRef; text: string };
+
+/** A channel that records calls; `hook` may delay or fail a call. */
+class RecordingChannel implements AlertChannel {
+  readonly calls: Call[] = [];
+  hook: ((c: Call) => Promise<void>) | null = null;
+  private n = 0;
+  constructor(readonly name: string) {}
+  async post(a: AlertRecord): Promise<AlertRef> {
+    const c: Call = { op: 'post', text: a.title };
+    this.calls.push(c);
+    await this.hook?.(c);
+    return { messageId: `m${++this.n}` };
+  }
+  async reply(ref: AlertRef, text: string): Promise<void> {
+    const c: Call = { op: 'reply', ref, text };
+    this.calls.push(c);
+    await this.hook?.(c);
+  }
+  async update(ref: AlertRef, a: AlertRecord): Promise<void> {
+    const c: Call = { op: 'update', ref, text: a.title };
+    this.calls.push(c);
+    await this.hook?.(c);
+  }
+}
+
+async function until(what: string, f: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!f()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+function deferred() {
+  let resolve!: () => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+let db: OpenDatabase | null = null;
+const queues: AlertDeliveryQueue[] = [];
+afterEach(() => {
+  for (const q of queues.splice(0)) q.stop();
+  db?.close();
+  db = null;
+});
+
+function setup(opts: { expected?: string[]; attemptTimeoutMs?: number } = {}) {
+  db = openDatabase(':memory:');
+  const store = new SqliteAlertStore(db.db);
+  const dropped: Array<{ d: Delivery; error: string }> = [];
+  const queue = new AlertDeliveryQueue({
+    store,
+    clock: { now: () => Date.now() },
+    logger: quiet,
+    backoffMs: { initial: 10, max: 40 },
+    ...(opts.attemptTimeoutMs ? { attemptTimeoutMs: opts.attemptTimeoutMs } : {}),
+    ...(opts.expected ? { expectedChannels: opts.expected } : {}),
+    onDropped: (d, error) => dropped.push({ d, error }),
+  });
+  queues.push(queue);
+  return { store, queue, dropped };
+}
+
+describe('SqliteAlertStore.enqueue', () => {
+  it('never merges into the head of the channel (the job being delivered)', () => {
+    const { store } = setup();
+    store.enqueue({ channel: 'c', alertId: 'al_a', op: 'reply', text: 'one', at: 1 });
+    store.enqueue({ channel: 'c', alertId: 'al_a', op: 'reply', text: 'two', at: 2 });
+    store.enqueue({ channel: 'c', alertId: 'al_a', op: 'reply', text: 'three', at: 3 });
+    expect(store.queueLength('c')).toBe(2);
+    expect(store.head('c')!.text).toBe('one');
+    store.done(store.head('c')!.id);
+    // Queued behind the head, never tried: those two were merged.
+    expect(store.head('c')!.text).toBe('two\nthree');
+  });
+});
+
+describe('AlertDeliveryQueue', () => {
+  it('a reply arriving while the previous reply is being sent is delivered too', async () => {
+    const { queue } = setup();
+    const ch = new RecordingChannel('c');
+    queue.addChannel(ch);
+    const a = alert('al_a');
+    queue.post(a);
+    await until('posted', () => ch.calls.length === 1);
+    const gate = deferred();
+    ch.hook = (c) => (c.text === 'first' ? gate.promise : Promise.resolve());
+    queue.reply(a, 'first');
+    await until('first reply under way', () => ch.calls.length === 2);
+    queue.reply(a, 'second');
+    gate.resolve();
+    await until('queue empty', () => queue.length() === 0);
+    await queue.idle();
+    expect(ch.calls.filter((c) => c.op === 'reply').map((c) => c.text)).toEqual(['first', 'second']);
+  });
+
+  it('queues for expected channels before they attach and delivers in order once they do', async () => {
+    const { queue } = setup({ expected: ['console', 'discord'] });
+    const console = new RecordingChannel('console');
+    queue.addChannel(console);
+    const a = alert('al_a');
+    queue.post(a);
+    queue.reply(a, 'down: web');
+    queue.update({ ...a, status: 'resolved' });
+    await until('console done', () => console.calls.length === 3);
+    expect(queue.channelNames().sort()).toEqual(['console', 'discord']);
+    // Discord connects later: what was raised before is delivered there, in order.
+    const discord = new RecordingChannel('discord');
+    queue.addChannel(discord);
+    await until('discord done', () => queue.length() === 0);
+    expect(discord.calls.map((c) => c.op)).toEqual(['post', 'reply', 'update']);
+    expect(discord.calls[1]!.ref).toEqual({ messageId: 'm1' });
+  });
+
+  it('drops a job that can never succeed (message gone) and forgets the ref; later jobs go out', async () => {
+    const { queue, store, dropped } = setup();
+    const ch = new RecordingChannel('c');
+    queue.addChannel(ch);
+    const a = alert('al_a');
+    const b = alert('al_b');
+    queue.post(a);
+    await until('posted', () => ch.calls.length === 1);
+    // Someone deleted the message: Discord answers 404 / 10008 Unknown Message.
+    ch.hook = async (c) => {
+      if (c.op === 'update') throw Object.assign(new Error('Unknown Message'), { status: 404, code: 10008 });
+    };
+    queue.update({ ...a, title: 'al_a is degraded' });
+    queue.post(b);
+    await until('b posted', () => ch.calls.some((c) => c.op === 'post' && c.text === b.title));
+    await until('queue empty', () => queue.length() === 0);
+    expect(dropped).toHaveLength(1);
+    expect(dropped[0]!.d.alertId).toBe('al_a');
+    expect(store.ref('al_a', 'c')).toBeNull();
+    // A later follow-up of the gone message is skipped, not retried forever.
+    const before = ch.calls.length;
+    queue.reply(a, 'recovered');
+    await until('queue empty', () => queue.length() === 0);
+    await queue.idle();
+    expect(ch.calls.length).toBe(before);
+  });
+
+  it('a Slack platform error (message_not_found) is permanent; a 503 is retried', async () => {
+    const { queue, dropped } = setup();
+    const ch = new RecordingChannel('c');
+    queue.addChannel(ch);
+    const a = alert('al_a');
+    let fails = 2;
+    ch.hook = async (c) => {
+      if (c.op === 'post' && fails-- > 0) throw Object.assign(new Error('503'), { statusCode: 503 });
+      if (c.op === 'update')
+        throw Object.assign(new Error('An API error occurred: message_not_found'), {
+          code: 'slack_webapi_platform_error',
+          data: { ok: false, error: 'message_not_found' },
+        });
+    };
+    queue.post(a);
+    queue.update(a);
+    await until('queue empty', () => queue.length() === 0);
+    expect(ch.calls.filter((c) => c.op === 'post')).toHaveLength(3);
+    expect(dropped.map((x) => x.d.op)).toEqual(['update']);
+  });
+
+  it('a post that answers after the attempt timed out is not posted a second time', async () => {
+    const { queue, store } = setup({ attemptTimeoutMs: 30 });
+    const ch = new RecordingChannel('c');
+    queue.addChannel(ch);
+    const slow = deferred();
+    ch.hook = (c) => (c.op === 'post' ? slow.promise : Promise.resolve());
+    const a = alert('al_a');
+    queue.post(a);
+    // The first attempt times out; retries come due while it is still under way.
+    await until('timed out', () => (store.head('c')?.attempts ?? 0) >= 2);
+    slow.resolve();
+    await until('queue empty', () => queue.length() === 0);
+    await queue.idle();
+    expect(ch.calls.filter((c) => c.op === 'post')).toHaveLength(1);
+    expect(store.ref('al_a', 'c')).toEqual({ messageId: 'm1' });
+  });
+
+  it('an attempt that timed out and then failed is sent afresh', async () => {
+    const { queue } = setup({ attemptTimeoutMs: 30 });
+    const ch = new RecordingChannel('c');
+    queue.addChannel(ch);
+    const slow = deferred();
+    let first = true;
+    ch.hook = (c) => {
+      if (c.op === 'post' && first) {
+        first = false;
+        return slow.promise;
+      }
+      return Promise.resolve();
+    };
+    queue.post(alert('al_a'));
+    await until('first attempt under way', () => ch.calls.length === 1);
+    await new Promise((r) => setTimeout(r, 60));
+    slow.reject(new Error('socket hang up'));
+    await until('queue empty', () => queue.length() === 0);
+    expect(ch.calls.filter((c) => c.op === 'post')).toHaveLength(2);
+  });
+});
+
+describe('classifyDeliveryError', () => {
+  it('tells permanent and gone errors from transient ones', () => {
+    expect(classifyDeliveryError(Object.assign(new Error('x'), { status: 404, code: 10008 }))).toEqual({
+      permanent: true,
+      gone: true,
+    });
+    expect(classifyDeliveryError(Object.assign(new Error('x'), { status: 403, code: 50013 }))).toEqual({
+      permanent: true,
+      gone: false,
+    });
+    expect(classifyDeliveryError(Object.assign(new Error('x'), { status: 429 })).permanent).toBe(false);
+    expect(classifyDeliveryError(Object.assign(new Error('x'), { status: 502 })).permanent).toBe(false);
+    expect(classifyDeliveryError(new Error('no answer')).permanent).toBe(false);
+    const slack = (error: string) =>
+      Object.assign(new Error(error), { code: 'slack_webapi_platform_error', data: { ok: false, error } });
+    expect(classifyDeliveryError(slack('channel_not_found'))).toEqual({ permanent: true, gone: true });
+    expect(classifyDeliveryError(slack('ratelimited')).permanent).toBe(false);
+    expect(classifyDeliveryError(slack('not_in_channel'))).toEqual({ permanent: true, gone: false });
+  });
+});
+
+describe('alertChannelNames', () => {
+  it('names the channels the configuration asks for', () => {
+    const cfg = {
+      DISCORD_TOKEN: '',
+      DISCORD_ALERT_CHANNEL_ID: '',
+      SLACK_BOT_TOKEN: '',
+      SLACK_ALERT_CHANNEL: '',
+    };
+    expect(alertChannelNames(cfg, true)).toEqual(['console']);
+    expect(alertChannelNames({ ...cfg, DISCORD_TOKEN: 't' }, false)).toEqual([]);
+    expect(
+      alertChannelNames(
+        {
+          DISCORD_TOKEN: 't',
+          DISCORD_ALERT_CHANNEL_ID: '1',
+          SLACK_BOT_TOKEN: 'x',
+          SLACK_ALERT_CHANNEL: 'C1',
+        },
+        true,
+      ),
+    ).toEqual(['console', 'discord', 'slack']);
+  });
+});
