@@ -267,7 +267,10 @@ else
     [ "$(id -u)" = 0 ] || die "no Docker engine answers and not root: cannot start dockerd"
     log "starting dockerd (log: $STATE_DIR/dockerd.log)"
     # fd 9 (the setup lock) must not leak into the daemon, or the lock would stay held.
-    (cd / && exec setsid dockerd --host "unix://$DEFAULT_SOCK" </dev/null >>"$STATE_DIR/dockerd.log" 2>&1 9>&-) &
+    # Many small networks: the test files bring up dozens of compose projects (each with its own
+    # network) side by side, more than Docker's ~30 default pools hold.
+    (cd / && exec setsid dockerd --host "unix://$DEFAULT_SOCK" --default-address-pool base=10.213.0.0/16,size=24 \
+      </dev/null >>"$STATE_DIR/dockerd.log" 2>&1 9>&-) &
     echo $! >"$PID_DIR/dockerd.pid"
     if ! wait_for 90 "engine" docker_answers "$DOCKER_HOST_USED"; then
       tail -n 20 "$STATE_DIR/dockerd.log" >&2
