@@ -82,6 +82,23 @@ export async function startSecondEngine(env: TestEnvState = loadTestEnv()): Prom
     pause: halt,
     resume: start,
     async stop() {
+      // Everything on this private engine is the test's own. Remove its containers and networks
+      // while the daemon still runs: a network left in the deleted data folder keeps its host
+      // bridge (and its address pool) forever, until the main engine cannot create networks.
+      if (!daemon) await start().catch(() => undefined); // paused by the test: back up to clean
+      if (daemon) {
+        for (const c of await docker.listContainers({ all: true }).catch(() => []))
+          await docker
+            .getContainer(c.Id)
+            .remove({ force: true })
+            .catch(() => undefined);
+        for (const n of await docker.listNetworks().catch(() => []))
+          if (!['bridge', 'host', 'none'].includes(n.Name))
+            await docker
+              .getNetwork(n.Id)
+              .remove()
+              .catch(() => undefined);
+      }
       await halt();
       await run('ip', ['link', 'del', bridge]).catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });
