@@ -13,6 +13,7 @@ import type Database from 'better-sqlite3';
 import type { AuditEntry, AuditOutcome, AuditQuery, NewAuditEntry, Platform } from '../src/core/ports.js';
 import { openDatabase } from '../src/db/database.js';
 import { encodeAuditCursor, SqliteAuditStore } from '../src/db/sqlite-audit-store.js';
+import { percentile } from './stats.js';
 import type { BenchResult } from './types.js';
 
 const TOTAL = 1_000_000;
@@ -196,10 +197,6 @@ interface Row {
   duration_ms: number | null;
   details: string;
   operation_id: string | null;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
 const round = (n: number, digits = 3) => Math.round(n * 10 ** digits) / 10 ** digits;

@@ -20,16 +20,12 @@ import { startSiteFlow } from '../src/main.js';
 import { createComposeProject, loadTestEnv, testDocker, waitFor } from '../test/env/harness.js';
 import { DiscordIds, FakeDiscord, type InteractionRecord } from '../test/fakes/discord-server.js';
 import { testLogger } from '../test/support/siteflow.js';
+import { percentile as pct } from './stats.js';
 import type { BenchResult } from './types.js';
 
 const BURST = 50;
 const ROUNDS = 5;
 const LINES = 20_000;
-
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
-}
 
 /** Fires BURST commands at once, ROUNDS times; returns every acknowledgement latency (ms). */
 async function bursts(fake: FakeDiscord, name: string): Promise<number[]> {

@@ -14,16 +14,12 @@ import type { AlertChannel, AlertRecord } from '../src/core/alerts.js';
 import { startSiteFlow } from '../src/main.js';
 import { createComposeProject, loadTestEnv, runId, testDocker, testLabels } from '../test/env/harness.js';
 import { testLogger } from '../test/support/siteflow.js';
+import { percentile as pct } from './stats.js';
 import type { BenchResult } from './types.js';
 
 const KILLS = 50;
 const FOLLOWED = 200;
 const IDLE_MS = 20_000;
-
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-}
 
 /** An alert channel that records when each post arrives. */
 class TimingChannel implements AlertChannel {

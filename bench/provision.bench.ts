@@ -23,15 +23,11 @@ import {
   testDocker,
 } from '../test/env/harness.js';
 import { testLogger } from '../test/support/siteflow.js';
+import { median } from './stats.js';
 import type { BenchResult } from './types.js';
 
 const ROUNDS = 5;
 const PINNED = 'example.invalid/siteflow/bench:1.0';
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 function writeBenchTemplate(dir: string): void {
   const d = join(dir, 'bench');

@@ -18,14 +18,10 @@ import {
   testDocker,
 } from '../test/env/harness.js';
 import { testLogger } from '../test/support/siteflow.js';
+import { median } from './stats.js';
 import type { BenchResult } from './types.js';
 
 const ROUNDS = 7;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 export async function run(log: (line: string) => void = () => {}): Promise<BenchResult[]> {
   const env = loadTestEnv();

@@ -17,17 +17,13 @@ import { startSiteFlow } from '../src/main.js';
 import { createComposeProject, loadTestEnv } from '../test/env/harness.js';
 import { FakeSlack, SlackIds, SlackSender } from '../test/fakes/slack-server.js';
 import { testLogger } from '../test/support/siteflow.js';
+import { percentile as pct } from './stats.js';
 import type { BenchResult } from './types.js';
 
 const SECRET = 'bench-signing-secret-0123456789';
 const CONCURRENT = 50;
 const ROUNDS = 6;
 const LINES = 2000;
-
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
-}
 
 async function burst(sender: SlackSender, command: string, text: string): Promise<number[]> {
   const ds = await Promise.all(

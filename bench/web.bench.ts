@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
+import { percentile as pct } from './stats.js';
 import type { BenchResult } from './types.js';
 
 const SITES = 200;
@@ -203,11 +204,6 @@ async function fetchLocal(app: http.RequestListener, path: string): Promise<Resp
 }
 
 // ------------------------------------------------------------------ parent: the load
-
-function pct(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
 
 function cannon(url: string, connections = CONNECTIONS): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {

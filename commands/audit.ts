@@ -1,9 +1,7 @@
 import { opt, reply } from '../src/core/command.js';
 import { clamp, formatDuration, formatTime } from '../src/core/format.js';
-import type { AuditOutcome } from '../src/core/ports.js';
+import { AUDIT_OUTCOMES, type AuditOutcome } from '../src/core/ports.js';
 import { defineCommand } from '../src/services.js';
-
-const OUTCOMES = ['ok', 'failed', 'denied', 'rejected', 'cancelled', 'interrupted', 'timed_out'] as const;
 
 export default defineCommand({
   name: 'audit',
@@ -17,7 +15,7 @@ export default defineCommand({
       max: 40,
       pattern: /^[a-z][a-z0-9_-]*$/,
     }),
-    status: opt.choice({ description: 'Only this outcome', choices: OUTCOMES }),
+    status: opt.choice({ description: 'Only this outcome', choices: AUDIT_OUTCOMES }),
     since: opt.since({ description: 'Only after this: 2h, 7d or 2026-01-31' }),
     limit: opt.integer({ description: 'Rows per page (1-50)', min: 1, max: 50 }),
     cursor: opt.string({ description: 'Next page, as given at the end of the previous one', max: 64 }),

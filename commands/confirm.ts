@@ -1,4 +1,5 @@
 import { opt, reply } from '../src/core/command.js';
+import { CONFIRMATION_ID_RE } from '../src/core/confirmations.js';
 import { defineCommand } from '../src/services.js';
 
 export default defineCommand({
@@ -12,7 +13,7 @@ export default defineCommand({
       description: 'The confirmation id (cf_...)',
       required: true,
       max: 19,
-      pattern: /^cf_[0-9a-f]{16}$/,
+      pattern: CONFIRMATION_ID_RE,
       patternHint: 'expected a confirmation id such as cf_0123456789abcdef',
     }),
     answer: opt.choice({

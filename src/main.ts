@@ -191,7 +191,9 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
           : `No Docker engine answers on host "${c.host}" (${c.reason}). SiteFlow keeps running and retries every ${config.DOCKER_RETRY_SECONDS} s; commands that need Docker will say so.`,
       ),
   });
-  await watch.start();
+  // Not awaited: the reconciler below already waits on every host once; a dead engine
+  // should not cost start-up two connection timeouts. The notice comes when the ping fails.
+  void watch.start();
   void compose.detect().then(
     (c) => logger.info({ compose: c.command.join(' '), version: c.version }, 'compose CLI found'),
     (e) =>

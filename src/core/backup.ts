@@ -20,17 +20,6 @@ export type BackupCheckState =
   | 'host_key_mismatch'
   | 'error';
 
-/** Every state, in a stable order (for docs and tests). */
-export const BACKUP_CHECK_STATES: readonly BackupCheckState[] = [
-  'fresh',
-  'stale',
-  'missing',
-  'unreachable',
-  'auth_failed',
-  'host_key_mismatch',
-  'error',
-];
-
 /** A connection-level failure: every site of the check gets this state. */
 export interface ProbeFailure {
   state: 'unreachable' | 'auth_failed' | 'host_key_mismatch' | 'error';
@@ -280,11 +269,6 @@ export function toBackupStatus(r: BackupResult): BackupStatus {
     checkedAt: r.checkedAt,
     message: simple ? r.message : `${r.state}: ${r.message ?? ''}`.trim(),
   };
-}
-
-/** True for states that say something is wrong with the backups or the way to them. */
-export function isBackupProblem(state: BackupCheckState): boolean {
-  return state !== 'fresh';
 }
 
 /** An absolute POSIX path without `..` segments or control characters. */

@@ -36,12 +36,6 @@ export function tokenize(line: string): Result<string[]> {
   return ok(words);
 }
 
-/** A command line split into the command name and raw, named arguments. */
-export interface ParsedLine {
-  command: string;
-  args: Record<string, string>;
-}
-
 /**
  * Parses `words` (without the command name) against a command's options. Unknown names
  * and surplus positional words are errors, reported together.

@@ -34,12 +34,8 @@ export type ConfirmRefusal =
   | { code: 'expired'; message: string }
   | { code: 'not_yours'; message: string; owner: Actor };
 
-const ID_RE = /^cf_[0-9a-f]{16}$/;
-
-/** True for strings shaped like a confirmation id. */
-export function isConfirmationId(s: string): boolean {
-  return ID_RE.test(s);
-}
+/** The shape of a confirmation id. */
+export const CONFIRMATION_ID_RE = /^cf_[0-9a-f]{16}$/;
 
 /** The open confirmation requests, in memory (they live for a minute; a restart drops them safely). */
 export class Confirmations {

@@ -26,11 +26,6 @@ export class EngineWatch {
     private readonly opts: { intervalMs: number; logger: Logger; onChange: (c: ReachabilityChange) => void },
   ) {}
 
-  /** Whether `host` answered at the last check (undefined before the first). */
-  reachable(host: string): boolean | undefined {
-    return this.state.get(host);
-  }
-
   /** Runs the first check (awaited) and schedules the next ones. */
   async start(): Promise<void> {
     await this.check();

@@ -27,15 +27,18 @@ export interface Actor {
   name: string;
 }
 
+/** Every way an audited attempt can end. */
+export const AUDIT_OUTCOMES = [
+  'ok',
+  'failed',
+  'denied',
+  'rejected',
+  'cancelled',
+  'interrupted',
+  'timed_out',
+] as const;
 /** How an audited attempt ended. */
-export type AuditOutcome =
-  | 'ok'
-  | 'failed'
-  | 'denied'
-  | 'rejected'
-  | 'cancelled'
-  | 'interrupted'
-  | 'timed_out';
+export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 
 /** A new audit entry as written by the dispatcher and the action runner. */
 export interface NewAuditEntry {

@@ -41,17 +41,7 @@ export class SqliteBackupStore implements BackupStore {
     if (!results.length) return;
     this.db.transaction((tx) => {
       for (const r of results) {
-        const row = {
-          site: r.site,
-          path: r.path,
-          hosts: [...r.hosts],
-          state: r.state,
-          newestAt: r.newestAt,
-          sizeBytes: r.sizeBytes,
-          newestName: r.newestName,
-          checkedAt: r.checkedAt,
-          message: r.message,
-        };
+        const row = { ...r, hosts: [...r.hosts] };
         tx.insert(backupChecks)
           .values(row)
           .onConflictDoUpdate({ target: backupChecks.site, set: { ...row, site: undefined } })

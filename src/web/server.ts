@@ -18,6 +18,7 @@ import type { OutputHub } from '../core/hub.js';
 import type { LiveState } from '../core/live-state.js';
 import { isOperationId } from '../core/operation-id.js';
 import {
+  AUDIT_OUTCOMES,
   type AuditOutcome,
   type AuditQuery,
   type AuditStore,
@@ -98,15 +99,6 @@ export interface WebApp {
   close(): void;
 }
 
-const OUTCOMES: AuditOutcome[] = [
-  'ok',
-  'failed',
-  'denied',
-  'rejected',
-  'cancelled',
-  'interrupted',
-  'timed_out',
-];
 const WINDOWS: Record<string, number> = {
   '1h': 3600e3,
   '24h': 86400e3,
@@ -335,7 +327,9 @@ function mountPage(app: express.Express, page: StatusPageDeps, t: Templates, log
   const recentOps = (): Operation[] => page.operations.list({ limit: RECENT_OPERATIONS });
   const cacheKey = () => `${page.state.version}:${opsVersion}`;
 
-  const opsContext = (now: number) => ({ operations: recentOps().map((o) => operationVM(o, now)) });
+  const opsContext = (now: number, ops: Operation[] = recentOps()) => ({
+    operations: ops.map((o) => operationVM(o, now)),
+  });
   const summaryContext = () => ({ tiles: summaryTiles(summarize(page.state.snapshot())) });
   const alertsContext = (now: number) => {
     const snap = page.state.snapshot();
@@ -463,7 +457,8 @@ function mountPage(app: express.Express, page: StatusPageDeps, t: Templates, log
     if (user) q.actor = user;
     if (action) q.action = action;
     if (outcome) {
-      if (!OUTCOMES.includes(outcome as AuditOutcome)) throw badRequest(`Unknown outcome "${outcome}".`);
+      if (!(AUDIT_OUTCOMES as readonly string[]).includes(outcome))
+        throw badRequest(`Unknown outcome "${outcome}".`);
       q.outcome = outcome as AuditOutcome;
     }
     if (window && window !== 'all') {
@@ -511,7 +506,7 @@ function mountPage(app: express.Express, page: StatusPageDeps, t: Templates, log
         nav: { audit: true },
         live: 'audit',
         filters,
-        outcomes: OUTCOMES.map((o) => ({ value: o, selected: o === filters.outcome })),
+        outcomes: AUDIT_OUTCOMES.map((o) => ({ value: o, selected: o === filters.outcome })),
         windows: ['all', '1h', '24h', '7d', '30d'].map((w) => ({
           value: w,
           label: w === 'all' ? 'any time' : `last ${w}`,
@@ -649,9 +644,8 @@ function mountPage(app: express.Express, page: StatusPageDeps, t: Templates, log
       };
     },
     opsPayload: () => {
-      const now = clock.now();
-      const ctx = opsContext(now);
-      return { html: t.partial('ops', ctx), operations: recentOps().map(operationJson) };
+      const ops = recentOps(); // one read for both halves, so they cannot disagree
+      return { html: t.partial('ops', opsContext(clock.now(), ops)), operations: ops.map(operationJson) };
     },
   });
   app.get('/api/events', live.handle);

@@ -553,6 +553,11 @@ export interface ComposeProject {
   compose(args: string[]): Promise<ExecResult>;
   up(): Promise<ExecResult>;
   down(): Promise<ExecResult>;
+  /**
+   * Removes the project's containers by force, then `down`: for containers still busy inside
+   * the engine (a cancelled restart goes on there), which would keep the network in use.
+   */
+  forceDown(): Promise<ExecResult>;
 }
 
 let composeCounter = 0;
@@ -596,6 +601,19 @@ export function createComposeProject(
     compose,
     up: () => compose(['up', '-d']),
     down: () => compose(['down', '-v', '--remove-orphans']),
+    async forceDown() {
+      const docker = testDocker(env);
+      const left = await docker.listContainers({
+        all: true,
+        filters: { label: [`com.docker.compose.project=${name}`, `${TEST_LABEL}=${runId}`] },
+      });
+      for (const c of left)
+        await docker
+          .getContainer(c.Id)
+          .remove({ force: true })
+          .catch(() => undefined);
+      return compose(['down', '-v', '--remove-orphans']);
+    },
   };
 }
 

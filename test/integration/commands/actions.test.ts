@@ -86,18 +86,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await sf?.stop();
-  // A cancelled restart goes on inside the engine (the API cannot take it back): remove the
-  // stubborn container by force so compose can drop its network.
-  const left = await docker.listContainers({
-    all: true,
-    filters: { label: [`com.docker.compose.project=${stubborn.name}`] },
-  });
-  for (const c of left)
-    await docker
-      .getContainer(c.Id)
-      .remove({ force: true })
-      .catch(() => undefined);
-  await Promise.all([site?.down(), stubborn?.down()]);
+  // A cancelled restart goes on inside the engine (the API cannot take it back).
+  await Promise.all([site?.down(), stubborn?.forceDown()]);
 });
 
 describe('actions through the console', () => {

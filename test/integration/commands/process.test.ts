@@ -63,17 +63,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  const docker = testDocker(env);
-  const left = await docker.listContainers({
-    all: true,
-    filters: { label: [`com.docker.compose.project=${stubborn.name}`] },
-  });
-  for (const c of left)
-    await docker
-      .getContainer(c.Id)
-      .remove({ force: true })
-      .catch(() => undefined);
-  await stubborn?.down();
+  await stubborn?.forceDown();
 });
 
 describe('SiteFlow as a process', () => {
