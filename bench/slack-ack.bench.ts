@@ -1,22 +1,14 @@
 /**
  * Slack acknowledgement latency and streaming throughput. 50 concurrent signed slash commands
- * through SiteFlow's Slack surface (HTTP mode, real Bolt) against a bare Bolt app that only
- * acks, both on the same FakeSlack in the same run; then a long /logs streamed into a thread:
+ * through SiteFlow's Slack surface (compiled, HTTP mode, real Bolt, in a process of its own)
+ * against a bare Bolt app that only acks (in another process), both on the same FakeSlack in
+ * this process, in the same run; then a long /logs streamed into a thread:
  * lines per second the chat received versus the action's raw rate. Needs the test environment.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { App } from '@slack/bolt';
-import { SlackSurface } from '../src/chat/slack/slack-surface.js';
-import { loadConfig } from '../src/config.js';
-import { startSiteFlow } from '../src/main.js';
 import { createComposeProject, loadTestEnv } from '../test/env/harness.js';
 import { FakeSlack, SlackIds, SlackSender } from '../test/fakes/slack-server.js';
-import { testLogger } from '../test/support/siteflow.js';
+import { buildDist, freePort, spawnModule, spawnSiteFlow } from './child-process.js';
 import { percentile as pct } from './stats.js';
 import type { BenchResult } from './types.js';
 
@@ -24,6 +16,17 @@ const SECRET = 'bench-signing-secret-0123456789';
 const CONCURRENT = 50;
 const ROUNDS = 6;
 const LINES = 2000;
+
+/** The baseline: a bare Bolt app in a process of its own that only acks. */
+const BARE = `
+import bolt from '@slack/bolt';
+const quiet = { debug() {}, info() {}, warn() {}, error() {}, setLevel() {}, getLevel: () => 'error', setName() {} };
+const app = new bolt.App({ token: process.env.SLACK_BOT_TOKEN, signingSecret: process.env.SLACK_SIGNING_SECRET,
+  clientOptions: { slackApiUrl: process.env.SLACK_API_URL }, logger: quiet });
+app.command(/.*/, async ({ ack }) => { await ack(); });
+await app.start({ port: Number(process.env.PORT), host: '127.0.0.1' });
+console.log('ready');
+`;
 
 async function burst(sender: SlackSender, command: string, text: string): Promise<number[]> {
   const ds = await Promise.all(
@@ -35,8 +38,23 @@ async function burst(sender: SlackSender, command: string, text: string): Promis
   return ds.map((d) => d.elapsedMs);
 }
 
+/** Retries one signed command until the receiver on `sender` answers 200. */
+async function warm(sender: SlackSender): Promise<void> {
+  const end = Date.now() + 60_000;
+  for (;;) {
+    const ok = await sender
+      .slashCommand({ command: '/siteflow', text: 'help', userId: SlackIds.alice })
+      .then((d) => d.status === 200)
+      .catch(() => false);
+    if (ok) return;
+    if (Date.now() > end) throw new Error('the receiver never answered');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 export async function run(log: (line: string) => void = () => {}): Promise<BenchResult[]> {
   const env = loadTestEnv();
+  buildDist(log);
   const project = createComposeProject(
     {
       name: 'benchslack',
@@ -54,53 +72,35 @@ export async function run(log: (line: string) => void = () => {}): Promise<Bench
   );
   await project.up();
   const fake = await new FakeSlack().start();
-  const dir = mkdtempSync(join(tmpdir(), 'sf-bench-slack-'));
-  const app = await startSiteFlow(
-    loadConfig(
-      {
-        DATA_DIR: dir,
-        SITES_ROOT: join(dir, 'sites'),
-        WEB_PORT: '0',
-        DOCKER_HOSTS: env.dockerHost,
-        SLACK_BOT_TOKEN: fake.botToken,
-        SLACK_SIGNING_SECRET: SECRET,
-        SLACK_PORT: '0',
-        SLACK_API_URL: fake.apiUrl,
-      },
-      { envFile: null },
-    ),
-    { logger: testLogger(), console: false },
-  );
-  const bare = new App({
-    token: fake.botToken,
-    signingSecret: SECRET,
-    clientOptions: { slackApiUrl: fake.apiUrl },
-    logger: {
-      debug() {},
-      info() {},
-      warn() {},
-      error() {},
-      setLevel() {},
-      getLevel: () => 'error' as never,
-      setName() {},
-    },
+  const [sfPort, barePort, webPort] = [await freePort(), await freePort(), await freePort()];
+  const sfProc = spawnSiteFlow({
+    DOCKER_HOSTS: env.dockerHost,
+    WEB_PORT: String(webPort),
+    SLACK_BOT_TOKEN: fake.botToken,
+    SLACK_SIGNING_SECRET: SECRET,
+    SLACK_PORT: String(sfPort),
+    SLACK_API_URL: fake.apiUrl,
+    MONITOR_ENABLED: 'false',
   });
-  bare.command(/.*/, async ({ ack }) => {
-    await ack();
+  const bareProc = spawnModule(BARE, {
+    SLACK_BOT_TOKEN: fake.botToken,
+    SLACK_SIGNING_SECRET: SECRET,
+    SLACK_API_URL: fake.apiUrl,
+    PORT: String(barePort),
   });
-  const bareServer = (await bare.start({ port: 0, host: '127.0.0.1' })) as Server;
   try {
-    const slack = app.surfaces.find((s): s is SlackSurface => s instanceof SlackSurface)!;
     const sf = new SlackSender({
-      url: `http://127.0.0.1:${slack.port}/slack/events`,
+      url: `http://127.0.0.1:${sfPort}/slack/events`,
       signingSecret: SECRET,
       fake,
     });
     const plain = new SlackSender({
-      url: `http://127.0.0.1:${(bareServer.address() as AddressInfo).port}/slack/events`,
+      url: `http://127.0.0.1:${barePort}/slack/events`,
       signingSecret: SECRET,
       fake,
     });
+    await bareProc.waitForLine(/ready/);
+    await Promise.all([warm(sf), warm(plain)]);
     await burst(sf, '/siteflow', 'help'); // warm-up
     await burst(plain, '/siteflow', 'help');
     const ours: number[] = [];
@@ -117,7 +117,7 @@ export async function run(log: (line: string) => void = () => {}): Promise<Bench
       await new Promise((r) => setTimeout(r, 300)); // let SiteFlow's answers go out between rounds
     }
     log(
-      `ack: ${ours.length} SiteFlow, ${theirs.length} bare Bolt deliveries (${ROUNDS} rounds of ${CONCURRENT})`,
+      `ack: ${ours.length} SiteFlow, ${theirs.length} bare Bolt deliveries (${ROUNDS} rounds of ${CONCURRENT}, each in its own process)`,
     );
 
     // Streaming: a long /logs into a thread; SiteFlow's pace vs the action's own.
@@ -138,8 +138,9 @@ export async function run(log: (line: string) => void = () => {}): Promise<Bench
       'logs summary',
     );
     const opId = /op_[0-9a-z]{26}/.exec(found.parent.versions[0]!.text)![0];
-    const op = app.services.operations.get(opId)!;
-    const opMs = Math.max(1, op.finishedAt! - op.startedAt!);
+    const res = await fetch(`http://127.0.0.1:${webPort}/api/runs/${opId}`);
+    const { operation: op } = (await res.json()) as { operation: { startedAt: number; finishedAt: number } };
+    const opMs = Math.max(1, op.finishedAt - op.startedAt);
     const shown = found.replies
       .filter((m) => m !== found.summary)
       .flatMap((m) => m.blocks as { type: string; text?: { text: string } }[])
@@ -152,13 +153,13 @@ export async function run(log: (line: string) => void = () => {}): Promise<Bench
     );
     return [
       {
-        name: `ack p50 (${CONCURRENT} concurrent)`,
+        name: `ack p50 (${CONCURRENT} concurrent, separate processes)`,
         value: pct(ours, 50),
         unit: 'ms',
         baseline: { name: 'bare Bolt ack', value: pct(theirs, 50) },
       },
       {
-        name: `ack p99 (${CONCURRENT} concurrent)`,
+        name: `ack p99 (${CONCURRENT} concurrent, separate processes)`,
         value: pct(ours, 99),
         unit: 'ms',
         baseline: { name: 'bare Bolt ack', value: pct(theirs, 99) },
@@ -173,11 +174,9 @@ export async function run(log: (line: string) => void = () => {}): Promise<Bench
       },
     ];
   } finally {
-    await app.stop('bench done');
-    await bare.stop();
+    await Promise.all([sfProc.stop(), bareProc.stop()]);
     await fake.stop();
     await project.down().catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 
