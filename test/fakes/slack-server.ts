@@ -335,11 +335,48 @@ export class FakeSlack {
     return rec;
   }
 
+  /** Slash commands of the installed app manifest; empty until `installManifest`. */
+  readonly declaredCommands = new Set<string>();
+
+  /**
+   * Installs an app manifest as Slack's app settings do: a slash command whose name is not
+   * `/[a-z0-9_-]{1,32}`, is one of Slack's built-ins, is declared twice, or has no description
+   * rejects the whole manifest. Once installed, only declared commands can be delivered.
+   * Built-ins: https://slack.com/help/articles/201259356-Use-built-in-slash-commands
+   */
+  installManifest(manifest: Record<string, unknown>): { ok: true } | { ok: false; errors: string[] } {
+    const builtIns = new Set(
+      'active apps archive away call collapse dm dnd expand feed feedback invite join kick leave me msg mute open prefs remind remove rename search shortcuts shrug star status topic who'.split(
+        ' ',
+      ),
+    );
+    const slash =
+      (manifest.features as { slash_commands?: { command?: string; description?: string }[] } | undefined)
+        ?.slash_commands ?? [];
+    const errors: string[] = [];
+    const seen = new Set<string>();
+    for (const [i, c] of slash.entries()) {
+      const name = c.command ?? '';
+      const where = `features.slash_commands[${i}]`;
+      if (!/^\/[a-z0-9_-]{1,32}$/.test(name)) errors.push(`${where}.command: invalid name ${name}`);
+      else if (builtIns.has(name.slice(1))) errors.push(`${where}.command: ${name} is a reserved command`);
+      if (seen.has(name)) errors.push(`${where}.command: ${name} is declared twice`);
+      seen.add(name);
+      if (!c.description) errors.push(`${where}.description: required`);
+    }
+    if (errors.length > 0) return { ok: false, errors };
+    this.declaredCommands.clear();
+    for (const n of seen) this.declaredCommands.add(n);
+    return { ok: true };
+  }
+
   /** The fields Slack sends for a slash command (all strings), with a fresh response_url. */
   slashCommandPayload(input: SlashCommandInput): {
     fields: Record<string, string>;
     responseUrl: ResponseUrlRecord;
   } {
+    if (this.declaredCommands.size > 0 && !this.declaredCommands.has(input.command))
+      throw new Error(`${input.command} is not a command of the installed app`);
     const userId = input.userId ?? SlackIds.alice;
     const channelId = input.channelId ?? SlackIds.general;
     const responseUrl = this.createResponseUrl(channelId, userId);

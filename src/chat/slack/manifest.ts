@@ -1,16 +1,16 @@
 /**
  * The Slack app manifest, generated from the command registry and the configuration:
- * slash commands (umbrella and/or individual, per SLACK_COMMANDS) with descriptions and
+ * slash commands (umbrella and/or individual, per SLACK_COMMANDS, never a Slack built-in name) with descriptions and
  * usage hints, the bot scopes SiteFlow uses, interactivity for the confirmation buttons,
  * and Socket Mode when SLACK_APP_TOKEN is set. Paste it at api.slack.com/apps.
  */
 import type { Command } from '../../core/command.js';
-import { UMBRELLA_COMMAND } from './slack-surface.js';
+import { type SlackCommandMode, servedCommands, UMBRELLA_COMMAND } from './served-commands.js';
 
 /** What the manifest depends on. */
 export interface ManifestInput {
   commands: readonly Command<never>[] | readonly Command<unknown>[];
-  mode: 'umbrella' | 'individual' | 'both';
+  mode: SlackCommandMode;
   socketMode: boolean;
   /** Whether slack:group principals are used (adds usergroups:read). */
   userGroups: boolean;
@@ -37,8 +37,12 @@ export function slackManifest(input: ManifestInput): Record<string, unknown> {
   const url = input.requestUrl ?? 'https://YOUR-PUBLIC-HOST/slack/events';
   const withUrl = (o: Record<string, unknown>) => (input.socketMode ? o : { ...o, url });
   const commands = [...(input.commands as readonly Command[])].sort((a, b) => a.name.localeCompare(b.name));
+  const served = servedCommands(
+    input.mode,
+    commands.map((c) => c.name),
+  );
   const slash: Record<string, unknown>[] = [];
-  if (input.mode !== 'individual') {
+  if (served.umbrella) {
     slash.push(
       withUrl({
         command: `/${UMBRELLA_COMMAND}`,
@@ -51,18 +55,16 @@ export function slackManifest(input: ManifestInput): Record<string, unknown> {
       }),
     );
   }
-  if (input.mode !== 'umbrella') {
-    for (const c of commands) {
-      const hint = usageHint(c);
-      slash.push(
-        withUrl({
-          command: `/${c.name}`,
-          description: clamp(c.description, DESCRIPTION_MAX),
-          ...(hint ? { usage_hint: clamp(hint, HINT_MAX) } : {}),
-          should_escape: false,
-        }),
-      );
-    }
+  for (const c of commands.filter((c) => served.individual.includes(c.name))) {
+    const hint = usageHint(c);
+    slash.push(
+      withUrl({
+        command: `/${c.name}`,
+        description: clamp(c.description, DESCRIPTION_MAX),
+        ...(hint ? { usage_hint: clamp(hint, HINT_MAX) } : {}),
+        should_escape: false,
+      }),
+    );
   }
   const scopes = ['commands', 'chat:write', 'files:write'];
   if (input.userGroups) scopes.push('usergroups:read');

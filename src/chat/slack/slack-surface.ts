@@ -31,6 +31,7 @@ import { SlackAlertChannel } from '../../monitor/slack-alert-channel.js';
 import { renderRunSummary } from '../render-run.js';
 import { streamToThread } from '../stream/thread-streamer.js';
 import type { ChatSurface, SurfaceDeps } from '../surface.js';
+import { servedCommands, slashNames, UMBRELLA_COMMAND } from './served-commands.js';
 import {
   answeredBlocks,
   CONFIRM_NO,
@@ -42,9 +43,6 @@ import {
 } from './slack-blocks.js';
 import { SlackThreadSink, wrapCode } from './slack-sink.js';
 import { SlackUserGroups } from './user-groups.js';
-
-/** Name of the umbrella slash command (without the slash). */
-export const UMBRELLA_COMMAND = 'siteflow';
 
 /** How runs are streamed into a Slack thread. */
 export const SLACK_STREAM = {
@@ -151,11 +149,8 @@ export class SlackSurface implements ChatSurface {
 
   /** Slash command names served, per SLACK_COMMANDS (with the leading slash). */
   commandNames(): string[] {
-    const mode = this.deps.config.SLACK_COMMANDS;
-    const out: string[] = [];
-    if (mode !== 'individual') out.push(`/${UMBRELLA_COMMAND}`);
-    if (mode !== 'umbrella') for (const cmd of this.deps.registry.all()) out.push(`/${cmd.name}`);
-    return out;
+    const names = this.deps.registry.all().map((c) => c.name);
+    return slashNames(servedCommands(this.deps.config.SLACK_COMMANDS, names));
   }
 
   async start(): Promise<void> {
