@@ -141,7 +141,6 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     clock,
     logger,
     services,
-    grantHint: GRANT_HINT,
   });
 
   const hasChat = chatConfigured(config);

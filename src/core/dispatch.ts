@@ -18,7 +18,7 @@ import {
   SITE_RE,
 } from './command.js';
 import { describeError, isSiteFlowError } from './errors.js';
-import type { PermissionPolicy } from './permissions.js';
+import { grantAdvice, type PermissionPolicy } from './permissions.js';
 import type { AuditStore, Clock, Logger } from './ports.js';
 
 /** The set of declared commands, by name. */
@@ -78,8 +78,6 @@ export interface DispatcherDeps<S> {
   clock: Clock;
   logger: Logger;
   services: S;
-  /** How to grant more rights, shown with a denial (e.g. the config keys to set). */
-  grantHint?: string;
 }
 
 /** Routes invocations to commands. */
@@ -123,14 +121,13 @@ export class Dispatcher<S> {
     }
     const site = siteOf(inv.args.site);
     if (!levelAllows(level, cmd.level)) {
-      const hint = this.deps.grantHint ? ` ${this.deps.grantHint}` : '';
       const r: Reply = {
         status: 'denied',
         title: `You are not allowed to run /${cmd.name}`,
         blocks: [
           {
             kind: 'text',
-            text: `/${cmd.name} needs the ${cmd.level} level; you have ${level}.${hint}`,
+            text: `/${cmd.name} needs the ${cmd.level} level; you have ${level}. ${grantAdvice(inv.platform, inv.user, cmd.level)}`,
           },
         ],
         ephemeral: true,

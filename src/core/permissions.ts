@@ -23,6 +23,20 @@ export function principalsOf(platform: Platform, user: ChatUser): string[] {
   ];
 }
 
+/**
+ * What an admin must add to the configuration so `user` gets `needed`: the user's exact
+ * principal and the key it goes in, e.g. "add discord:user:123 to OPERATORS".
+ */
+export function grantAdvice(platform: Platform, user: ChatUser, needed: Level): string {
+  const key = needed === 'admin' ? 'ADMINS' : 'OPERATORS';
+  const roleKind = platform === 'slack' ? 'group' : 'role';
+  const roles =
+    user.roles.length > 0 && platform !== 'console'
+      ? ` (or one of your ${roleKind}s, e.g. ${platform}:${roleKind}:${user.roles[0]})`
+      : '';
+  return `To allow it, an admin adds ${platform}:user:${user.id}${roles} to ${key}.`;
+}
+
 /** Resolves permission levels. */
 export class PermissionPolicy {
   private readonly admins: Set<string>;

@@ -356,7 +356,8 @@ describe('SiteFlow on Discord', () => {
     const msg = fake.findMessage(rec.originalMessageId!)!.message;
     expect(msg.ephemeral).toBe(true);
     expect(msg.content).toMatch(/needs the operator level; you have viewer/);
-    expect(msg.content).toMatch(/OPERATORS or ADMINS/);
+    expect(msg.content).toContain(`discord:user:${DiscordIds.carol}`);
+    expect(msg.content).toMatch(/to OPERATORS\./);
     expect(fake.threadsOf(DiscordIds.general).some((t) => t.id === msg.id)).toBe(false);
     const audit = app.services.audit.query({ action: 'restart', actorId: DiscordIds.carol }).entries;
     expect(audit[0]).toMatchObject({ outcome: 'denied', actor: { platform: 'discord', name: 'carol' } });

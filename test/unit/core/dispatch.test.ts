@@ -41,7 +41,6 @@ function setup() {
     clock: { now: () => now++ },
     logger: silent,
     services: {},
-    grantHint: 'Ask an admin to add you to OPERATORS.',
   });
   const inv = (over: Partial<Invocation>): Invocation => ({
     platform: 'discord',
@@ -78,7 +77,9 @@ describe('dispatcher', () => {
     const r = await d.dispatch(inv({}));
     expect(r.status).toBe('denied');
     expect(r.ephemeral).toBe(true);
-    expect(JSON.stringify(r.blocks)).toContain('OPERATORS');
+    // Names the level and the exact principal an admin must add.
+    expect(JSON.stringify(r.blocks)).toMatch(/needs the operator level; you have viewer/);
+    expect(JSON.stringify(r.blocks)).toMatch(/adds \w+:user:[\w-]+ .*to OPERATORS/);
     expect(calls).toEqual([]);
     expect(audit.entries).toMatchObject([{ action: 'restart', outcome: 'denied', site: 'blog' }]);
   });
