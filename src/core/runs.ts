@@ -135,6 +135,9 @@ type AbortReason = { status: 'cancelled' | 'timed_out'; error: string; by?: Acto
 
 const FORCED = Symbol('forced');
 
+/** Progress of one key is published (log, console, page, chat) at most this often. */
+export const PROGRESS_INTERVAL_MS = 1000;
+
 interface Entry {
   readonly def: ActionDef;
   readonly actor: Actor;
@@ -148,7 +151,8 @@ interface Entry {
   /** Set once the run is being finalised: output is ignored from then on. */
   closing: boolean;
   readonly tail: Array<{ key: string | null; text: string }>;
-  readonly lastProgress: Map<string, string>;
+  /** Per progress key: the text last published and when, and a newer one held back. */
+  readonly lastProgress: Map<string, { text: string; at: number; held: string | null }>;
   readonly finished: Promise<Operation>;
   resolve(op: Operation): void;
   readonly forced: Promise<typeof FORCED>;
@@ -512,6 +516,7 @@ export class ActionRunner {
     error: string | null,
   ): Promise<void> {
     const wasRunning = !e.queued;
+    this.flushProgress(e);
     e.closing = true;
     if (e.timer) clearTimeout(e.timer);
     if (e.forceTimer) clearTimeout(e.forceTimer);
@@ -550,6 +555,7 @@ export class ActionRunner {
 
   private emit(e: Entry, stream: RunStream, text: string): void {
     if (e.closing) return;
+    this.flushProgress(e);
     const at = this.deps.clock.now();
     for (const line of splitLines(text)) {
       e.writer.write(stream === 'info' ? `# ${line}` : line);
@@ -558,15 +564,41 @@ export class ActionRunner {
     }
   }
 
+  /**
+   * Publishes progress at most once per PROGRESS_INTERVAL_MS per key (a pull reports every few
+   * KB); a newer state in between is held and goes out with the next one due, before the next
+   * line, or when the run ends, so the final sizes are always kept.
+   */
   private emitProgress(e: Entry, key: string, text: string): void {
-    if (e.closing || e.lastProgress.get(key) === text) return;
-    e.lastProgress.set(key, text);
+    if (e.closing) return;
+    const now = this.deps.clock.now();
+    const last = e.lastProgress.get(key);
+    if (last && last.text === text) {
+      last.held = null;
+      return;
+    }
+    this.pushTail(e, key, `${key}: ${text}`);
+    if (last && now - last.at < PROGRESS_INTERVAL_MS) {
+      last.held = text;
+      return;
+    }
+    this.publishProgress(e, key, text, now);
+  }
+
+  private publishProgress(e: Entry, key: string, text: string, at: number): void {
+    e.lastProgress.delete(key);
+    e.lastProgress.set(key, { text, at, held: null });
     // Bounded even for an action that invents a new key per update.
     if (e.lastProgress.size > 1000) e.lastProgress.delete(e.lastProgress.keys().next().value!);
-    // Each distinct state goes to the log; the tail keeps only the latest per key.
     e.writer.write(`${key}: ${text}`);
-    this.pushTail(e, key, `${key}: ${text}`);
-    this.deps.hub.publish(e.op.id, { type: 'progress', key, text, at: this.deps.clock.now() });
+    this.deps.hub.publish(e.op.id, { type: 'progress', key, text, at });
+  }
+
+  /** Publishes every held progress state. */
+  private flushProgress(e: Entry): void {
+    const now = this.deps.clock.now();
+    for (const [key, p] of [...e.lastProgress])
+      if (p.held !== null) this.publishProgress(e, key, p.held, now);
   }
 
   private pushTail(e: Entry, key: string | null, text: string): void {

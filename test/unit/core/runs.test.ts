@@ -139,6 +139,34 @@ describe('ActionRunner', () => {
     expect(evs.at(-1)).toMatchObject({ type: 'end', status: 'succeeded', exitCode: 0, durationMs: 1500 });
   });
 
+  it('coalesces progress to one update per second per key in the log and the stream, keeping the final sizes', async () => {
+    const { runner, runLog, clock } = setup();
+    const op = started(
+      runner.start(
+        action({
+          run: async (io) => {
+            for (let kb = 100; kb <= 5000; kb += 100) {
+              io.progress('img:1', `${kb} KB`);
+              io.progress('img:2', `${kb / 10} KB`);
+              clock.advance(50); // 20 updates a second per key
+            }
+            return { exitCode: 0 };
+          },
+        }),
+        { actor: alice },
+      ),
+    );
+    const final = (await runner.wait(op.id))!;
+    const lines = runLog.lines(final.logPath);
+    const of = (key: string) => lines.filter((l) => l.startsWith(`${key}: `));
+    // 50 updates over 2.5 s: at most one per second published, plus the held final state.
+    expect(of('img:1').length).toBeLessThanOrEqual(4);
+    expect(of('img:1')[0]).toBe('img:1: 100 KB');
+    expect(of('img:1').at(-1)).toBe('img:1: 5000 KB');
+    expect(of('img:2').at(-1)).toBe('img:2: 500 KB');
+    expect(final.outputTail).toContain('img:1: 5000 KB');
+  });
+
   it('caps read-only runs: beyond the limit they are refused, and a slot frees when one ends', async () => {
     const { runner } = setup({ maxConcurrentReads: 2 });
     const gates = [deferred(), deferred()];
