@@ -12,6 +12,7 @@ export default defineCommand({
       max: 60,
       pattern: /^al_[0-9a-z]{1,40}$/,
       patternHint: 'expected an alert id such as al_m3x9...',
+      completion: 'alert',
     }),
   },
   run: ({ services, actor }, { alert }) => {

@@ -13,6 +13,7 @@ export default defineCommand({
       max: 40,
       pattern: OPERATION_ID_RE,
       patternHint: 'expected an operation id such as op_01jd5t3q9x...',
+      completion: 'operation',
     }),
   },
   run: ({ services, actor, level }, { operation }) => {

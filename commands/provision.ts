@@ -18,7 +18,12 @@ export default defineCommand({
   mutates: true,
   options: {
     site: siteName,
-    template: opt.string({ description: 'Template (see /templates)', required: true, max: 40 }),
+    template: opt.string({
+      description: 'Template (see /templates)',
+      required: true,
+      max: 40,
+      completion: 'template',
+    }),
     domain: opt.string({
       description: 'Domain of the site (default NAME.<PROVISION_BASE_DOMAIN>)',
       max: 253,

@@ -243,7 +243,11 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     runLog,
     logger,
     clock,
-    completions: completionSource(services),
+    completions: completionSource({
+      state: live,
+      operations: () => runner.active().map((a) => a.operation.id),
+      templates: () => services.provisioning?.catalog.names() ?? [],
+    }),
   });
   const starters = surfaces.map((s) => startSurface(s, logger));
   await Promise.all(starters.map((s) => s.started));

@@ -99,6 +99,7 @@ export const alertTarget = opt.string({
   max: 129,
   pattern: /^[a-z0-9][a-z0-9_/-]{0,128}$/,
   patternHint: 'expected a site, host/site or host name',
+  completion: 'target',
 });
 
 /** Resolves a site and checks the optional service belongs to it, or returns the reply saying why not. */

@@ -20,7 +20,7 @@ export function levelAllows(have: Level, need: Level): boolean {
 export const MAX_ARG_LENGTH = 512;
 
 /** Which dynamic list a surface may offer as completions for an option. */
-export type Completion = 'site' | 'service' | 'template' | 'operation';
+export type Completion = 'site' | 'service' | 'host' | 'template' | 'operation' | 'alert' | 'target';
 
 /** An option's declaration and its pure parser. */
 export interface OptionSpec<T = unknown> {
