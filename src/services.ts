@@ -140,6 +140,7 @@ export function startRun(ctx: CommandContext<Services>, def: ActionDef, title: s
       title: `${title} (${r.value.id}), started by ${actor.name}`,
       blocks: [],
       operationId: r.value.id,
+      actions: [{ label: 'Cancel', command: 'cancel', args: { operation: r.value.id }, danger: true }],
     };
   }
   if (r.error.code === 'busy') {

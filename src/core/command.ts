@@ -191,7 +191,18 @@ export interface Reply {
   operationId?: string;
   /** Set when the command asks the user to confirm before anything happens. */
   confirm?: ConfirmPrompt;
+  /** Buttons under the reply (console: hints), e.g. Cancel on a running operation. */
+  actions?: ReplyAction[];
 }
+
+/**
+ * A button under a reply. A command button runs that command as the person who clicks, with
+ * their level and in their name in the audit log, exactly as if they had typed it; a link
+ * button opens a URL.
+ */
+export type ReplyAction =
+  | { label: string; command: string; args: Record<string, string>; danger?: boolean }
+  | { label: string; url: string };
 
 /** A confirmation the surface shows as buttons (or as a `/confirm ID` hint in the console). */
 export interface ConfirmPrompt {

@@ -426,7 +426,13 @@ export async function cleanupStale(docker?: Docker): Promise<string[]> {
 
   const dead = [...ids].filter((id) => id !== runId && parseRunId(id) && !isRunAlive(id));
   for (const id of dead) {
-    await cleanupRun(id, client);
+    // Another run may be clearing the same leftovers right now (its removals race ours): a
+    // failure here is reported and left for the next run, never fatal to this one.
+    await cleanupRun(id, client).catch((e) =>
+      console.error(
+        `[test-env] leftovers of ${id} not all removed: ${e instanceof Error ? e.message : String(e)}`,
+      ),
+    );
     if (env) await cleanupRegistryRun(env.registry, id, repos).catch(() => 0);
   }
 

@@ -13,6 +13,7 @@ import type { Clock } from '../../core/ports.js';
 import type { RunEvent } from '../../core/run-events.js';
 import { renderRunEvent, renderRunSummary } from '../render-run.js';
 import { renderReplyText } from '../render-text.js';
+import { actionHints } from '../reply-actions.js';
 
 /** Source of a run's live events (the action runner's hub). */
 export interface RunEventSource {
@@ -98,7 +99,8 @@ export class ConsoleSurface {
       receivedAt: this.deps.clock.now(),
     };
     const r = await this.deps.dispatcher.dispatch(inv, read.problems ? { problems: read.problems } : {});
-    this.print(renderReplyText(r));
+    const hints = actionHints(r);
+    this.print(hints ? `${renderReplyText(r)}\n${hints}` : renderReplyText(r));
     if (r.operationId && this.deps.runs) {
       const p = this.stream(r.operationId)
         .catch((e) =>

@@ -30,6 +30,7 @@ import { describeError, SiteFlowError } from '../../core/errors.js';
 import type { Logger } from '../../core/ports.js';
 import { DiscordAlertChannel } from '../../monitor/discord-alert-channel.js';
 import { renderRunSummary } from '../render-run.js';
+import { decodeAction, finishedRunReply, shownActions } from '../reply-actions.js';
 import { type StreamReport, streamToThread } from '../stream/thread-streamer.js';
 import type { ChatSurface, SurfaceDeps } from '../surface.js';
 import { commandsJson } from './command-json.js';
@@ -313,7 +314,7 @@ export class DiscordSurface implements ChatSurface {
       content: rendered.messages[0]!,
       allowedMentions: noMentions,
       ...(last === 0 ? { files } : {}),
-      ...(r.confirm ? { components: [confirmRow(r.confirm.id, r.confirm.confirmLabel)] } : {}),
+      components: componentsOf(r),
     };
     const message = await this.editOrPost(i, first, r);
     for (const [n, content] of rendered.messages.slice(1).entries()) {
@@ -324,12 +325,14 @@ export class DiscordSurface implements ChatSurface {
         ...(n + 1 === last ? { files } : {}),
       });
     }
-    if (r.operationId && !deferredPrivately) this.stream(r.operationId, message, r.title, i.channelId);
+    if (r.operationId && !deferredPrivately) this.stream(r.operationId, message, r, i.channelId);
   }
 
   private async onButton(i: ButtonInteraction): Promise<void> {
     const alert = parseAlertCustomId(i.customId);
     if (alert) return this.onAlertButton(i, alert);
+    const action = decodeAction(i.customId);
+    if (action) return this.runAsClicker(i, action.command, action.args);
     const m = CONFIRM_RE.exec(i.customId);
     if (!m) {
       await i.reply({ content: 'This button is not one of SiteFlow’s.', flags: MessageFlags.Ephemeral });
@@ -359,13 +362,13 @@ export class DiscordSurface implements ChatSurface {
       i,
       {
         content,
-        components: [],
+        components: componentsOf(r),
         allowedMentions: noMentions,
         ...(file ? { files: [{ attachment: file.data, name: file.name }] } : {}),
       },
       r,
     );
-    if (r.operationId) this.stream(r.operationId, message, r.title, i.channelId);
+    if (r.operationId) this.stream(r.operationId, message, r, i.channelId, note);
   }
 
   /**
@@ -410,7 +413,16 @@ export class DiscordSurface implements ChatSurface {
       await i.reply({ content: 'This alert is no longer known to SiteFlow.', flags: MessageFlags.Ephemeral });
       return;
     }
-    const inv = this.invocation(i, cmd.command, cmd.args);
+    await this.runAsClicker(i, cmd.command, cmd.args);
+  }
+
+  /** A button's command, run as the clicking user and answered like a typed one. */
+  private async runAsClicker(
+    i: ButtonInteraction,
+    command: string,
+    args: Record<string, string>,
+  ): Promise<void> {
+    const inv = this.invocation(i, command, args);
     const privately = this.surelyPrivate(inv);
     await this.acknowledge(() => i.deferReply(privately ? { flags: MessageFlags.Ephemeral } : {}));
     await this.acksSettled();
@@ -445,11 +457,11 @@ export class DiscordSurface implements ChatSurface {
   }
 
   /** Starts a thread on `message` and streams the run into it (in the background). */
-  private stream(opId: string, message: Message, title: string, channelId: string | null): void {
+  private stream(opId: string, message: Message, r: Reply, channelId: string | null, note = ''): void {
     const rec: DiscordStreamRecord = { operationId: opId, threadId: null, startedAt: Date.now() };
     this.streamed.push(rec);
     if (this.streamed.length > 200) this.streamed.shift();
-    const p = this.runStream(opId, message, title, channelId, rec)
+    const p = this.runStream(opId, message, r, channelId, rec, note)
       .catch((e) => this.log.warn({ err: describeError(e), operation: opId }, 'streaming to discord failed'))
       .finally(() => {
         rec.finishedAt = Date.now();
@@ -461,14 +473,15 @@ export class DiscordSurface implements ChatSurface {
   private async runStream(
     opId: string,
     message: Message,
-    title: string,
+    r: Reply,
     channelId: string | null,
     rec: DiscordStreamRecord,
+    note: string,
   ): Promise<void> {
     const { services, runLog } = this.deps;
     // Subscribe at once: the hub replays from the start, and reading never waits for Discord.
     const events = services.runner.events(opId);
-    const target = await this.threadFor(message, title, channelId);
+    const target = await this.threadFor(message, r.title, channelId);
     rec.threadId = target.id;
     const op = services.operations.get(opId);
     try {
@@ -504,6 +517,17 @@ export class DiscordSurface implements ChatSurface {
         filename: `${opId}.log`,
       },
     );
+    // The run's first message says how it ended; its Cancel button is gone.
+    const done = finishedRunReply(r, rec.report.end);
+    await message
+      .edit({
+        content: clamp(renderDiscordReply(done).messages[0]!, DISCORD_MAX_CONTENT - note.length) + note,
+        components: componentsOf(done),
+        allowedMentions: noMentions,
+      })
+      .catch((e) =>
+        this.log.warn({ err: describeError(e), operation: opId }, 'could not update the run message'),
+      );
   }
 
   /** A thread on the reply message; the channel itself when a thread cannot be started there. */
@@ -522,6 +546,23 @@ export class DiscordSurface implements ChatSurface {
       throw e;
     }
   }
+}
+
+/** The button rows of a reply: its confirmation, then its actions (Cancel, links). */
+function componentsOf(r: Reply): ActionRowBuilder<ButtonBuilder>[] {
+  const rows = r.confirm ? [confirmRow(r.confirm.id, r.confirm.confirmLabel)] : [];
+  const buttons = shownActions(r)
+    .slice(0, 5)
+    .map((a) =>
+      'url' in a
+        ? new ButtonBuilder().setURL(a.url).setLabel(clamp(a.label, 80)).setStyle(ButtonStyle.Link)
+        : new ButtonBuilder()
+            .setCustomId(a.id)
+            .setLabel(clamp(a.label, 80))
+            .setStyle(a.danger ? ButtonStyle.Danger : ButtonStyle.Secondary),
+    );
+  if (buttons.length > 0) rows.push(new ActionRowBuilder<ButtonBuilder>().addComponents(...buttons));
+  return rows;
 }
 
 /** The Confirm / Cancel buttons of a confirmation request. */

@@ -6,6 +6,7 @@
 import type { types } from '@slack/bolt';
 import type { Block, ConfirmPrompt, Reply, ReplyStatus } from '../../core/command.js';
 import { renderBlock } from '../render-text.js';
+import { shownActions } from '../reply-actions.js';
 
 /** Longest text of one section block. */
 export const SECTION_MAX = 3000;
@@ -15,6 +16,10 @@ export const MAX_BLOCKS = 50;
 export const CONFIRM_YES = 'sf_confirm_yes';
 /** Action id of the call-off button. */
 export const CONFIRM_NO = 'sf_confirm_no';
+/** Action ids of reply command buttons (`sf_do_0`, …); the value is the command button id. */
+export const ACTION_ID_RE = /^sf_do_\d+$/;
+/** Action id of link buttons (Slack still sends the click; it is only acknowledged). */
+export const LINK_ACTION = 'sf_link';
 
 const FENCE = '```';
 const MARK: Record<ReplyStatus, string> = { ok: '✓', error: '✗', denied: '⛔', invalid: '⚠', busy: '⏳' };
@@ -95,6 +100,27 @@ function blockSections(b: Block): SlackBlock[] {
 }
 
 /** The confirmation buttons and their expiry note. */
+/** The reply's buttons (Cancel, links) as one actions block. */
+export function actionBlocks(r: Reply): SlackBlock[] {
+  const elements = shownActions(r).map((a, n) =>
+    'url' in a
+      ? {
+          type: 'button' as const,
+          action_id: `${LINK_ACTION}_${n}`,
+          url: a.url,
+          text: { type: 'plain_text' as const, text: a.label },
+        }
+      : {
+          type: 'button' as const,
+          action_id: `sf_do_${n}`,
+          value: a.id,
+          ...(a.danger ? { style: 'danger' as const } : {}),
+          text: { type: 'plain_text' as const, text: a.label },
+        },
+  );
+  return elements.length > 0 ? [{ type: 'actions', elements }] : [];
+}
+
 export function confirmBlocks(c: ConfirmPrompt): SlackBlock[] {
   const label = c.confirmLabel.length > 75 ? `${c.confirmLabel.slice(0, 74)}…` : c.confirmLabel;
   return [
@@ -133,7 +159,7 @@ export function confirmBlocks(c: ConfirmPrompt): SlackBlock[] {
 export function replyMessage(r: Reply): { text: string; blocks: SlackBlock[] } {
   const title = chunkText(escapeMrkdwn(titleText(r)), SECTION_MAX, 2).map((t) => section(`*${t}*`));
   let blocks: SlackBlock[] = [...title, ...r.blocks.flatMap(blockSections)];
-  const tail = r.confirm ? confirmBlocks(r.confirm) : [];
+  const tail = [...(r.confirm ? confirmBlocks(r.confirm) : []), ...actionBlocks(r)];
   if (blocks.length + tail.length > MAX_BLOCKS) {
     blocks = blocks.slice(0, MAX_BLOCKS - tail.length - 1);
     blocks.push(section('_… more than fits in one message_'));

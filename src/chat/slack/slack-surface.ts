@@ -26,17 +26,19 @@ import type { ChatUser, Invocation, Reply } from '../../core/command.js';
 import { readCommandArgs, readCommandLine } from '../../core/command-line.js';
 import { describeError, SiteFlowError } from '../../core/errors.js';
 import type { Logger } from '../../core/ports.js';
-import type { RunEndEvent } from '../../core/run-events.js';
 import { SlackAlertChannel } from '../../monitor/slack-alert-channel.js';
 import { renderRunSummary } from '../render-run.js';
+import { decodeAction, finishedRunReply } from '../reply-actions.js';
 import { streamToThread } from '../stream/thread-streamer.js';
 import type { ChatSurface, SurfaceDeps } from '../surface.js';
 import { servedCommands, slashNames, UMBRELLA_COMMAND } from './served-commands.js';
 import {
+  ACTION_ID_RE,
   answeredBlocks,
   CONFIRM_NO,
   CONFIRM_YES,
   escapeMrkdwn,
+  LINK_ACTION,
   replyMessage,
   type SlackBlock,
   textSections,
@@ -207,6 +209,13 @@ export class SlackSurface implements ChatSurface {
       await a.ack();
       this.later(() => this.onConfirm(a, 'no'));
     });
+    this.app.action(ACTION_ID_RE, async (a: ButtonArgs) => {
+      await a.ack();
+      this.later(() => this.onReplyAction(a));
+    });
+    this.app.action(new RegExp(`^${LINK_ACTION}_\\d+$`), async ({ ack }) => {
+      await ack();
+    });
     this.app.action(/^sf_alert_(restart|logs|silence|ack)$/, async (a: ButtonArgs) => {
       await a.ack();
       this.later(() => this.onAlertAction(a));
@@ -296,14 +305,36 @@ export class SlackSurface implements ChatSurface {
       });
       return;
     }
+    await this.runAsClicker({ body, respond }, cmd.command, cmd.args);
+  }
+
+  /** A reply's command button (e.g. Cancel on a run): its command, run as the clicking user. */
+  private async onReplyAction({ body, action, respond }: ButtonArgs): Promise<void> {
+    const cmd = decodeAction(action.value ?? '');
+    if (!cmd) {
+      await this.say(respond, {
+        ...textOnly('invalid', 'This button is not one of SiteFlow’s.'),
+        ephemeral: true,
+      });
+      return;
+    }
+    await this.runAsClicker({ body, respond }, cmd.command, cmd.args);
+  }
+
+  /** Dispatches `command` as the user who clicked a button and shows the reply. */
+  private async runAsClicker(
+    { body, respond }: Pick<ButtonArgs, 'body' | 'respond'>,
+    command: string,
+    args: Record<string, string>,
+  ): Promise<void> {
     const channel = body.channel?.id ?? (body.container as { channel_id?: string }).channel_id ?? '';
     const user = await this.userOf(body.user.id, body.user.username ?? body.user.name);
     const r = await this.deps.dispatcher.dispatch({
       platform: 'slack',
       user,
       channelId: channel,
-      command: cmd.command,
-      args: cmd.args,
+      command,
+      args,
       receivedAt: this.deps.clock.now(),
     });
     await this.deliver(r, { channel, user, respond });
@@ -357,16 +388,12 @@ export class SlackSurface implements ChatSurface {
       for await (const _ of events); // drain so the hub forgets this subscriber
       return;
     }
-    let ended: RunEndEvent | null = null;
-    await streamToThread(
+    const report = await streamToThread(
       events,
       new SlackThreadSink(this.client, t.channel, parentTs),
       { ...this.stream, wrap: wrapCode, logger: this.log },
       {
-        summary: (end) => {
-          ended = end;
-          return renderRunSummary(opId, end, t.user.name);
-        },
+        summary: (end) => renderRunSummary(opId, end, t.user.name),
         readLog: async () => {
           const op = this.deps.services.operations.get(opId);
           if (!op?.logPath) throw new Error(`no log for ${opId}`);
@@ -375,14 +402,10 @@ export class SlackSurface implements ChatSurface {
         filename: `${opId}.log`,
       },
     );
-    const end = ended as RunEndEvent | null;
-    if (end) {
-      const status = end.status === 'succeeded' ? 'ok' : 'error';
-      const done = replyMessage({ ...r, status, title: `${r.title}: ${end.status.replace('_', ' ')}` });
-      await this.client.chat
-        .update({ channel: t.channel, ts: parentTs, ...done })
-        .catch((e) => this.log.warn({ err: describeError(e) }, 'could not update the run message'));
-    }
+    const done = replyMessage(finishedRunReply(r, report.end));
+    await this.client.chat
+      .update({ channel: t.channel, ts: parentTs, ...done })
+      .catch((e) => this.log.warn({ err: describeError(e) }, 'could not update the run message'));
   }
 }
 

@@ -51,6 +51,8 @@ export interface StreamReport {
   /** Lines that no message showed (skipped by the hub or scrolled out of the live tail). */
   unshown: number;
   failedWrites: number;
+  /** How the run ended (`interrupted` when the stream stopped without an end event). */
+  end: RunEndEvent;
 }
 
 const NEWLINE = '\n';
@@ -241,7 +243,7 @@ export async function streamToThread(
   }
   // Without an attachment (not needed, or it failed) the summary is a message of its own.
   if (!attached) await write(() => sink.post(summary));
-  return { messages, writes, attached, unshown, failedWrites };
+  return { messages, writes, attached, unshown, failedWrites, end: endEv };
 }
 
 export { skippedText };
