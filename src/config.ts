@@ -65,6 +65,13 @@ export const KEYS = {
     description: 'Folder holding one sub-folder per site, each with its compose file.',
     group: 'core',
   }),
+  SITES_SCOPE: key({
+    schema: z.enum(['managed', 'all'], { error: 'expected managed or all' }),
+    default: 'managed',
+    description:
+      'Which compose projects are sites: managed = those whose folder is under SITES_ROOT or with a container labelled siteflow.manage=true; all = every compose project on every host (logs a warning at start).',
+    group: 'core',
+  }),
   LOG_LEVEL: key({
     schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       error: 'expected one of fatal, error, warn, info, debug, trace, silent',

@@ -91,8 +91,14 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     tlsDir: config.DOCKER_TLS_DIR || null,
     sitesRoot: config.SITES_ROOT,
     sshHostKeys: config.DOCKER_SSH_HOST_KEYS,
+    scope: config.SITES_SCOPE,
+    logger,
     ...(config.DOCKER_SSH_KEY_PATH ? { ssh: { privateKey: readFileSync(config.DOCKER_SSH_KEY_PATH) } } : {}),
   });
+  if (config.SITES_SCOPE === 'all')
+    logger.warn(
+      'SITES_SCOPE=all: every compose project on every host is a site, including databases, proxies and SiteFlow itself',
+    );
   const compose = new ComposeCli();
   const hub = new OutputHub();
   const runLog = new FileRunLog(join(config.DATA_DIR, 'logs'));

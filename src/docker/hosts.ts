@@ -12,8 +12,10 @@ import { formatFingerprint } from '../core/backup.js';
 import { NAME_RE, type SiteRef } from '../core/command.js';
 import type { Engine, HostRegistry, ResolveError, SiteInfo } from '../core/engine.js';
 import { describeError, isSiteFlowError, SiteFlowError } from '../core/errors.js';
+import type { Logger } from '../core/ports.js';
 import { err, ok, type Result } from '../core/result.js';
 import { DockerodeEngine } from './dockerode-engine.js';
+import { ScopedEngine, type ScopeMode, SiteScope } from './site-scope.js';
 
 /** The default when DOCKER_HOSTS is unset. */
 export const DEFAULT_DOCKER_HOSTS = 'local=unix:///var/run/docker.sock';
@@ -250,6 +252,10 @@ export interface HostsConfig {
   /** DOCKER_SSH_HOST_KEYS: `name=SHA256:...` pairs; every ssh:// host needs one. */
   sshHostKeys?: string | null;
   connectTimeoutMs?: number;
+  /** SITES_SCOPE (default `managed`: only projects under SITES_ROOT or labelled siteflow.manage=true). */
+  scope?: ScopeMode;
+  /** Where skipped projects are reported. */
+  logger?: Logger;
 }
 
 /** The sites of every host, and the hosts that could not be listed. */
@@ -314,11 +320,16 @@ export class Hosts implements HostRegistry {
     }
     if (problems.length) throw new SiteFlowError('CONFIG_INVALID', problems.join('; '));
     const envs: Record<string, Record<string, string>> = {};
+    const scope = new SiteScope({
+      mode: cfg.scope ?? 'managed',
+      sitesRoot: cfg.sitesRoot ?? null,
+      ...(cfg.logger ? { logger: cfg.logger } : {}),
+    });
     const engines = specs.map((spec) => {
       const tls = tlsOf.get(spec.name) ?? null;
       const sshHostKey = hostKeys.value.get(spec.name);
       envs[spec.name] = composeEnvFor(spec, tls);
-      return new DockerodeEngine({
+      const engine = new DockerodeEngine({
         name: spec.name,
         docker: dockerOptionsFor(spec, {
           tls,
@@ -328,6 +339,7 @@ export class Hosts implements HostRegistry {
         }),
         sitesRoot: spec.name === rootHost ? (cfg.sitesRoot ?? null) : null,
       });
+      return new ScopedEngine(engine, scope);
     });
     return new Hosts(engines, envs, rootHost);
   }
