@@ -303,7 +303,17 @@ export const KEYS = {
   DISCORD_GUILD_ID: key({
     schema: z.string().regex(/^(\d{5,25})?$/, 'expected a Discord server (guild) id'),
     default: '',
-    description: 'Register commands in this server only (they appear at once); global commands when unset.',
+    description:
+      'The home Discord server (guild) id: commands are registered there and, unless DISCORD_ALLOWED_GUILDS says otherwise, only it is served.',
+    group: 'discord',
+  }),
+  DISCORD_ALLOWED_GUILDS: key({
+    schema: list.refine((xs) => xs.every((x) => /^\d{5,25}$/.test(x)), {
+      message: 'expected comma-separated Discord server (guild) ids',
+    }),
+    default: '',
+    description:
+      'Discord servers (guild ids, comma-separated) whose interactions SiteFlow answers; default DISCORD_GUILD_ID. Others and DMs get a short refusal (audited). Commands are registered in each; stale global commands are removed. The Discord surface does not start while neither this nor DISCORD_GUILD_ID is set.',
     group: 'discord',
   }),
   DISCORD_API_URL: key({
@@ -342,6 +352,15 @@ export const KEYS = {
     example: '<xapp- app-level token>',
     description: 'Socket Mode (no public URL needed): the app-level token with connections:write.',
     secret: true,
+    group: 'slack',
+  }),
+  SLACK_ALLOWED_TEAMS: key({
+    schema: list.refine((xs) => xs.every((x) => /^[TE][A-Z0-9]{2,24}$/.test(x)), {
+      message: 'expected comma-separated Slack team (T...) or enterprise (E...) ids',
+    }),
+    default: '',
+    description:
+      "More Slack workspaces (T...) or Enterprise Grid orgs (E...) to serve besides the bot token's own (from auth.test); requests from any other are refused (audited).",
     group: 'slack',
   }),
   SLACK_PORT: key({

@@ -70,6 +70,9 @@ export function parseArgs(
   return problems.length ? { ok: false, error: problems } : { ok: true, value: out };
 }
 
+/** The whole answer to an invocation from a place SiteFlow does not serve. */
+export const REFUSAL = 'SiteFlow does not answer here.';
+
 /** What the dispatcher needs. */
 export interface DispatcherDeps<S> {
   registry: CommandRegistry<S>;
@@ -164,6 +167,19 @@ export class Dispatcher<S> {
         ...safeArgs(inv.args),
         ...(r.operationId ? { operationId: r.operationId } : {}),
       });
+    return r;
+  }
+
+  /**
+   * Refuses an invocation from a place SiteFlow does not serve (another Discord server, a DM,
+   * another Slack workspace) before any command is looked at: audited as denied, and the reply
+   * names no site, host or user.
+   */
+  refuse(inv: Invocation, reason: string, details: Record<string, unknown> = {}): Reply {
+    const started = this.deps.clock.now();
+    const r: Reply = { status: 'denied', title: REFUSAL, blocks: [], ephemeral: true };
+    this.audit(inv, inv.command.slice(0, 40) || '(none)', null, r, started, { reason, ...details });
+    this.deps.logger.info({ platform: inv.platform, reason, ...details }, 'refused: not served here');
     return r;
   }
 

@@ -111,6 +111,8 @@ beforeAll(async () => {
   await Promise.all([site.up(), spew.up()]);
 
   fake = await new FakeDiscord({ heartbeatIntervalMs: 300 }).start();
+  // A global command left over from an earlier version: registering per guild removes it.
+  fake.commands.global.push({ id: '100000000000000001', name: 'stale', description: 'old', type: 1 });
   dir = mkdtempSync(join(tmpdir(), 'sf-discord-'));
   const config = loadConfig(
     {
@@ -166,6 +168,53 @@ describe('SiteFlow on Discord', () => {
         { name: 'no', value: 'no' },
       ],
     });
+  });
+
+  it('removes stale global commands once the guild commands are registered', () => {
+    expect(fake.commands.global).toEqual([]);
+    expect(fake.commands.guild.length).toBeGreaterThan(0);
+  });
+
+  it('refuses a /status from a server outside DISCORD_ALLOWED_GUILDS and from a DM: at once, privately, naming nothing, audited', async () => {
+    const foreign = fake.slashCommand({
+      name: 'status',
+      user: DiscordIds.alice,
+      guildId: '999999999999999999',
+    });
+    const dm = fake.slashCommand({
+      name: 'restart',
+      options: { site: site.name },
+      user: DiscordIds.bob,
+      guildId: null,
+    });
+    const auto = fake.autocomplete({
+      name: 'restart',
+      options: { site: 'dsc' },
+      focused: 'site',
+      guildId: '999999999999999999',
+    });
+    for (const rec of [foreign, dm]) {
+      await fake.waitFor(() => rec.ackedAt, 3000, 'refusal');
+      expect(rec.ackLatencyMs!).toBeLessThan(3000);
+      expect(rec.callbackType).toBe(4);
+      const msg = fake.findMessage(rec.originalMessageId!)!.message;
+      const text = msg.content;
+      expect(msg.ephemeral).toBe(true);
+      expect(text).toBe('SiteFlow does not answer here.');
+      expect(text).not.toContain(site.name);
+    }
+    await fake.waitFor(() => auto.autocompleteChoices, 3000, 'empty autocomplete');
+    expect(auto.autocompleteChoices).toEqual([]);
+    const status = app.services.audit.query({ action: 'status', actorId: DiscordIds.alice }).entries;
+    expect(status[0]).toMatchObject({
+      outcome: 'denied',
+      details: { reason: 'guild', guild: '999999999999999999' },
+    });
+    const restart = app.services.audit.query({ action: 'restart', actorId: DiscordIds.bob }).entries;
+    expect(restart[0]).toMatchObject({ outcome: 'denied', details: { reason: 'dm', guild: null } });
+    // The home guild still works.
+    const home = fake.slashCommand({ name: 'status', user: DiscordIds.alice });
+    await fake.waitFor(() => home.replyContent?.includes(site.name), 10_000, 'home reply');
   });
 
   it('answers autocomplete with live site names', async () => {

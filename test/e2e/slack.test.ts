@@ -89,6 +89,7 @@ beforeAll(async () => {
     ADMINS: `slack:user:${SlackIds.alice}`,
     OPERATORS: `slack:user:${SlackIds.bob}`,
     HEALTH_TIMEOUT_SECONDS: '30',
+    SLACK_ALLOWED_TEAMS: 'T0FRIEND',
   });
   expect(sf.slack.mode).toBe('http');
   expect(sf.slack.port).toBeGreaterThan(0);
@@ -265,6 +266,52 @@ describe('Slack surface (HTTP mode)', () => {
     expect(sf.app.services.audit.query({ action: 'restart', since: t0, limit: 50 }).entries).toEqual([]);
     expect(sf.app.services.operations.list({ limit: 500 }).length).toBe(ops);
     for (const d of [forged, unsigned, stale]) expect(d.responseUrl!.posts).toEqual([]);
+  });
+
+  it('a command or button from another workspace is refused (ephemeral, names nothing, audited); SLACK_ALLOWED_TEAMS widens', async () => {
+    const ops = sf.app.services.operations.list({ limit: 500 }).length;
+    const before = await startedAt('web');
+    const d = await sender.slashCommand({
+      command: '/siteflow',
+      text: `restart ${site.name}`,
+      userId: SlackIds.alice,
+      teamId: 'T0STRANGER',
+    });
+    expect(d.status).toBe(200);
+    expect(d.elapsedMs).toBeLessThan(3000);
+    await fake.waitFor(() => d.responseUrl!.posts.length > 0, 10_000, 'refusal');
+    const body = d.responseUrl!.posts[0]!.body as { response_type: string };
+    expect(body).toMatchObject({ response_type: 'ephemeral' });
+    expect(JSON.stringify(body)).toContain('SiteFlow does not answer here.');
+    expect(JSON.stringify(body)).not.toContain(site.name);
+    const click = await sender.blockAction({
+      actionId: 'sf_alert_restart',
+      value: 'al_nothing',
+      messageTs: '1.000001',
+      userId: SlackIds.alice,
+      teamId: 'T0STRANGER',
+    });
+    expect(click.status).toBe(200);
+    await fake.waitFor(() => click.responseUrl!.posts.length > 0, 10_000, 'button refusal');
+    expect(JSON.stringify(click.responseUrl!.posts[0]!.body)).toContain('SiteFlow does not answer here.');
+    const rows = auditRows().filter((r) => r.details.reason === 'team');
+    expect(rows.map((r) => [r.action, r.outcome, r.details.team])).toEqual(
+      expect.arrayContaining([
+        ['siteflow', 'denied', 'T0STRANGER'],
+        ['action', 'denied', 'T0STRANGER'],
+      ]),
+    );
+    expect(sf.app.services.operations.list({ limit: 500 }).length).toBe(ops);
+    expect(await startedAt('web')).toBe(before);
+    // A workspace listed in SLACK_ALLOWED_TEAMS is served.
+    const friend = await sender.slashCommand({
+      command: '/siteflow',
+      text: `status ${site.name}`,
+      userId: SlackIds.alice,
+      teamId: 'T0FRIEND',
+    });
+    await fake.waitFor(() => friend.responseUrl!.posts.length > 0, 10_000, 'friend reply');
+    expect(JSON.stringify(friend.responseUrl!.posts[0]!.body)).toContain(site.name);
   });
 
   it("a viewer's /siteflow restart is denied (ephemeral) and audited", async () => {
