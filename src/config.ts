@@ -286,6 +286,13 @@ export const KEYS = {
       'Who is operator (restart, pull, cancel own): same principal syntax. Everyone else is a viewer.',
     group: 'permissions',
   }),
+  LOGS_LEVEL: key({
+    schema: z.enum(['viewer', 'operator', 'admin'], { error: 'expected viewer, operator or admin' }),
+    default: 'operator',
+    description:
+      "Who may read containers' output with /logs (and the alert Logs button): viewer, operator or admin. Output can hold secrets SiteFlow cannot know of, so not every viewer by default.",
+    group: 'permissions',
+  }),
   CONFIRM_PULL: key({
     schema: bool,
     default: 'false',

@@ -119,7 +119,7 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
       'marked operations interrupted by a previous crash',
     );
 
-  const registry = new CommandRegistry<Services>(commands);
+  const registry = new CommandRegistry<Services>(commands, { logs: config.LOGS_LEVEL });
   const services: Services = {
     audit,
     operations,

@@ -24,11 +24,16 @@ import type { AuditStore, Clock, Logger } from './ports.js';
 /** The set of declared commands, by name. */
 export class CommandRegistry<S = unknown> {
   private readonly byName = new Map<string, Command<S>>();
-  // biome-ignore lint/suspicious/noExplicitAny: each command has its own option types
-  constructor(commands: Iterable<Command<S, any>>) {
+  /** `levels` overrides the declared level of named commands (e.g. LOGS_LEVEL for /logs). */
+  constructor(
+    // biome-ignore lint/suspicious/noExplicitAny: each command has its own option types
+    commands: Iterable<Command<S, any>>,
+    levels: Readonly<Record<string, Level>> = {},
+  ) {
     for (const c of commands) {
       if (this.byName.has(c.name)) throw new Error(`command declared twice: ${c.name}`);
-      this.byName.set(c.name, c as Command<S>);
+      const level = levels[c.name];
+      this.byName.set(c.name, (level ? { ...c, level } : c) as Command<S>);
     }
   }
   get(name: string): Command<S> | undefined {

@@ -263,9 +263,9 @@ describe('SiteFlow on Discord', () => {
     const rec = fake.slashCommand({
       name: 'logs',
       options: { site: spew.name, lines: SPEW_LINES },
-      user: DiscordIds.carol,
+      user: DiscordIds.bob,
     });
-    await fake.waitFor(() => rec.replyContent?.includes('started by carol'), 10_000, 'reply');
+    await fake.waitFor(() => rec.replyContent?.includes('started by bob'), 10_000, 'reply');
     const thread = await threadOf(rec);
     const summary = await summaryIn(thread.id, 120_000);
     expect(summary.content).toMatch(/succeeded, exit 0/);
@@ -396,6 +396,26 @@ describe('SiteFlow on Discord', () => {
       expect(r.ackLatencyMs!).toBeLessThan(3000);
       expect(r.errors).toEqual([]);
     }
+  });
+
+  it("denies a viewer's /logs by default (LOGS_LEVEL=operator); an operator's works", async () => {
+    const viewer = fake.slashCommand({ name: 'logs', options: { site: site.name }, user: DiscordIds.carol });
+    await fake.waitFor(() => viewer.replyContent?.includes('not allowed'), 10_000, 'denial');
+    const msg = fake.findMessage(viewer.originalMessageId!)!.message;
+    expect(msg.ephemeral).toBe(true);
+    expect(msg.content).toMatch(/needs the operator level; you have viewer/);
+    expect(msg.content).not.toContain('tick');
+    const audit = app.services.audit.query({ action: 'logs', actorId: DiscordIds.carol }).entries;
+    expect(audit[0]).toMatchObject({ outcome: 'denied' });
+    const op = fake.slashCommand({
+      name: 'logs',
+      options: { site: site.name, service: 'worker', lines: 3 },
+      user: DiscordIds.bob,
+    });
+    await fake.waitFor(() => op.replyContent?.includes('started by bob'), 10_000, 'operator logs');
+    const thread = await threadOf(op);
+    await summaryIn(thread.id);
+    expect(everything(thread.id)).toContain('tick');
   });
 
   it("denies a viewer's /restart privately and audits it", async () => {

@@ -154,7 +154,7 @@ describe('Slack surface (HTTP mode)', () => {
     const d = await sender.slashCommand({
       command: '/siteflow',
       text: `logs ${site.name} chatty lines=2000`,
-      userId: SlackIds.carol,
+      userId: SlackIds.alice,
     });
     expect(d.status).toBe(200);
     const run = await finishedRun(new RegExp(`Logs of chatty of ${site.name}`), SlackIds.general, 120_000);
