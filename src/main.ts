@@ -25,6 +25,7 @@ import { LiveState } from './core/live-state.js';
 import { PermissionPolicy } from './core/permissions.js';
 import type { Clock } from './core/ports.js';
 import { ActionRunner } from './core/runs.js';
+import { SecretMasker } from './core/secret-mask.js';
 import { openDatabase } from './db/database.js';
 import { RetentionJob } from './db/retention.js';
 import { SqliteAlertStore } from './db/sqlite-alert-store.js';
@@ -38,6 +39,7 @@ import { alertChannelNames, createMonitor } from './monitor/create-monitor.js';
 import type { Monitor } from './monitor/monitor.js';
 import { createProvisioning } from './provision/provisioning.js';
 import { FileRunLog } from './runs/file-run-log.js';
+import { SiteEnvSecrets } from './runs/site-secrets.js';
 import type { Services } from './services.js';
 import { StateReconciler } from './state/state-reconciler.js';
 import { WebMetrics } from './web/metrics.js';
@@ -102,7 +104,15 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
   const compose = new ComposeCli();
   const hub = new OutputHub();
   const runLog = new FileRunLog(join(config.DATA_DIR, 'logs'));
+  // Every run's output is masked: SiteFlow's own secrets now, the sites' .env secrets before each run.
+  const masker = new SecretMasker();
+  masker.set('config', config.secrets);
+  let siteSecrets: SiteEnvSecrets | null = null;
   const runner = new ActionRunner({
+    masker,
+    beforeRun: async () => {
+      await siteSecrets?.refresh();
+    },
     operations,
     audit,
     runLog,
@@ -212,6 +222,10 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
   const live = new LiveState({ hosts: hosts.names(), siteState, clock });
   const reconciler = new StateReconciler({ hosts, state: live, logger, clock });
   await reconciler.start();
+  siteSecrets = new SiteEnvSecrets({ masker, state: live, logger, sitesRoot: config.SITES_ROOT });
+  await siteSecrets
+    .refresh()
+    .catch((e) => logger.warn({ err: describeError(e) }, 'reading site secrets failed'));
   // The monitor: alerts from the live state and engine events (null when MONITOR_ENABLED=false).
   const monitor = createMonitor({
     config,

@@ -27,6 +27,7 @@ import {
 } from './ports.js';
 import { err, ok, type Result } from './result.js';
 import type { RunEndEvent, RunEvent, RunStream } from './run-events.js';
+import type { Masker } from './secret-mask.js';
 
 /** What an action gets to do its work. */
 export interface ActionIO {
@@ -129,6 +130,10 @@ export interface ActionRunnerDeps extends ActionRunnerOptions {
   hub: OutputHub;
   clock: Clock;
   logger: Logger;
+  /** Masks secrets in every line, progress text and error before the log, hub or store see it. */
+  masker?: Masker;
+  /** Runs before an action starts (e.g. learns the site's secrets); a failure is logged, not fatal. */
+  beforeRun?: (def: ActionDef) => Promise<void>;
 }
 
 type AbortReason = { status: 'cancelled' | 'timed_out'; error: string; by?: Actor };
@@ -451,6 +456,10 @@ export class ActionRunner {
     let status: OperationStatus = 'succeeded';
     let exitCode: number | null = null;
     let error: string | null = null;
+    if (this.deps.beforeRun)
+      await this.deps
+        .beforeRun(def)
+        .catch((x) => e.log.warn({ err: describeError(x) }, 'preparing the run failed'));
     try {
       // Promise.resolve().then: a synchronous throw in `run` becomes a rejection.
       const running = Promise.resolve().then(() => def.run(io));
@@ -513,6 +522,8 @@ export class ActionRunner {
   ): Promise<void> {
     const wasRunning = !e.queued;
     e.closing = true;
+    // Error texts may quote output (compose's last lines): masked like the output itself.
+    if (error !== null) error = this.mask(error);
     if (e.timer) clearTimeout(e.timer);
     if (e.forceTimer) clearTimeout(e.forceTimer);
     const { clock } = this.deps;
@@ -548,9 +559,14 @@ export class ActionRunner {
     }
   }
 
-  private emit(e: Entry, stream: RunStream, text: string): void {
+  private mask(text: string): string {
+    return this.deps.masker ? this.deps.masker.mask(text) : text;
+  }
+
+  private emit(e: Entry, stream: RunStream, raw: string): void {
     if (e.closing) return;
     const at = this.deps.clock.now();
+    const text = this.mask(raw);
     for (const line of splitLines(text)) {
       e.writer.write(stream === 'info' ? `# ${line}` : line);
       this.pushTail(e, null, line);
@@ -558,7 +574,8 @@ export class ActionRunner {
     }
   }
 
-  private emitProgress(e: Entry, key: string, text: string): void {
+  private emitProgress(e: Entry, key: string, raw: string): void {
+    const text = this.mask(raw);
     if (e.closing || e.lastProgress.get(key) === text) return;
     e.lastProgress.set(key, text);
     // Bounded even for an action that invents a new key per update.
