@@ -28,6 +28,12 @@ export class SecretMasker implements Masker {
   private readonly sources = new Map<string, string[]>();
   /** Every value, longest first, so a secret containing another is masked whole. */
   private values: string[] = [];
+  /**
+   * One alternation of every value: V8's regexp engine scans a line for 150 literals some 40x
+   * faster than 150 `includes` calls (bench/masking.bench.ts).
+   */
+  private any: RegExp | null = null;
+  private all: RegExp | null = null;
 
   constructor(private readonly minLength = 4) {}
 
@@ -45,6 +51,9 @@ export class SecretMasker implements Masker {
     if (next.length) this.sources.set(source, next);
     else this.sources.delete(source);
     this.values = [...new Set([...this.sources.values()].flat())].sort((a, b) => b.length - a.length);
+    const pattern = this.values.map((v) => v.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|');
+    this.any = pattern ? new RegExp(pattern) : null;
+    this.all = pattern ? new RegExp(pattern, 'g') : null;
   }
 
   /** How many distinct values are known. */
@@ -53,9 +62,8 @@ export class SecretMasker implements Masker {
   }
 
   mask(text: string): string {
-    let out = text;
-    for (const v of this.values) if (out.includes(v)) out = out.split(v).join(MASK);
-    return out;
+    if (!this.any || !this.any.test(text)) return text;
+    return text.replace(this.all!, MASK);
   }
 }
 

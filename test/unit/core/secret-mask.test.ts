@@ -24,6 +24,13 @@ describe('SecretMasker', () => {
     expect(m.mask('no secrets here')).toBe('no secrets here');
   });
 
+  it('matches values literally, regexp metacharacters included', () => {
+    const m = new SecretMasker();
+    m.set('site:x', ['p.ss*(w0|rd)$^[x]\\/']);
+    expect(m.mask('pXss(w0|rd)$^[x]')).toBe('pXss(w0|rd)$^[x]');
+    expect(m.mask('a p.ss*(w0|rd)$^[x]\\/ b')).toBe(`a ${MASK} b`);
+  });
+
   it('masks each line of a multi-line secret (a private key)', () => {
     const m = new SecretMasker();
     m.set('config', ['-----BEGIN KEY-----\nMIIEvQIBADANBgkq\n-----END KEY-----']);
