@@ -8,6 +8,7 @@ import { parse as parseDotenv } from 'dotenv';
 import cron from 'node-cron';
 import { z } from 'zod';
 import { parseBackupMap } from './core/backup.js';
+import { isLoopbackHost } from './core/net.js';
 
 const positiveInt = z.coerce
   .number({ error: 'expected a whole number' })
@@ -574,11 +575,28 @@ export const KEYS = {
     group: 'web',
   }),
   WEB_TOKEN: key({
-    schema: z.string(),
+    schema: z.string().refine((v) => v === '' || v.length >= 16, {
+      message: 'expected at least 16 characters (e.g. `openssl rand -hex 24`)',
+    }),
     default: '',
     description:
       'Access token of the status page: when set, every page, the API and /metrics need it (Authorization: Bearer, or the login form); /healthz stays open.',
     secret: true,
+    group: 'web',
+  }),
+  WEB_ALLOW_ANONYMOUS: key({
+    schema: bool,
+    default: 'false',
+    description:
+      'Serve the status page without WEB_TOKEN on a non-loopback WEB_HOST (only when something in front, such as an authenticating proxy, guards it). Without it SiteFlow refuses to start that way.',
+    group: 'web',
+  }),
+  WEB_SESSION_HOURS: key({
+    schema: z.coerce
+      .number({ error: 'expected a number of hours' })
+      .positive('expected a number of hours > 0'),
+    default: '12',
+    description: 'How long a login to the status page lasts; /logout ends it sooner.',
     group: 'web',
   }),
   WEB_TRUST_PROXY: key({
@@ -652,6 +670,15 @@ export function loadConfig(
     } else {
       problems.push({ key: name, problem: r.error.issues.map((i) => i.message).join('; ') });
     }
+  }
+  // Rules across keys (only once each key is valid on its own).
+  if (!problems.length) {
+    const host = String(out.WEB_HOST);
+    if (!isLoopbackHost(host) && !out.WEB_TOKEN && out.WEB_ALLOW_ANONYMOUS !== true)
+      problems.push({
+        key: 'WEB_HOST',
+        problem: `${host} is not a loopback address and WEB_TOKEN is empty, so anyone who reaches it would see every site. Set WEB_TOKEN (16+ characters), or WEB_ALLOW_ANONYMOUS=true if something in front already authenticates.`,
+      });
   }
   if (problems.length) throw new ConfigError(problems);
   return { ...(out as Omit<Config, 'secrets'>), secrets };

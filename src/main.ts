@@ -26,6 +26,7 @@ import { PermissionPolicy } from './core/permissions.js';
 import type { Clock } from './core/ports.js';
 import { ActionRunner } from './core/runs.js';
 import { SecretMasker } from './core/secret-mask.js';
+import { lockDataDir } from './db/data-dir.js';
 import { openDatabase } from './db/database.js';
 import { RetentionJob } from './db/retention.js';
 import { SqliteAlertStore } from './db/sqlite-alert-store.js';
@@ -84,6 +85,8 @@ const GRANT_HINT = 'An admin can grant more by adding you to OPERATORS or ADMINS
 export async function startSiteFlow(config: Config, opts: StartOptions = {}): Promise<SiteFlow> {
   const logger = opts.logger ?? createLogger({ level: config.LOG_LEVEL, secrets: config.secrets });
   const clock: Clock = opts.clock ?? { now: () => Date.now() };
+  // One SiteFlow per data folder (0700, database files 0600); released on stop and on any exit.
+  const dataLock = lockDataDir(config.DATA_DIR);
   const database = openDatabase(join(config.DATA_DIR, 'siteflow.db'));
   const audit = new SqliteAuditStore(database.db);
   const operations = new SqliteOperationStore(database.db);
@@ -276,6 +279,7 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     logger,
     token: config.WEB_TOKEN || null,
     trustProxy: config.WEB_TRUST_PROXY,
+    sessionMs: config.WEB_SESSION_HOURS * 3600e3,
     page: { state: live, audit, operations, runLog, runs: runner, hub, metrics, clock },
     checks: { database: () => database.sqlite.prepare('select 1 as ok').get() !== undefined },
   });
@@ -299,6 +303,7 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
       await retention.stop();
       await backups.stop();
       database.close();
+      dataLock.release();
       logger.info('SiteFlow stopped');
     })();
     return stopping;

@@ -5,13 +5,13 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
 import { formatFingerprint } from '../core/backup.js';
 import { NAME_RE, type SiteRef } from '../core/command.js';
 import type { Engine, HostRegistry, ResolveError, SiteInfo } from '../core/engine.js';
 import { describeError, isSiteFlowError, SiteFlowError } from '../core/errors.js';
+import { isLoopbackHost } from '../core/net.js';
 import type { Logger } from '../core/ports.js';
 import { err, ok, type Result } from '../core/result.js';
 import { DockerodeEngine } from './dockerode-engine.js';
@@ -138,14 +138,7 @@ export function sshHostVerifier(pinned: string): (key: Buffer) => boolean {
   return (key: Buffer) => Buffer.isBuffer(key) && sshKeyFingerprint(key) === want;
 }
 
-/** True for an address on this machine: `localhost`, 127.0.0.0/8 or ::1. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.toLowerCase();
-  if (h === 'localhost' || h.endsWith('.localhost')) return true;
-  if (isIP(h) === 4) return h.startsWith('127.');
-  if (isIP(h) === 6) return h === '::1' || /^::ffff:127\./.test(h);
-  return false;
-}
+export { isLoopbackHost };
 
 /** TLS client files of a tcp host, from `<tlsDir>/<name>/{ca,cert,key}.pem`. */
 export interface TlsFiles {

@@ -154,7 +154,10 @@ describe('secret masking (real engine, Discord fake, console, page)', () => {
       console: driver.transcript,
       logs: logLines.join('\n'),
     };
-    for (const f of filesUnder(join(dir, 'data', 'logs'))) places[f] = readFileSync(f, 'utf8');
+    for (const f of filesUnder(join(dir, 'data', 'logs'))) {
+      places[f] = readFileSync(f, 'utf8');
+      expect(statSync(f).mode & 0o777, f).toBe(0o600);
+    }
     for (const f of readdirSync(join(dir, 'data')).filter((n) => n.startsWith('siteflow.db')))
       places[f] = readFileSync(join(dir, 'data', f)).toString('latin1');
     for (const op of ops) {
