@@ -62,7 +62,7 @@ export class SecretMasker implements Masker {
   }
 
   mask(text: string): string {
-    if (!this.any || !this.any.test(text)) return text;
+    if (!this.any?.test(text)) return text;
     return text.replace(this.all!, MASK);
   }
 }

@@ -54,6 +54,8 @@ beforeAll(async () => {
       services: {
         app: {
           environment: {
+            // Compose interpolates it from the site's .env.
+            // biome-ignore lint/suspicious/noTemplateCurlyInString: compose syntax, not JS
             DB_PASSWORD: '${DB_PASSWORD}',
             HALF_A: PASSWORD.slice(0, HALF),
             HALF_B: PASSWORD.slice(HALF),
