@@ -260,12 +260,30 @@ describe('Slack surface (HTTP mode)', () => {
       { command: '/siteflow', text, userId: SlackIds.bob },
       { timestamp: SlackSender.staleTimestamp() },
     );
-    expect([forged.status, unsigned.status, stale.status]).toEqual([401, 401, 401]);
+    // A timestamp more than 5 minutes ahead is refused like a stale one (Bolt alone lets it in).
+    const future = await sender.slashCommand(
+      { command: '/siteflow', text, userId: SlackIds.bob },
+      { timestamp: Math.floor(Date.now() / 1000) + 6 * 60 },
+    );
+    expect([forged.status, unsigned.status, stale.status, future.status]).toEqual([401, 401, 401, 401]);
+    // The body limit applies while reading, before the signature is looked at: 413, not 401.
+    const huge = await sender
+      .slashCommand(
+        {
+          command: '/siteflow',
+          text: `restart ${site.name} ${'x'.repeat(1100 * 1024)}`,
+          userId: SlackIds.bob,
+        },
+        { badSignature: true },
+      )
+      .then((d) => d.status)
+      .catch(() => 'connection closed');
+    expect([413, 'connection closed']).toContain(huge);
     await new Promise((r) => setTimeout(r, 1000));
     // Nothing about these requests reached the dispatcher (earlier tests' rows may still land).
     expect(sf.app.services.audit.query({ action: 'restart', since: t0, limit: 50 }).entries).toEqual([]);
     expect(sf.app.services.operations.list({ limit: 500 }).length).toBe(ops);
-    for (const d of [forged, unsigned, stale]) expect(d.responseUrl!.posts).toEqual([]);
+    for (const d of [forged, unsigned, stale, future]) expect(d.responseUrl!.posts).toEqual([]);
   });
 
   it('a command or button from another workspace is refused (ephemeral, names nothing, audited); SLACK_ALLOWED_TEAMS widens', async () => {

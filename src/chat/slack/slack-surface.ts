@@ -16,6 +16,7 @@ import {
   type BlockAction,
   type Logger as BoltLogger,
   type ButtonAction,
+  HTTPReceiver,
   LogLevel,
   type RespondFn,
   type SlackActionMiddlewareArgs,
@@ -66,6 +67,30 @@ export const SLACK_RETRY: webApi.RetryOptions = {
   maxTimeout: 15_000,
   randomize: true,
 };
+
+/** Largest request body read (before the signature is checked); Slack's payloads are far smaller. */
+export const SLACK_BODY_LIMIT = 1024 * 1024;
+
+/**
+ * Bolt's HTTP receiver with two more checks: the body limit (applied while the body is read,
+ * before the signature check) and a request timestamp more than 5 minutes in the future refused
+ * like a stale one (Bolt refuses only old ones).
+ * https://api.slack.com/authentication/verifying-requests-from-slack
+ */
+function hardenedReceiver(signingSecret: string, logger: BoltLogger): HTTPReceiver {
+  const receiver = new HTTPReceiver({ signingSecret, logger, bodyLimit: SLACK_BODY_LIMIT });
+  const inner = receiver.requestListener;
+  receiver.requestListener = (req, res) => {
+    const ts = Number(req.headers['x-slack-request-timestamp']);
+    if (Number.isFinite(ts) && ts > Date.now() / 1000 + 5 * 60) {
+      logger.warn('Slack request refused: its timestamp is more than 5 minutes in the future');
+      res.writeHead(401).end();
+      return;
+    }
+    return inner(req, res);
+  };
+  return receiver;
+}
 
 /** Overrides for tests and benchmarks. */
 export interface SlackSurfaceOptions {
@@ -133,7 +158,7 @@ export class SlackSurface implements ChatSurface {
           })
         : new App({
             token: c.SLACK_BOT_TOKEN,
-            signingSecret: c.SLACK_SIGNING_SECRET,
+            receiver: hardenedReceiver(c.SLACK_SIGNING_SECRET, logger),
             clientOptions,
             logger,
           });
