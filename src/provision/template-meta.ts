@@ -12,8 +12,7 @@ const relPath = z
  * Paths a template's `files` may not write: the compose files compose would pick (and its
  * override files, which it merges), `.env` with the generated secrets, and Caddy snippets.
  */
-const RESERVED_FILE_RE =
-  /^(?:(?:docker-)?compose(?:\.override)?\.ya?ml|\.env)$|\.caddy$|(?:^|\/)\.env$/i;
+const RESERVED_FILE_RE = /^(?:(?:docker-)?compose(?:\.override)?\.ya?ml|\.env)$|\.caddy$|(?:^|\/)\.env$/i;
 const serviceName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'expected a compose service name');
 
 /** One parameter written to the site's `.env`: generated (a secret) or a fixed value template. */
