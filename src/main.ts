@@ -244,6 +244,7 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     probe: async (h) => hosts.get(h)?.ping(),
     console: consoleSurface,
     channels: alertChannels,
+    masker,
   });
   if (monitor) services.monitor = monitor;
   // NAS backup checks fill the live state's backup slot and report freshness changes to the monitor.
