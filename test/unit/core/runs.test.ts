@@ -10,6 +10,7 @@ import {
   type ActionDef,
   type ActionIO,
   ActionRunner,
+  type ActionRunnerDeps,
   type ActionRunnerOptions,
 } from '../../../src/core/runs.js';
 import { FileRunLog } from '../../../src/runs/file-run-log.js';
@@ -45,7 +46,9 @@ function deferred<T = void>() {
 const aborted = (signal: AbortSignal) =>
   new Promise<void>((r) => (signal.aborted ? r() : signal.addEventListener('abort', () => r())));
 
-function setup(opts: ActionRunnerOptions & { runLog?: RunLog } = {}) {
+function setup(
+  opts: ActionRunnerOptions & { runLog?: RunLog } & Pick<ActionRunnerDeps, 'masker' | 'beforeRun'> = {},
+) {
   const clock = new ManualClock();
   const operations = new MemoryOperationStore();
   const audit = new MemoryAuditStore();
@@ -541,17 +544,7 @@ describe('secret masking in the run output path', () => {
     const masker = new SecretMasker();
     const secret = 'pa55-w0rd-xyz';
     let prepared = 0;
-    const operations = new MemoryOperationStore();
-    const audit = new MemoryAuditStore();
-    const runLog = new MemoryRunLog();
-    const hub = new OutputHub({ bufferSize: 100, queueSize: 100 });
-    const runner = new ActionRunner({
-      operations,
-      audit,
-      runLog,
-      hub,
-      clock: new ManualClock(),
-      logger: silent,
+    const { operations, audit, runLog, runner } = setup({
       masker,
       // The site's secrets become known just before the action runs.
       beforeRun: async () => {

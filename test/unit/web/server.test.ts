@@ -89,14 +89,16 @@ describe('web: run logs', () => {
   });
 });
 
+/** A page over empty state, for the login tests. */
+const page = () => ({
+  state: new LiveState({ hosts: ['local'], siteState }),
+  audit: new MemoryAuditStore(),
+  operations: new MemoryOperationStore(),
+  runLog: new FileRunLog(tmpdir()),
+  runs: { events: async function* () {} },
+});
+
 describe('web: login behind a reverse proxy', () => {
-  const page = () => ({
-    state: new LiveState({ hosts: ['local'], siteState }),
-    audit: new MemoryAuditStore(),
-    operations: new MemoryOperationStore(),
-    runLog: new FileRunLog(tmpdir()),
-    runs: { events: async function* () {} },
-  });
   const TOKEN = 'sf-test-token-0123456789abcdef';
   const login = (base: string, token: string, client: string, proto = 'http') =>
     fetch(`${base}/login`, {
@@ -159,13 +161,6 @@ describe('web: login behind a reverse proxy', () => {
 
 describe('web: sessions', () => {
   const TOKEN = 'sf-test-token-0123456789abcdef';
-  const page = () => ({
-    state: new LiveState({ hosts: ['local'], siteState }),
-    audit: new MemoryAuditStore(),
-    operations: new MemoryOperationStore(),
-    runLog: new FileRunLog(tmpdir()),
-    runs: { events: async function* () {} },
-  });
   const signIn = async (base: string) => {
     const r = await fetch(`${base}/login`, {
       method: 'POST',
