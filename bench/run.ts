@@ -15,6 +15,7 @@ interface Bench {
 const BENCHES: Bench[] = [
   { name: 'audit', needsDocker: false, load: () => import('./audit.bench.js') },
   { name: 'hub', needsDocker: false, load: () => import('./hub.bench.js') },
+  { name: 'masking', needsDocker: false, load: () => import('./masking.bench.js') },
   { name: 'restart', needsDocker: true, load: () => import('./restart.bench.js') },
   { name: 'monitor', needsDocker: true, load: () => import('./monitor.bench.js') },
   { name: 'slack-ack', needsDocker: true, load: () => import('./slack-ack.bench.js') },

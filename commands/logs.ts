@@ -5,7 +5,8 @@ import { defineCommand, findSiteService, siteAndService, siteLabel, startRun } f
 export default defineCommand({
   name: 'logs',
   description: "Show a site's recent log lines, or follow them for a while",
-  level: 'viewer',
+  // Container output may hold secrets the masking cannot know: operators by default (LOGS_LEVEL).
+  level: 'operator',
   options: {
     ...siteAndService,
     lines: opt.integer({ description: 'Lines per container (1-20000, default 100)', min: 1, max: 20_000 }),

@@ -8,6 +8,7 @@ import { parse as parseDotenv } from 'dotenv';
 import cron from 'node-cron';
 import { z } from 'zod';
 import { parseBackupMap } from './core/backup.js';
+import { isLoopbackHost } from './core/net.js';
 
 const positiveInt = z.coerce
   .number({ error: 'expected a whole number' })
@@ -63,6 +64,13 @@ export const KEYS = {
     schema: z.string().min(1),
     default: './sites',
     description: 'Folder holding one sub-folder per site, each with its compose file.',
+    group: 'core',
+  }),
+  SITES_SCOPE: key({
+    schema: z.enum(['managed', 'all'], { error: 'expected managed or all' }),
+    default: 'managed',
+    description:
+      'Which compose projects are sites: managed = those whose folder is under SITES_ROOT or with a container labelled siteflow.manage=true; all = every compose project on every host (logs a warning at start).',
     group: 'core',
   }),
   LOG_LEVEL: key({
@@ -279,6 +287,13 @@ export const KEYS = {
       'Who is operator (restart, pull, cancel own): same principal syntax. Everyone else is a viewer.',
     group: 'permissions',
   }),
+  LOGS_LEVEL: key({
+    schema: z.enum(['viewer', 'operator', 'admin'], { error: 'expected viewer, operator or admin' }),
+    default: 'operator',
+    description:
+      "Who may read containers' output with /logs (and the alert Logs button): viewer, operator or admin. Output can hold secrets SiteFlow cannot know of, so not every viewer by default.",
+    group: 'permissions',
+  }),
   CONFIRM_PULL: key({
     schema: bool,
     default: 'false',
@@ -296,7 +311,17 @@ export const KEYS = {
   DISCORD_GUILD_ID: key({
     schema: z.string().regex(/^(\d{5,25})?$/, 'expected a Discord server (guild) id'),
     default: '',
-    description: 'Register commands in this server only (they appear at once); global commands when unset.',
+    description:
+      'The home Discord server (guild) id: commands are registered there and, unless DISCORD_ALLOWED_GUILDS says otherwise, only it is served.',
+    group: 'discord',
+  }),
+  DISCORD_ALLOWED_GUILDS: key({
+    schema: list.refine((xs) => xs.every((x) => /^\d{5,25}$/.test(x)), {
+      message: 'expected comma-separated Discord server (guild) ids',
+    }),
+    default: '',
+    description:
+      'Discord servers (guild ids, comma-separated) whose interactions SiteFlow answers; default DISCORD_GUILD_ID. Others and DMs get a short refusal (audited). Commands are registered in each; stale global commands are removed. The Discord surface does not start while neither this nor DISCORD_GUILD_ID is set.',
     group: 'discord',
   }),
   DISCORD_API_URL: key({
@@ -335,6 +360,15 @@ export const KEYS = {
     example: '<xapp- app-level token>',
     description: 'Socket Mode (no public URL needed): the app-level token with connections:write.',
     secret: true,
+    group: 'slack',
+  }),
+  SLACK_ALLOWED_TEAMS: key({
+    schema: list.refine((xs) => xs.every((x) => /^[TE][A-Z0-9]{2,24}$/.test(x)), {
+      message: 'expected comma-separated Slack team (T...) or enterprise (E...) ids',
+    }),
+    default: '',
+    description:
+      "More Slack workspaces (T...) or Enterprise Grid orgs (E...) to serve besides the bot token's own (from auth.test); requests from any other are refused (audited).",
     group: 'slack',
   }),
   SLACK_PORT: key({
@@ -541,11 +575,28 @@ export const KEYS = {
     group: 'web',
   }),
   WEB_TOKEN: key({
-    schema: z.string(),
+    schema: z.string().refine((v) => v === '' || v.length >= 16, {
+      message: 'expected at least 16 characters (e.g. `openssl rand -hex 24`)',
+    }),
     default: '',
     description:
       'Access token of the status page: when set, every page, the API and /metrics need it (Authorization: Bearer, or the login form); /healthz stays open.',
     secret: true,
+    group: 'web',
+  }),
+  WEB_ALLOW_ANONYMOUS: key({
+    schema: bool,
+    default: 'false',
+    description:
+      'Serve the status page without WEB_TOKEN on a non-loopback WEB_HOST (only when something in front, such as an authenticating proxy, guards it). Without it SiteFlow refuses to start that way.',
+    group: 'web',
+  }),
+  WEB_SESSION_HOURS: key({
+    schema: z.coerce
+      .number({ error: 'expected a number of hours' })
+      .positive('expected a number of hours > 0'),
+    default: '12',
+    description: 'How long a login to the status page lasts; /logout ends it sooner.',
     group: 'web',
   }),
   WEB_TRUST_PROXY: key({
@@ -619,6 +670,15 @@ export function loadConfig(
     } else {
       problems.push({ key: name, problem: r.error.issues.map((i) => i.message).join('; ') });
     }
+  }
+  // Rules across keys (only once each key is valid on its own).
+  if (!problems.length) {
+    const host = String(out.WEB_HOST);
+    if (!isLoopbackHost(host) && !out.WEB_TOKEN && out.WEB_ALLOW_ANONYMOUS !== true)
+      problems.push({
+        key: 'WEB_HOST',
+        problem: `${host} is not a loopback address and WEB_TOKEN is empty, so anyone who reaches it would see every site. Set WEB_TOKEN (16+ characters), or WEB_ALLOW_ANONYMOUS=true if something in front already authenticates.`,
+      });
   }
   if (problems.length) throw new ConfigError(problems);
   return { ...(out as Omit<Config, 'secrets'>), secrets };

@@ -25,6 +25,8 @@ import { LiveState } from './core/live-state.js';
 import { PermissionPolicy } from './core/permissions.js';
 import type { Clock } from './core/ports.js';
 import { ActionRunner } from './core/runs.js';
+import { SecretMasker } from './core/secret-mask.js';
+import { lockDataDir } from './db/data-dir.js';
 import { openDatabase } from './db/database.js';
 import { RetentionJob } from './db/retention.js';
 import { SqliteAlertStore } from './db/sqlite-alert-store.js';
@@ -38,6 +40,7 @@ import { alertChannelNames, createMonitor } from './monitor/create-monitor.js';
 import type { Monitor } from './monitor/monitor.js';
 import { createProvisioning } from './provision/provisioning.js';
 import { FileRunLog } from './runs/file-run-log.js';
+import { SiteEnvSecrets } from './runs/site-secrets.js';
 import type { Services } from './services.js';
 import { StateReconciler } from './state/state-reconciler.js';
 import { WebMetrics } from './web/metrics.js';
@@ -82,6 +85,8 @@ const GRANT_HINT = 'An admin can grant more by adding you to OPERATORS or ADMINS
 export async function startSiteFlow(config: Config, opts: StartOptions = {}): Promise<SiteFlow> {
   const logger = opts.logger ?? createLogger({ level: config.LOG_LEVEL, secrets: config.secrets });
   const clock: Clock = opts.clock ?? { now: () => Date.now() };
+  // One SiteFlow per data folder (0700, database files 0600); released on stop and on any exit.
+  const dataLock = lockDataDir(config.DATA_DIR);
   const database = openDatabase(join(config.DATA_DIR, 'siteflow.db'));
   const audit = new SqliteAuditStore(database.db);
   const operations = new SqliteOperationStore(database.db);
@@ -91,12 +96,26 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     tlsDir: config.DOCKER_TLS_DIR || null,
     sitesRoot: config.SITES_ROOT,
     sshHostKeys: config.DOCKER_SSH_HOST_KEYS,
+    scope: config.SITES_SCOPE,
+    logger,
     ...(config.DOCKER_SSH_KEY_PATH ? { ssh: { privateKey: readFileSync(config.DOCKER_SSH_KEY_PATH) } } : {}),
   });
+  if (config.SITES_SCOPE === 'all')
+    logger.warn(
+      'SITES_SCOPE=all: every compose project on every host is a site, including databases, proxies and SiteFlow itself',
+    );
   const compose = new ComposeCli();
   const hub = new OutputHub();
   const runLog = new FileRunLog(join(config.DATA_DIR, 'logs'));
+  // Every run's output is masked: SiteFlow's own secrets now, the sites' .env secrets before each run.
+  const masker = new SecretMasker();
+  masker.set('config', config.secrets);
+  let siteSecrets: SiteEnvSecrets | null = null;
   const runner = new ActionRunner({
+    masker,
+    beforeRun: async () => {
+      await siteSecrets?.refresh();
+    },
     operations,
     audit,
     runLog,
@@ -113,7 +132,7 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
       'marked operations interrupted by a previous crash',
     );
 
-  const registry = new CommandRegistry<Services>(commands);
+  const registry = new CommandRegistry<Services>(commands, { logs: config.LOGS_LEVEL });
   const services: Services = {
     audit,
     operations,
@@ -205,6 +224,10 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
   const live = new LiveState({ hosts: hosts.names(), siteState, clock });
   const reconciler = new StateReconciler({ hosts, state: live, logger, clock });
   await reconciler.start();
+  siteSecrets = new SiteEnvSecrets({ masker, state: live, logger, sitesRoot: config.SITES_ROOT });
+  await siteSecrets
+    .refresh()
+    .catch((e) => logger.warn({ err: describeError(e) }, 'reading site secrets failed'));
   // The monitor: alerts from the live state and engine events (null when MONITOR_ENABLED=false).
   const monitor = createMonitor({
     config,
@@ -220,6 +243,7 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     probe: async (h) => hosts.get(h)?.ping(),
     console: consoleSurface,
     channels: alertChannels,
+    masker,
   });
   if (monitor) services.monitor = monitor;
   // NAS backup checks fill the live state's backup slot and report freshness changes to the monitor.
@@ -259,6 +283,7 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     logger,
     token: config.WEB_TOKEN || null,
     trustProxy: config.WEB_TRUST_PROXY,
+    sessionMs: config.WEB_SESSION_HOURS * 3600e3,
     page: { state: live, audit, operations, runLog, runs: runner, hub, metrics, clock },
     checks: { database: () => database.sqlite.prepare('select 1 as ok').get() !== undefined },
   });
@@ -282,6 +307,7 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
       await retention.stop();
       await backups.stop();
       database.close();
+      dataLock.release();
       logger.info('SiteFlow stopped');
     })();
     return stopping;

@@ -40,6 +40,8 @@ type Spec<T, B extends Base> = OptionSpec<T> & { required: B['required'] extends
 
 /** A site, host or project name: a lowercase label of 1-64 characters. */
 export const NAME_RE = /^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$/;
+/** A compose service name, as chat input and container labels must spell it. */
+export const SERVICE_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 /** Site identifier: `site` or `host/site`, each a lowercase DNS-label-like name. */
 export const SITE_RE =
   /^(?:([a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?)\/)?([a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?)$/;
@@ -120,7 +122,7 @@ export const opt = {
   /** A compose service name. */
   service<B extends Base>(o: B): Spec<string, B> {
     return spec('string', { ...o, completion: 'service', max: 63 }, (raw) =>
-      /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/.test(raw) ? ok(raw) : err('not a valid compose service name'),
+      SERVICE_RE.test(raw) ? ok(raw) : err('not a valid compose service name'),
     );
   },
   /** A user given as an id or a display name (matched case-insensitively). */

@@ -24,11 +24,16 @@ import type { AuditStore, Clock, Logger } from './ports.js';
 /** The set of declared commands, by name. */
 export class CommandRegistry<S = unknown> {
   private readonly byName = new Map<string, Command<S>>();
-  // biome-ignore lint/suspicious/noExplicitAny: each command has its own option types
-  constructor(commands: Iterable<Command<S, any>>) {
+  /** `levels` overrides the declared level of named commands (e.g. LOGS_LEVEL for /logs). */
+  constructor(
+    // biome-ignore lint/suspicious/noExplicitAny: each command has its own option types
+    commands: Iterable<Command<S, any>>,
+    levels: Readonly<Record<string, Level>> = {},
+  ) {
     for (const c of commands) {
       if (this.byName.has(c.name)) throw new Error(`command declared twice: ${c.name}`);
-      this.byName.set(c.name, c as Command<S>);
+      const level = levels[c.name];
+      this.byName.set(c.name, (level ? { ...c, level } : c) as Command<S>);
     }
   }
   get(name: string): Command<S> | undefined {
@@ -69,6 +74,9 @@ export function parseArgs(
   }
   return problems.length ? { ok: false, error: problems } : { ok: true, value: out };
 }
+
+/** The whole answer to an invocation from a place SiteFlow does not serve. */
+export const REFUSAL = 'SiteFlow does not answer here.';
 
 /** What the dispatcher needs. */
 export interface DispatcherDeps<S> {
@@ -161,6 +169,19 @@ export class Dispatcher<S> {
         ...safeArgs(inv.args),
         ...(r.operationId ? { operationId: r.operationId } : {}),
       });
+    return r;
+  }
+
+  /**
+   * Refuses an invocation from a place SiteFlow does not serve (another Discord server, a DM,
+   * another Slack workspace) before any command is looked at: audited as denied, and the reply
+   * names no site, host or user.
+   */
+  refuse(inv: Invocation, reason: string, details: Record<string, unknown> = {}): Reply {
+    const started = this.deps.clock.now();
+    const r: Reply = { status: 'denied', title: REFUSAL, blocks: [], ephemeral: true };
+    this.audit(inv, inv.command.slice(0, 40) || '(none)', null, r, started, { reason, ...details });
+    this.deps.logger.info({ platform: inv.platform, reason, ...details }, 'refused: not served here');
     return r;
   }
 

@@ -163,6 +163,8 @@ export interface ContainerEvent {
   exitCode: number | null;
   /** Set for `health_status`. */
   health: ContainerHealth;
+  /** The container's labels as the event carries them (scope decisions need them). */
+  labels?: Record<string, string>;
 }
 
 /**

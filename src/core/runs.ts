@@ -27,6 +27,7 @@ import {
 } from './ports.js';
 import { err, ok, type Result } from './result.js';
 import type { RunEndEvent, RunEvent, RunStream } from './run-events.js';
+import type { Masker } from './secret-mask.js';
 
 /** What an action gets to do its work. */
 export interface ActionIO {
@@ -129,6 +130,10 @@ export interface ActionRunnerDeps extends ActionRunnerOptions {
   hub: OutputHub;
   clock: Clock;
   logger: Logger;
+  /** Masks secrets in every line, progress text and error before the log, hub or store see it. */
+  masker?: Masker;
+  /** Runs before an action starts (e.g. learns the site's secrets); a failure is logged, not fatal. */
+  beforeRun?: (def: ActionDef) => Promise<void>;
 }
 
 type AbortReason = { status: 'cancelled' | 'timed_out'; error: string; by?: Actor };
@@ -455,6 +460,10 @@ export class ActionRunner {
     let status: OperationStatus = 'succeeded';
     let exitCode: number | null = null;
     let error: string | null = null;
+    if (this.deps.beforeRun)
+      await this.deps
+        .beforeRun(def)
+        .catch((x) => e.log.warn({ err: describeError(x) }, 'preparing the run failed'));
     try {
       // Promise.resolve().then: a synchronous throw in `run` becomes a rejection.
       const running = Promise.resolve().then(() => def.run(io));
@@ -518,6 +527,8 @@ export class ActionRunner {
     const wasRunning = !e.queued;
     this.flushProgress(e);
     e.closing = true;
+    // Error texts may quote output (compose's last lines): masked like the output itself.
+    if (error !== null) error = this.mask(error);
     if (e.timer) clearTimeout(e.timer);
     if (e.forceTimer) clearTimeout(e.forceTimer);
     const { clock } = this.deps;
@@ -553,10 +564,15 @@ export class ActionRunner {
     }
   }
 
-  private emit(e: Entry, stream: RunStream, text: string): void {
+  private mask(text: string): string {
+    return this.deps.masker ? this.deps.masker.mask(text) : text;
+  }
+
+  private emit(e: Entry, stream: RunStream, raw: string): void {
     if (e.closing) return;
     this.flushProgress(e);
     const at = this.deps.clock.now();
+    const text = this.mask(raw);
     for (const line of splitLines(text)) {
       e.writer.write(stream === 'info' ? `# ${line}` : line);
       this.pushTail(e, null, line);
@@ -569,8 +585,9 @@ export class ActionRunner {
    * KB); a newer state in between is held and goes out with the next one due, before the next
    * line, or when the run ends, so the final sizes are always kept.
    */
-  private emitProgress(e: Entry, key: string, text: string): void {
+  private emitProgress(e: Entry, key: string, raw: string): void {
     if (e.closing) return;
+    const text = this.mask(raw);
     const now = this.deps.clock.now();
     const last = e.lastProgress.get(key);
     if (last && last.text === text) {

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
+import { childEnv } from '../child-env.js';
 import { NAME_RE } from '../core/command.js';
 import type { Compose, ComposeCliInfo, ComposeRunOptions } from '../core/engine.js';
 import { SiteFlowError } from '../core/errors.js';
@@ -25,26 +26,9 @@ export interface ComposeCliOptions {
   tailLines?: number;
 }
 
-/** Variables passed through from SiteFlow's own environment; nothing else (no tokens) leaks into compose. */
-const PASS_ENV = [
-  'PATH',
-  'HOME',
-  'LANG',
-  'LC_ALL',
-  'TZ',
-  'TMPDIR',
-  'USER',
-  'SSH_AUTH_SOCK',
-  'XDG_RUNTIME_DIR',
-];
-
-/** The minimal environment of a compose child. */
+/** The minimal environment of a compose child (see child-env.ts), with compose's output kept plain. */
 export function composeEnv(extra: Record<string, string> = {}): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const k of PASS_ENV) {
-    const v = process.env[k];
-    if (v !== undefined) env[k] = v;
-  }
+  const env = childEnv();
   // Keep compose output plain: no ANSI progress UI, no interactive prompts.
   env.COMPOSE_INTERACTIVE_NO_CLI = '1';
   env.COMPOSE_ANSI = 'never';

@@ -420,6 +420,15 @@ export class DockerodeEngine implements Engine {
   }
 }
 
+/** Event attributes that are Docker's own, not container labels. */
+const EVENT_ATTRS = new Set(['name', 'image', 'exitCode', 'signal', 'execDuration', 'execID']);
+
+function eventLabels(attrs: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(attrs)) if (!EVENT_ATTRS.has(k)) out[k] = v;
+  return out;
+}
+
 /** A container event from one line of `/events`; null for anything else. */
 export function toEvent(line: string): ContainerEvent | null {
   let e: {
@@ -457,5 +466,6 @@ export function toEvent(line: string): ContainerEvent | null {
     image: attrs.image ?? '',
     exitCode: Number.isFinite(exit) ? exit : null,
     health,
+    labels: eventLabels(attrs),
   };
 }

@@ -5,15 +5,17 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
 import { formatFingerprint } from '../core/backup.js';
 import { NAME_RE, type SiteRef } from '../core/command.js';
 import type { Engine, HostRegistry, ResolveError, SiteInfo } from '../core/engine.js';
 import { describeError, isSiteFlowError, SiteFlowError } from '../core/errors.js';
+import { isLoopbackHost } from '../core/net.js';
+import type { Logger } from '../core/ports.js';
 import { err, ok, type Result } from '../core/result.js';
 import { DockerodeEngine } from './dockerode-engine.js';
+import { ScopedEngine, type ScopeMode, SiteScope } from './site-scope.js';
 
 /** The default when DOCKER_HOSTS is unset. */
 export const DEFAULT_DOCKER_HOSTS = 'local=unix:///var/run/docker.sock';
@@ -136,14 +138,7 @@ export function sshHostVerifier(pinned: string): (key: Buffer) => boolean {
   return (key: Buffer) => Buffer.isBuffer(key) && sshKeyFingerprint(key) === want;
 }
 
-/** True for an address on this machine: `localhost`, 127.0.0.0/8 or ::1. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.toLowerCase();
-  if (h === 'localhost' || h.endsWith('.localhost')) return true;
-  if (isIP(h) === 4) return h.startsWith('127.');
-  if (isIP(h) === 6) return h === '::1' || /^::ffff:127\./.test(h);
-  return false;
-}
+export { isLoopbackHost };
 
 /** TLS client files of a tcp host, from `<tlsDir>/<name>/{ca,cert,key}.pem`. */
 export interface TlsFiles {
@@ -250,6 +245,10 @@ export interface HostsConfig {
   /** DOCKER_SSH_HOST_KEYS: `name=SHA256:...` pairs; every ssh:// host needs one. */
   sshHostKeys?: string | null;
   connectTimeoutMs?: number;
+  /** SITES_SCOPE (default `managed`: only projects under SITES_ROOT or labelled siteflow.manage=true). */
+  scope?: ScopeMode;
+  /** Where skipped projects are reported. */
+  logger?: Logger;
 }
 
 /** The sites of every host, and the hosts that could not be listed. */
@@ -314,11 +313,16 @@ export class Hosts implements HostRegistry {
     }
     if (problems.length) throw new SiteFlowError('CONFIG_INVALID', problems.join('; '));
     const envs: Record<string, Record<string, string>> = {};
+    const scope = new SiteScope({
+      mode: cfg.scope ?? 'managed',
+      sitesRoot: cfg.sitesRoot ?? null,
+      ...(cfg.logger ? { logger: cfg.logger } : {}),
+    });
     const engines = specs.map((spec) => {
       const tls = tlsOf.get(spec.name) ?? null;
       const sshHostKey = hostKeys.value.get(spec.name);
       envs[spec.name] = composeEnvFor(spec, tls);
-      return new DockerodeEngine({
+      const engine = new DockerodeEngine({
         name: spec.name,
         docker: dockerOptionsFor(spec, {
           tls,
@@ -328,6 +332,7 @@ export class Hosts implements HostRegistry {
         }),
         sitesRoot: spec.name === rootHost ? (cfg.sitesRoot ?? null) : null,
       });
+      return new ScopedEngine(engine, scope);
     });
     return new Hosts(engines, envs, rootHost);
   }

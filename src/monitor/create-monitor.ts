@@ -28,6 +28,8 @@ export interface CreateMonitorDeps {
   console: NoticeSink | null;
   /** Alert channel names expected to attach (default: {@link alertChannelNames} of the config). */
   channels?: readonly string[];
+  /** Masks secrets in alert texts. */
+  masker?: MonitorDeps['masker'];
 }
 
 /** The monitor settings from the configuration (seconds and minutes to ms). */
@@ -81,6 +83,7 @@ export function createMonitor(d: CreateMonitorDeps): Monitor | null {
     settings: alertSettingsFrom(d.config),
     reconcileCron: d.config.MONITOR_RECONCILE_CRON,
     channels: d.channels ?? alertChannelNames(d.config, d.console !== null),
+    ...(d.masker ? { masker: d.masker } : {}),
   });
   if (d.console) monitor.addChannel(new ConsoleAlertChannel(d.console));
   monitor.start();

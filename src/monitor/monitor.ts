@@ -28,6 +28,7 @@ import {
 import type { Actor, AuditStore, Clock, Logger } from '../core/ports.js';
 import { err, ok, type Result } from '../core/result.js';
 import type { ActionRunner } from '../core/runs.js';
+import type { Masker } from '../core/secret-mask.js';
 import type { SqliteAlertStore, StoredSilence } from '../db/sqlite-alert-store.js';
 import { AlertDeliveryQueue } from './delivery-queue.js';
 
@@ -84,6 +85,8 @@ export interface MonitorDeps {
    * them from the start and delivered once their surface attaches the channel.
    */
   channels?: readonly string[];
+  /** Masks secrets in alert texts (they quote container names, states and, later, output). */
+  masker?: Masker;
 }
 
 /** The running monitor; see the module comment. */
@@ -351,7 +354,11 @@ export class Monitor implements MonitorControl, BackupAlertSink {
           void this.probe(e.host);
           continue;
         }
-        const a = e.alert;
+        const m = this.deps.masker;
+        const a = m
+          ? { ...e.alert, title: m.mask(e.alert.title), lines: e.alert.lines.map((l) => m.mask(l)) }
+          : e.alert;
+        const reply = e.reply && m ? m.mask(e.reply) : e.reply;
         store.saveAlert(a);
         if (e.change === 'opened' || e.change === 'resolved') {
           audit.record({
@@ -376,7 +383,7 @@ export class Monitor implements MonitorControl, BackupAlertSink {
         }
         if (e.post) this.queue.post(a, e.takeOver);
         if (e.edit) this.queue.update(a);
-        if (e.reply) this.queue.reply(a, e.reply);
+        if (reply) this.queue.reply(a, reply);
       } catch (x) {
         logger.error({ err: describeError(x) }, 'alert bookkeeping failed');
       }

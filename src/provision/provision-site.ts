@@ -124,7 +124,8 @@ export function provisionSite(o: ProvisionOptions): ActionDef {
         for (const d of r.dirs) await mkdir(join(siteDir, d), { recursive: true });
         for (const f of r.files) {
           await mkdir(dirname(join(siteDir, f.path)), { recursive: true });
-          await writeFile(join(siteDir, f.path), f.content, { mode: 0o644 });
+          // `wx`: a template file never replaces one SiteFlow wrote (compose file, .env).
+          await writeFile(join(siteDir, f.path), f.content, { mode: 0o644, flag: 'wx' });
         }
         out(
           `Wrote ${SITE_COMPOSE_FILE}, .env (mode 0600${r.secretNames.length ? `, ${r.secretNames.length} generated secret${r.secretNames.length === 1 ? '' : 's'}` : ''})${r.dirs.length ? `, folders ${r.dirs.join(', ')}` : ''}${r.files.length ? `, ${r.files.length} file(s)` : ''}`,

@@ -1,5 +1,6 @@
 /** Runs a helper program (caddy, tar, a reload command) with an argument array, never a shell. */
 import { spawn } from 'node:child_process';
+import { childEnv } from '../child-env.js';
 import { SiteFlowError } from '../core/errors.js';
 
 /** How a tool run ended. */
@@ -21,7 +22,8 @@ export function runTool(
   opts: {
     timeoutMs?: number;
     signal?: AbortSignal;
-    env?: NodeJS.ProcessEnv;
+    /** Added to the minimal child environment (child-env.ts); SiteFlow's own is never passed. */
+    env?: Record<string, string>;
     cwd?: string;
     allowFailure?: boolean;
     maxOutput?: number;
@@ -33,7 +35,7 @@ export function runTool(
     const child = spawn(cmd, [...args], {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: opts.env ?? process.env,
+      env: childEnv(opts.env),
       ...(opts.cwd ? { cwd: opts.cwd } : {}),
     });
     let stdout = '';

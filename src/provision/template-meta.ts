@@ -8,6 +8,11 @@ const relPath = z
     /^(?!\/)(?!.*(?:^|\/)\.\.?(?:\/|$))[A-Za-z0-9_./-]{1,200}$/,
     'expected a relative path inside the site folder',
   );
+/**
+ * Paths a template's `files` may not write: the compose files compose would pick (and its
+ * override files, which it merges), `.env` with the generated secrets, and Caddy snippets.
+ */
+const RESERVED_FILE_RE = /^(?:(?:docker-)?compose(?:\.override)?\.ya?ml|\.env)$|\.caddy$|(?:^|\/)\.env$/i;
 const serviceName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'expected a compose service name');
 
 /** One parameter written to the site's `.env`: generated (a secret) or a fixed value template. */
@@ -75,8 +80,18 @@ export const templateMetaSchema = z
       .default({ containers: true, http: [] }),
     /** Folders created in the site folder (data, uploads, content). */
     dirs: z.array(relPath).default([]),
-    /** Extra files rendered into the site folder (HTML-escaped Handlebars). */
-    files: z.array(z.object({ path: relPath, template: relPath })).default([]),
+    /** Extra files rendered into the site folder (HTML-escaped Handlebars); never SiteFlow's own files. */
+    files: z
+      .array(
+        z.object({
+          path: relPath.refine((p) => !RESERVED_FILE_RE.test(p), {
+            message:
+              'a template file may not write the compose file, an override, .env or a Caddy snippet: SiteFlow writes those',
+          }),
+          template: relPath,
+        }),
+      )
+      .default([]),
     notes: z.string().max(500).optional(),
   })
   .refine((m) => m.services.some((s) => s.name === m.web.service), {

@@ -26,7 +26,7 @@ export class FileRunLog implements RunLog {
     const d = new Date(this.clock.now());
     const month = `${d.getUTCFullYear()}-${String(d.getUTCMonth() + 1).padStart(2, '0')}`;
     try {
-      mkdirSync(join(this.dir, month), { recursive: true, mode: 0o750 });
+      mkdirSync(join(this.dir, month), { recursive: true, mode: 0o700 });
     } catch (e) {
       throw new SiteFlowError(
         'RUN_LOG_OPEN',
@@ -106,7 +106,7 @@ class FileRunLogWriter implements RunLogWriter {
     readonly path: string,
     abs: string,
   ) {
-    this.stream = createWriteStream(abs, { flags: 'a', encoding: 'utf8', mode: 0o640 });
+    this.stream = createWriteStream(abs, { flags: 'a', encoding: 'utf8', mode: 0o600 });
     // Without a listener an I/O error would crash the process; it is reported by close().
     this.stream.on('error', (e) => {
       this.error ??= e;

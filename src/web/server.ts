@@ -30,7 +30,7 @@ import {
   type RunLog,
 } from '../core/ports.js';
 import type { RunEvent } from '../core/run-events.js';
-import { SESSION_COOKIE, safeNext, TokenAuth } from './auth.js';
+import { LoginLimiter, SESSION_COOKIE, safeNext, TokenAuth } from './auth.js';
 import { GraphLayout } from './graph.js';
 import { LiveEvents } from './live-events.js';
 import type { WebMetrics } from './metrics.js';
@@ -82,6 +82,8 @@ export interface WebDeps {
    * such as `loopback`): which proxies' X-Forwarded-For/-Proto decide req.ip and req.secure.
    */
   trustProxy?: boolean | number | string;
+  /** WEB_SESSION_HOURS in ms: how long a login lasts (default 12 h). */
+  sessionMs?: number;
   page?: StatusPageDeps;
 }
 
@@ -111,14 +113,16 @@ const RECENT_OPERATIONS = 12;
 
 /** Builds the express app (exported for tests that want no socket). */
 export function createWebApp(
-  deps: Pick<WebDeps, 'checks'> & Partial<Pick<WebDeps, 'token' | 'page' | 'logger' | 'trustProxy'>>,
+  deps: Pick<WebDeps, 'checks'> &
+    Partial<Pick<WebDeps, 'token' | 'page' | 'logger' | 'trustProxy' | 'sessionMs'>>,
 ): express.Express {
   return buildWebApp(deps).app;
 }
 
 /** Builds the express app with its live stream. */
 export function buildWebApp(
-  deps: Pick<WebDeps, 'checks'> & Partial<Pick<WebDeps, 'token' | 'page' | 'logger' | 'trustProxy'>>,
+  deps: Pick<WebDeps, 'checks'> &
+    Partial<Pick<WebDeps, 'token' | 'page' | 'logger' | 'trustProxy' | 'sessionMs'>>,
 ): WebApp {
   const app = express();
   app.disable('x-powered-by');
@@ -152,7 +156,7 @@ export function buildWebApp(
   // Read-only: nothing but GET/HEAD, and the token form.
   app.use((req, res, next) => {
     if (req.method === 'GET' || req.method === 'HEAD') return next();
-    if (req.method === 'POST' && req.path === '/login') return next();
+    if (req.method === 'POST' && (req.path === '/login' || req.path === '/logout')) return next();
     res.set('Allow', 'GET, HEAD').status(405).json({ error: 'method_not_allowed' });
   });
 
@@ -186,8 +190,10 @@ export function buildWebApp(
       .json({ ok, checks: results });
   });
 
-  const auth = deps.token ? new TokenAuth(deps.token) : null;
-  const failures = new Map<string, { n: number; until: number }>();
+  const auth = deps.token
+    ? new TokenAuth(deps.token, deps.sessionMs !== undefined ? { sessionMs: deps.sessionMs } : {})
+    : null;
+  const limiter = new LoginLimiter();
   app.get('/login', (req, res) => {
     if (!auth || !templates) return void res.redirect(303, '/');
     sendHtml(res, templates.page('login', { title: 'Sign in', next: safeNext(req.query.next) }));
@@ -197,8 +203,7 @@ export function buildWebApp(
     // The client as the trusted proxies tell it (WEB_TRUST_PROXY), else the peer address.
     const ip = req.ip ?? req.socket.remoteAddress ?? '?';
     const now = Date.now();
-    const f = failures.get(ip);
-    if (f && f.n >= 10 && f.until > now) {
+    if (limiter.limited(ip, now)) {
       res.status(429);
       return void sendHtml(
         res,
@@ -208,24 +213,33 @@ export function buildWebApp(
     const body = (req.body ?? {}) as Record<string, unknown>;
     const next = safeNext(body.next);
     if (typeof body.token === 'string' && auth.checkToken(body.token)) {
-      failures.delete(ip);
-      res.cookie(SESSION_COOKIE, auth.sessionValue(), {
+      limiter.succeeded(ip);
+      res.cookie(SESSION_COOKIE, auth.startSession(), {
         httpOnly: true,
         sameSite: 'strict',
         // HTTPS to the browser (honours X-Forwarded-Proto from a trusted proxy).
         secure: req.secure,
         path: '/',
-        maxAge: 30 * 86400e3,
+        maxAge: auth.sessionMs,
       });
       return void res.redirect(303, next);
     }
-    failures.set(ip, { n: (f && f.until > now ? f.n : 0) + 1, until: now + 60_000 });
-    if (failures.size > 10_000) failures.clear();
+    limiter.failed(ip, now);
     res.status(401);
     sendHtml(res, templates.page('login', { title: 'Sign in', next, error: 'That token is not right.' }));
   });
+  // Ends the session (GET for a plain link; POST for forms). Open: a stale cookie can always log out.
+  const logout = (req: Request, res: Response) => {
+    auth?.endSession(req);
+    res.clearCookie(SESSION_COOKIE, { httpOnly: true, sameSite: 'strict', secure: req.secure, path: '/' });
+    res.redirect(303, auth ? '/login' : '/');
+  };
+  app.get('/logout', logout);
+  app.post('/logout', logout);
   if (auth) {
-    app.use(auth.middleware((req) => req.path === '/healthz' || req.path === '/login'));
+    app.use(
+      auth.middleware((req) => req.path === '/healthz' || req.path === '/login' || req.path === '/logout'),
+    );
   }
 
   let live: LiveEvents | null = null;

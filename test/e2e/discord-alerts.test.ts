@@ -101,6 +101,17 @@ describe('alerts on Discord', () => {
     expect(deniedText).toMatch(/not allowed to run \/restart/);
     expect(app.services.operations.list({ site: site.name, limit: 10 })).toHaveLength(0);
 
+    // The Logs button obeys LOGS_LEVEL (operator by default): a viewer is refused too.
+    const logsId = buttonIds(alert).find((id) => id.startsWith('sf:alert:logs:'))!;
+    const noLogs = fake.buttonClick({ customId: logsId, message: alert, user: DiscordIds.carol });
+    await fake.waitFor(
+      () => noLogs.followups[0] ?? (noLogs.replies.length ? noLogs.replies.at(-1) : undefined),
+      10_000,
+      'logs denial',
+    );
+    expect(JSON.stringify([noLogs.followups, noLogs.replies])).toMatch(/not allowed to run \/logs/);
+    expect(app.services.operations.list({ site: site.name, limit: 10 })).toHaveLength(0);
+
     // Bob is an operator: the same button restarts the site, streamed into a thread.
     fake.buttonClick({ customId: restartId, message: alert, user: DiscordIds.bob });
     await fake.waitFor(

@@ -111,6 +111,8 @@ beforeAll(async () => {
   await Promise.all([site.up(), spew.up()]);
 
   fake = await new FakeDiscord({ heartbeatIntervalMs: 300 }).start();
+  // A global command left over from an earlier version: registering per guild removes it.
+  fake.commands.global.push({ id: '100000000000000001', name: 'stale', description: 'old', type: 1 });
   dir = mkdtempSync(join(tmpdir(), 'sf-discord-'));
   const config = loadConfig(
     {
@@ -168,6 +170,53 @@ describe('SiteFlow on Discord', () => {
     });
   });
 
+  it('removes stale global commands once the guild commands are registered', () => {
+    expect(fake.commands.global).toEqual([]);
+    expect(fake.commands.guild.length).toBeGreaterThan(0);
+  });
+
+  it('refuses a /status from a server outside DISCORD_ALLOWED_GUILDS and from a DM: at once, privately, naming nothing, audited', async () => {
+    const foreign = fake.slashCommand({
+      name: 'status',
+      user: DiscordIds.alice,
+      guildId: '999999999999999999',
+    });
+    const dm = fake.slashCommand({
+      name: 'restart',
+      options: { site: site.name },
+      user: DiscordIds.bob,
+      guildId: null,
+    });
+    const auto = fake.autocomplete({
+      name: 'restart',
+      options: { site: 'dsc' },
+      focused: 'site',
+      guildId: '999999999999999999',
+    });
+    for (const rec of [foreign, dm]) {
+      await fake.waitFor(() => rec.ackedAt, 3000, 'refusal');
+      expect(rec.ackLatencyMs!).toBeLessThan(3000);
+      expect(rec.callbackType).toBe(4);
+      const msg = fake.findMessage(rec.originalMessageId!)!.message;
+      const text = msg.content;
+      expect(msg.ephemeral).toBe(true);
+      expect(text).toBe('SiteFlow does not answer here.');
+      expect(text).not.toContain(site.name);
+    }
+    await fake.waitFor(() => auto.autocompleteChoices, 3000, 'empty autocomplete');
+    expect(auto.autocompleteChoices).toEqual([]);
+    const status = app.services.audit.query({ action: 'status', actorId: DiscordIds.alice }).entries;
+    expect(status[0]).toMatchObject({
+      outcome: 'denied',
+      details: { reason: 'guild', guild: '999999999999999999' },
+    });
+    const restart = app.services.audit.query({ action: 'restart', actorId: DiscordIds.bob }).entries;
+    expect(restart[0]).toMatchObject({ outcome: 'denied', details: { reason: 'dm', guild: null } });
+    // The home guild still works.
+    const home = fake.slashCommand({ name: 'status', user: DiscordIds.alice });
+    await fake.waitFor(() => home.replyContent?.includes(site.name), 10_000, 'home reply');
+  });
+
   it('answers autocomplete with live site names', async () => {
     const rec = fake.autocomplete({ name: 'restart', options: { site: 'dsc' }, focused: 'site' });
     await fake.waitFor(() => rec.autocompleteChoices, 5000, 'autocomplete');
@@ -214,9 +263,9 @@ describe('SiteFlow on Discord', () => {
     const rec = fake.slashCommand({
       name: 'logs',
       options: { site: spew.name, lines: SPEW_LINES },
-      user: DiscordIds.carol,
+      user: DiscordIds.bob,
     });
-    await fake.waitFor(() => rec.replyContent?.includes('started by carol'), 10_000, 'reply');
+    await fake.waitFor(() => rec.replyContent?.includes('started by bob'), 10_000, 'reply');
     const thread = await threadOf(rec);
     const summary = await summaryIn(thread.id, 120_000);
     expect(summary.content).toMatch(/succeeded, exit 0/);
@@ -347,6 +396,26 @@ describe('SiteFlow on Discord', () => {
       expect(r.ackLatencyMs!).toBeLessThan(3000);
       expect(r.errors).toEqual([]);
     }
+  });
+
+  it("denies a viewer's /logs by default (LOGS_LEVEL=operator); an operator's works", async () => {
+    const viewer = fake.slashCommand({ name: 'logs', options: { site: site.name }, user: DiscordIds.carol });
+    await fake.waitFor(() => viewer.replyContent?.includes('not allowed'), 10_000, 'denial');
+    const msg = fake.findMessage(viewer.originalMessageId!)!.message;
+    expect(msg.ephemeral).toBe(true);
+    expect(msg.content).toMatch(/needs the operator level; you have viewer/);
+    expect(msg.content).not.toContain('tick');
+    const audit = app.services.audit.query({ action: 'logs', actorId: DiscordIds.carol }).entries;
+    expect(audit[0]).toMatchObject({ outcome: 'denied' });
+    const op = fake.slashCommand({
+      name: 'logs',
+      options: { site: site.name, service: 'worker', lines: 3 },
+      user: DiscordIds.bob,
+    });
+    await fake.waitFor(() => op.replyContent?.includes('started by bob'), 10_000, 'operator logs');
+    const thread = await threadOf(op);
+    await summaryIn(thread.id);
+    expect(everything(thread.id)).toContain('tick');
   });
 
   it("denies a viewer's /restart privately and audits it", async () => {

@@ -89,6 +89,7 @@ beforeAll(async () => {
     ADMINS: `slack:user:${SlackIds.alice}`,
     OPERATORS: `slack:user:${SlackIds.bob}`,
     HEALTH_TIMEOUT_SECONDS: '30',
+    SLACK_ALLOWED_TEAMS: 'T0FRIEND',
   });
   expect(sf.slack.mode).toBe('http');
   expect(sf.slack.port).toBeGreaterThan(0);
@@ -153,7 +154,7 @@ describe('Slack surface (HTTP mode)', () => {
     const d = await sender.slashCommand({
       command: '/siteflow',
       text: `logs ${site.name} chatty lines=2000`,
-      userId: SlackIds.carol,
+      userId: SlackIds.alice,
     });
     expect(d.status).toBe(200);
     const run = await finishedRun(new RegExp(`Logs of chatty of ${site.name}`), SlackIds.general, 120_000);
@@ -259,12 +260,76 @@ describe('Slack surface (HTTP mode)', () => {
       { command: '/siteflow', text, userId: SlackIds.bob },
       { timestamp: SlackSender.staleTimestamp() },
     );
-    expect([forged.status, unsigned.status, stale.status]).toEqual([401, 401, 401]);
+    // A timestamp more than 5 minutes ahead is refused like a stale one (Bolt alone lets it in).
+    const future = await sender.slashCommand(
+      { command: '/siteflow', text, userId: SlackIds.bob },
+      { timestamp: Math.floor(Date.now() / 1000) + 6 * 60 },
+    );
+    expect([forged.status, unsigned.status, stale.status, future.status]).toEqual([401, 401, 401, 401]);
+    // The body limit applies while reading, before the signature is looked at: 413, not 401.
+    const huge = await sender
+      .slashCommand(
+        {
+          command: '/siteflow',
+          text: `restart ${site.name} ${'x'.repeat(1100 * 1024)}`,
+          userId: SlackIds.bob,
+        },
+        { badSignature: true },
+      )
+      .then((d) => d.status)
+      .catch(() => 'connection closed');
+    expect([413, 'connection closed']).toContain(huge);
     await new Promise((r) => setTimeout(r, 1000));
     // Nothing about these requests reached the dispatcher (earlier tests' rows may still land).
     expect(sf.app.services.audit.query({ action: 'restart', since: t0, limit: 50 }).entries).toEqual([]);
     expect(sf.app.services.operations.list({ limit: 500 }).length).toBe(ops);
-    for (const d of [forged, unsigned, stale]) expect(d.responseUrl!.posts).toEqual([]);
+    for (const d of [forged, unsigned, stale, future]) expect(d.responseUrl!.posts).toEqual([]);
+  });
+
+  it('a command or button from another workspace is refused (ephemeral, names nothing, audited); SLACK_ALLOWED_TEAMS widens', async () => {
+    const ops = sf.app.services.operations.list({ limit: 500 }).length;
+    const before = await startedAt('web');
+    const d = await sender.slashCommand({
+      command: '/siteflow',
+      text: `restart ${site.name}`,
+      userId: SlackIds.alice,
+      teamId: 'T0STRANGER',
+    });
+    expect(d.status).toBe(200);
+    expect(d.elapsedMs).toBeLessThan(3000);
+    await fake.waitFor(() => d.responseUrl!.posts.length > 0, 10_000, 'refusal');
+    const body = d.responseUrl!.posts[0]!.body as { response_type: string };
+    expect(body).toMatchObject({ response_type: 'ephemeral' });
+    expect(JSON.stringify(body)).toContain('SiteFlow does not answer here.');
+    expect(JSON.stringify(body)).not.toContain(site.name);
+    const click = await sender.blockAction({
+      actionId: 'sf_alert_restart',
+      value: 'al_nothing',
+      messageTs: '1.000001',
+      userId: SlackIds.alice,
+      teamId: 'T0STRANGER',
+    });
+    expect(click.status).toBe(200);
+    await fake.waitFor(() => click.responseUrl!.posts.length > 0, 10_000, 'button refusal');
+    expect(JSON.stringify(click.responseUrl!.posts[0]!.body)).toContain('SiteFlow does not answer here.');
+    const rows = auditRows().filter((r) => r.details.reason === 'team');
+    expect(rows.map((r) => [r.action, r.outcome, r.details.team])).toEqual(
+      expect.arrayContaining([
+        ['siteflow', 'denied', 'T0STRANGER'],
+        ['action', 'denied', 'T0STRANGER'],
+      ]),
+    );
+    expect(sf.app.services.operations.list({ limit: 500 }).length).toBe(ops);
+    expect(await startedAt('web')).toBe(before);
+    // A workspace listed in SLACK_ALLOWED_TEAMS is served.
+    const friend = await sender.slashCommand({
+      command: '/siteflow',
+      text: `status ${site.name}`,
+      userId: SlackIds.alice,
+      teamId: 'T0FRIEND',
+    });
+    await fake.waitFor(() => friend.responseUrl!.posts.length > 0, 10_000, 'friend reply');
+    expect(JSON.stringify(friend.responseUrl!.posts[0]!.body)).toContain(site.name);
   });
 
   it("a viewer's /siteflow restart is denied (ephemeral) and audited", async () => {

@@ -546,6 +546,11 @@ export interface ComposeProjectOptions {
   volumes?: string[];
   /** Extra named networks to declare (each labelled; `default` is always declared and labelled). */
   networks?: string[];
+  /**
+   * Label every service `siteflow.manage=true` (default true): the project lives in a temp dir,
+   * outside any SITES_ROOT, so without the label SiteFlow does not manage it.
+   */
+  manage?: boolean;
 }
 
 /** A compose project on disk, driven by docker-compose (v1) with argument arrays. */
@@ -584,7 +589,7 @@ export function createComposeProject(
       init: true,
       ...spec,
       image: spec.image ?? env.images.busybox,
-      labels: { ...labels, ...spec.labels },
+      labels: { ...labels, ...(opts.manage === false ? {} : { 'siteflow.manage': 'true' }), ...spec.labels },
     };
   }
   const networks: Record<string, unknown> = { default: { labels } };

@@ -116,6 +116,8 @@ export interface SlashCommandInput {
   roles?: string[];
   /** Channel (or thread) id; default #general. */
   channelId?: string;
+  /** The guild it comes from: default the fake's guild; another id for a foreign server; null for a DM. */
+  guildId?: string | null;
 }
 
 /** A button click to inject. */
@@ -125,6 +127,8 @@ export interface ButtonClickInput {
   message: string | MessageModel;
   user?: string | FakeUser;
   roles?: string[];
+  /** As in SlashCommandInput. */
+  guildId?: string | null;
 }
 
 /** An autocomplete request to inject. */
@@ -371,7 +375,7 @@ export class FakeDiscord {
   /** Dispatches a slash command (INTERACTION_CREATE type 2) and returns its lifecycle record. */
   slashCommand(input: SlashCommandInput): InteractionRecord {
     const options = buildOptions(input.options, input.subcommand);
-    return this.injectInteraction(2, input.user, input.roles, input.channelId, {
+    return this.injectInteraction(2, input.user, input.roles, input.channelId, input.guildId, {
       data: {
         id: this.commandIdFor(input.name),
         name: input.name,
@@ -392,7 +396,7 @@ export class FakeDiscord {
       }
     };
     mark(options);
-    return this.injectInteraction(4, input.user, input.roles, input.channelId, {
+    return this.injectInteraction(4, input.user, input.roles, input.channelId, input.guildId, {
       data: { id: this.commandIdFor(input.name), name: input.name, type: 1, options },
     });
   }
@@ -402,7 +406,7 @@ export class FakeDiscord {
     const id = typeof input.message === 'string' ? input.message : input.message.id;
     const found = this.findMessage(id);
     if (!found) throw new Error(`buttonClick: unknown message ${id}`);
-    return this.injectInteraction(3, input.user, input.roles, found.channel.id, {
+    return this.injectInteraction(3, input.user, input.roles, found.channel.id, input.guildId, {
       data: { custom_id: input.customId, component_type: 2 },
       message: this.messageJson(found.message),
     });
@@ -413,6 +417,7 @@ export class FakeDiscord {
     userInput: string | FakeUser | undefined,
     rolesInput: string[] | undefined,
     channelId: string | undefined,
+    guildInput: string | null | undefined,
     extra: Record<string, unknown>,
   ): InteractionRecord {
     const member = this.resolveMember(userInput);
@@ -449,6 +454,20 @@ export class FakeDiscord {
       attachment_size_limit: this.options.attachmentSizeLimit,
       ...extra,
     };
+    if (guildInput === null) {
+      // A DM: no guild, no member, the user at the top level (context 1 = BOT_DM).
+      for (const k of ['guild_id', 'guild', 'member']) delete payload[k];
+      payload.user = userJson(member.user);
+      payload.context = 1;
+      payload.authorizing_integration_owners = { '1': member.user.id };
+      payload.channel = { id: channel.id, type: 1 };
+    } else if (guildInput !== undefined && guildInput !== this.guild.id) {
+      // Another server the bot was added to (its channel is not one the fake models).
+      payload.guild_id = guildInput;
+      payload.guild = { id: guildInput, locale: 'en-US', features: [] };
+      payload.authorizing_integration_owners = { '0': guildInput };
+      payload.channel = { ...channelJson(channel), guild_id: guildInput };
+    }
     const rec = new InteractionRecord(id, token, type, Date.now(), channel.id, member.user, payload);
     this.interactions.set(id, rec);
     this.gateway.dispatch('INTERACTION_CREATE', payload);

@@ -94,6 +94,8 @@ export interface SlashCommandInput {
   text?: string;
   userId?: string;
   channelId?: string;
+  /** The workspace it comes from (default the fake's own team), e.g. another one the app is in. */
+  teamId?: string;
 }
 
 /** A block action (button click) to deliver. */
@@ -105,6 +107,8 @@ export interface BlockActionInput {
   messageTs: string;
   channelId?: string;
   userId?: string;
+  /** As in SlashCommandInput. */
+  teamId?: string;
 }
 
 interface ApiResult {
@@ -382,7 +386,7 @@ export class FakeSlack {
     const responseUrl = this.createResponseUrl(channelId, userId);
     const fields: Record<string, string> = {
       token: 'fake-verification-token',
-      team_id: this.teamId,
+      team_id: input.teamId ?? this.teamId,
       team_domain: this.teamDomain,
       channel_id: channelId,
       channel_name: this.channels.get(channelId)?.name ?? 'unknown',
@@ -410,7 +414,7 @@ export class FakeSlack {
     const user = this.users.find((u) => u.id === userId);
     const payload: Record<string, unknown> = {
       type: 'block_actions',
-      user: { id: userId, username: user?.name, name: user?.name, team_id: this.teamId },
+      user: { id: userId, username: user?.name, name: user?.name, team_id: input.teamId ?? this.teamId },
       api_app_id: this.appId,
       token: 'fake-verification-token',
       container: {
@@ -421,7 +425,7 @@ export class FakeSlack {
         ...(msg?.threadTs && msg.threadTs !== msg.ts ? { thread_ts: msg.threadTs } : {}),
       },
       trigger_id: `${Date.now()}.${randomBytes(6).toString('hex')}`,
-      team: { id: this.teamId, domain: this.teamDomain },
+      team: { id: input.teamId ?? this.teamId, domain: this.teamDomain },
       enterprise: null,
       is_enterprise_install: false,
       channel: { id: channelId, name: this.channels.get(channelId)?.name },

@@ -40,6 +40,17 @@ describe('config', () => {
     expect(() => loadConfig({ WEB_TRUST_PROXY: 'x;y' }, { envFile: null })).toThrowError(/WEB_TRUST_PROXY/);
   });
 
+  it('WEB_HOST off loopback needs WEB_TOKEN (16+ characters) or WEB_ALLOW_ANONYMOUS=true', () => {
+    const load = (env: Record<string, string>) => loadConfig(env, { envFile: null });
+    expect(() => load({ WEB_HOST: '0.0.0.0' })).toThrow(/WEB_HOST: .*WEB_TOKEN.*WEB_ALLOW_ANONYMOUS/);
+    expect(() => load({ WEB_TOKEN: 'short-token' })).toThrow(/WEB_TOKEN: expected at least 16/);
+    expect(load({ WEB_HOST: '0.0.0.0', WEB_TOKEN: '0123456789abcdef' }).WEB_TOKEN).toHaveLength(16);
+    expect(load({ WEB_HOST: '0.0.0.0', WEB_ALLOW_ANONYMOUS: 'true' }).WEB_ALLOW_ANONYMOUS).toBe(true);
+    expect(load({ WEB_HOST: '::1' }).WEB_HOST).toBe('::1');
+    expect(load({ WEB_HOST: 'localhost' }).WEB_SESSION_HOURS).toBe(12);
+    expect(load({ WEB_TOKEN: '0123456789abcdef' }).secrets).toContain('0123456789abcdef');
+  });
+
   it('treats ADMINS= (empty) as nobody, not as the default', () => {
     expect(loadConfig({ ADMINS: '' }, { envFile: null }).ADMINS).toEqual([]);
     expect(loadConfig({}, { envFile: null }).ADMINS).toEqual(['console:*']);

@@ -64,6 +64,14 @@ export interface DiscordStreamRecord {
 
 const noMentions = { parse: [] as [] };
 
+/** The guilds SiteFlow serves: DISCORD_ALLOWED_GUILDS, else DISCORD_GUILD_ID; empty when neither is set. */
+export function discordAllowedGuilds(
+  config: Pick<SurfaceDeps['config'], 'DISCORD_ALLOWED_GUILDS' | 'DISCORD_GUILD_ID'>,
+): string[] {
+  if (config.DISCORD_ALLOWED_GUILDS.length) return [...config.DISCORD_ALLOWED_GUILDS];
+  return config.DISCORD_GUILD_ID ? [config.DISCORD_GUILD_ID] : [];
+}
+
 /** Serves SiteFlow's commands on Discord. */
 export class DiscordSurface implements ChatSurface {
   readonly platform = 'discord' as const;
@@ -77,6 +85,7 @@ export class DiscordSurface implements ChatSurface {
   private stopping = false;
   private acksInFlight = 0;
   private readonly ackWaiters: Array<() => void> = [];
+  private readonly guilds: ReadonlySet<string>;
 
   constructor(
     private readonly deps: SurfaceDeps,
@@ -89,6 +98,7 @@ export class DiscordSurface implements ChatSurface {
       readyTimeoutMs: opts.readyTimeoutMs ?? 30_000,
       autocompleteTimeoutMs: opts.autocompleteTimeoutMs ?? 2000,
     };
+    this.guilds = new Set(discordAllowedGuilds(deps.config));
   }
 
   /** The discord.js client (after start). */
@@ -98,6 +108,11 @@ export class DiscordSurface implements ChatSurface {
 
   async start(): Promise<void> {
     const { config } = this.deps;
+    if (this.guilds.size === 0)
+      throw new SiteFlowError(
+        'CONFIG_INVALID',
+        'the Discord surface serves only known servers: set DISCORD_GUILD_ID (or DISCORD_ALLOWED_GUILDS)',
+      );
     const client = new Client({
       intents: [GatewayIntentBits.Guilds],
       rest: { version: '10', ...(config.DISCORD_API_URL ? { api: config.DISCORD_API_URL } : {}) },
@@ -139,10 +154,7 @@ export class DiscordSurface implements ChatSurface {
     }
     await this.registerCommands();
     this.addAlertChannel(client);
-    this.log.info(
-      { user: client.user?.tag, guild: config.DISCORD_GUILD_ID || null },
-      'discord surface ready',
-    );
+    this.log.info({ user: client.user?.tag, guilds: [...this.guilds] }, 'discord surface ready');
   }
 
   /**
@@ -156,27 +168,32 @@ export class DiscordSurface implements ChatSurface {
     this.alertChannelAdded = true;
   }
 
-  /** Registers the slash commands: in one server when DISCORD_GUILD_ID is set, globally otherwise. */
+  /**
+   * Registers the slash commands in every served guild, then removes SiteFlow's global commands
+   * (left from an earlier version), which would otherwise show in every server the bot is in.
+   */
   private async registerCommands(): Promise<void> {
     const client = this.client!;
     const appId = client.application?.id ?? client.user?.id;
     if (!appId) throw new SiteFlowError('DISCORD_READY', 'Discord did not say which application this is');
     const body = commandsJson(this.deps.registry.all());
-    const guild = this.deps.config.DISCORD_GUILD_ID;
+    for (const guild of this.guilds) {
+      try {
+        await client.rest.put(Routes.applicationGuildCommands(appId, guild), { body });
+        this.log.info({ commands: body.length, guild }, 'slash commands registered');
+      } catch (e) {
+        // The bot still answers commands registered earlier.
+        this.log.error({ err: describeError(e), guild }, 'could not register slash commands');
+      }
+    }
     try {
-      await client.rest.put(
-        guild ? Routes.applicationGuildCommands(appId, guild) : Routes.applicationCommands(appId),
-        {
-          body,
-        },
-      );
-      this.log.info(
-        { commands: body.length, scope: guild ? 'guild' : 'global' },
-        'slash commands registered',
-      );
+      const global = (await client.rest.get(Routes.applicationCommands(appId))) as unknown[];
+      if (Array.isArray(global) && global.length) {
+        await client.rest.put(Routes.applicationCommands(appId), { body: [] });
+        this.log.info({ removed: global.length }, 'stale global slash commands removed');
+      }
     } catch (e) {
-      // The bot still answers commands registered earlier.
-      this.log.error({ err: describeError(e) }, 'could not register slash commands');
+      this.log.warn({ err: describeError(e) }, 'could not remove stale global slash commands');
     }
   }
 
@@ -231,12 +248,23 @@ export class DiscordSurface implements ChatSurface {
   private async onInteraction(i: Interaction): Promise<void> {
     if (this.stopping) return;
     try {
-      if (i.isChatInputCommand()) await this.onCommand(i);
+      if (!i.guildId || !this.guilds.has(i.guildId)) await this.refuse(i);
+      else if (i.isChatInputCommand()) await this.onCommand(i);
       else if (i.isAutocomplete()) await this.onAutocomplete(i);
       else if (i.isButton()) await this.onButton(i);
     } catch (e) {
       this.log.warn({ err: describeError(e), interaction: i.id }, 'interaction handling failed');
     }
+  }
+
+  /** An interaction from another server or a DM: a private refusal that names nothing, audited. */
+  private async refuse(i: Interaction): Promise<void> {
+    const command = i.isCommand() || i.isAutocomplete() ? i.commandName : i.isButton() ? 'button' : '';
+    const r = this.deps.dispatcher.refuse(this.invocation(i, command, {}), i.guildId ? 'guild' : 'dm', {
+      guild: i.guildId ?? null,
+    });
+    if (i.isAutocomplete()) await i.respond([]);
+    else if (i.isRepliable()) await i.reply({ content: r.title, flags: MessageFlags.Ephemeral });
   }
 
   private userOf(i: Interaction): ChatUser {

@@ -16,6 +16,7 @@ import {
   type BlockAction,
   type Logger as BoltLogger,
   type ButtonAction,
+  HTTPReceiver,
   LogLevel,
   type RespondFn,
   type SlackActionMiddlewareArgs,
@@ -67,6 +68,30 @@ export const SLACK_RETRY: webApi.RetryOptions = {
   randomize: true,
 };
 
+/** Largest request body read (before the signature is checked); Slack's payloads are far smaller. */
+export const SLACK_BODY_LIMIT = 1024 * 1024;
+
+/**
+ * Bolt's HTTP receiver with two more checks: the body limit (applied while the body is read,
+ * before the signature check) and a request timestamp more than 5 minutes in the future refused
+ * like a stale one (Bolt refuses only old ones).
+ * https://api.slack.com/authentication/verifying-requests-from-slack
+ */
+function hardenedReceiver(signingSecret: string, logger: BoltLogger): HTTPReceiver {
+  const receiver = new HTTPReceiver({ signingSecret, logger, bodyLimit: SLACK_BODY_LIMIT });
+  const inner = receiver.requestListener;
+  receiver.requestListener = (req, res) => {
+    const ts = Number(req.headers['x-slack-request-timestamp']);
+    if (Number.isFinite(ts) && ts > Date.now() / 1000 + 5 * 60) {
+      logger.warn('Slack request refused: its timestamp is more than 5 minutes in the future');
+      res.writeHead(401).end();
+      return;
+    }
+    return inner(req, res);
+  };
+  return receiver;
+}
+
 /** Overrides for tests and benchmarks. */
 export interface SlackSurfaceOptions {
   retryConfig?: webApi.RetryOptions;
@@ -99,6 +124,8 @@ export class SlackSurface implements ChatSurface {
   private readonly stream: typeof SLACK_STREAM;
   private server: Server | null = null;
   private alertChannelAdded = false;
+  /** The bot token's own team and enterprise (auth.test), filled at start. */
+  private home: { team: string | null; enterprise: string | null } | null = null;
 
   constructor(
     private readonly deps: SurfaceDeps,
@@ -131,7 +158,7 @@ export class SlackSurface implements ChatSurface {
           })
         : new App({
             token: c.SLACK_BOT_TOKEN,
-            signingSecret: c.SLACK_SIGNING_SECRET,
+            receiver: hardenedReceiver(c.SLACK_SIGNING_SECRET, logger),
             clientOptions,
             logger,
           });
@@ -156,6 +183,9 @@ export class SlackSurface implements ChatSurface {
   }
 
   async start(): Promise<void> {
+    // Whose requests to serve: the workspace the bot token belongs to (plus SLACK_ALLOWED_TEAMS).
+    const me = await this.client.auth.test();
+    this.home = { team: me.team_id ?? null, enterprise: me.enterprise_id ?? null };
     this.addAlertChannel();
     if (this.mode === 'socket') {
       await this.app.start();
@@ -185,7 +215,48 @@ export class SlackSurface implements ChatSurface {
     this.server = null;
   }
 
+  /**
+   * Whether a request's team/enterprise is served: the bot token's own team, an org-wide
+   * install's own enterprise (no team), or one listed in SLACK_ALLOWED_TEAMS.
+   */
+  private serves(team: string | undefined, enterprise: string | undefined): boolean {
+    const extra = this.deps.config.SLACK_ALLOWED_TEAMS;
+    if (team && (team === this.home?.team || extra.includes(team))) return true;
+    if (enterprise && extra.includes(enterprise)) return true;
+    return !team && !!enterprise && enterprise === this.home?.enterprise;
+  }
+
   private register(): void {
+    // Before every listener: a request from another workspace is acknowledged, refused and audited.
+    this.app.use(async (a) => {
+      const { context } = a;
+      if (this.serves(context.teamId, context.enterpriseId)) return a.next();
+      const body = a.body as {
+        user_id?: string;
+        user_name?: string;
+        user?: { id?: string; name?: string };
+        command?: string;
+        channel_id?: string;
+      };
+      if ('ack' in a && typeof a.ack === 'function') await (a.ack as () => Promise<void>)();
+      const r = this.deps.dispatcher.refuse(
+        {
+          platform: 'slack',
+          user: {
+            id: body.user_id ?? body.user?.id ?? '',
+            name: body.user_name ?? body.user?.name ?? '',
+            roles: [],
+          },
+          channelId: body.channel_id ?? '',
+          command: (body.command ?? '').replace(/^\//, '') || 'action',
+          args: {},
+          receivedAt: this.deps.clock.now(),
+        },
+        'team',
+        { team: context.teamId ?? null, enterprise: context.enterpriseId ?? null },
+      );
+      if ('respond' in a && typeof a.respond === 'function') this.track(this.say(a.respond as RespondFn, r));
+    });
     const served = new Set(this.commandNames());
     this.app.command(/^\/.+/, async (a: CommandArgs) => {
       await a.ack();

@@ -152,3 +152,28 @@ describe('dispatcher', () => {
     expect(calls).toEqual([]);
   });
 });
+
+describe('command levels from configuration', () => {
+  it('/logs is operator-level as declared; LOGS_LEVEL overrides it for every caller (typed or alert button)', async () => {
+    const { commands } = await import('../../../commands/index.js');
+    const { loadConfig } = await import('../../../src/config.js');
+    expect(loadConfig({}, { envFile: null }).LOGS_LEVEL).toBe('operator');
+    expect(new CommandRegistry(commands).get('logs')?.level).toBe('operator');
+    const open = new CommandRegistry(commands, { logs: 'viewer' });
+    expect(open.get('logs')?.level).toBe('viewer');
+    expect(open.allowed('viewer').map((c) => c.name)).toContain('logs');
+    expect(
+      new CommandRegistry(commands, { logs: 'admin' }).allowed('operator').map((c) => c.name),
+    ).not.toContain('logs');
+  });
+
+  it('refuse(): denied, names nothing, audited with the reason', () => {
+    const { d, audit, inv } = setup();
+    const r = d.refuse(inv({ command: 'restart', args: { site: 'blog' } }), 'guild', { guild: '123' });
+    expect(r).toMatchObject({ status: 'denied', ephemeral: true, title: 'SiteFlow does not answer here.' });
+    expect(JSON.stringify(r)).not.toMatch(/blog|Ann/);
+    expect(audit.entries).toMatchObject([
+      { action: 'restart', outcome: 'denied', site: null, details: { reason: 'guild', guild: '123' } },
+    ]);
+  });
+});

@@ -10,6 +10,7 @@ import {
   type ActionDef,
   type ActionIO,
   ActionRunner,
+  type ActionRunnerDeps,
   type ActionRunnerOptions,
 } from '../../../src/core/runs.js';
 import { FileRunLog } from '../../../src/runs/file-run-log.js';
@@ -45,7 +46,9 @@ function deferred<T = void>() {
 const aborted = (signal: AbortSignal) =>
   new Promise<void>((r) => (signal.aborted ? r() : signal.addEventListener('abort', () => r())));
 
-function setup(opts: ActionRunnerOptions & { runLog?: RunLog } = {}) {
+function setup(
+  opts: ActionRunnerOptions & { runLog?: RunLog } & Pick<ActionRunnerDeps, 'masker' | 'beforeRun'> = {},
+) {
   const clock = new ManualClock();
   const operations = new MemoryOperationStore();
   const audit = new MemoryAuditStore();
@@ -560,5 +563,52 @@ describe('ActionRunner with FileRunLog', () => {
     expect(await runLog.read(final.logPath!)).toBe(expected);
     expect(readFileSync(join(dir, final.logPath!), 'utf8')).toBe(expected);
     expect(final.outputTail!.split('\n')).toHaveLength(20);
+  });
+});
+
+describe('secret masking in the run output path', () => {
+  it('masks lines, progress and the error before the run log, the hub, the tail and the audit see them', async () => {
+    const { SecretMasker, MASK } = await import('../../../src/core/secret-mask.js');
+    const masker = new SecretMasker();
+    const secret = 'pa55-w0rd-xyz';
+    let prepared = 0;
+    const { operations, audit, runLog, runner } = setup({
+      masker,
+      // The site's secrets become known just before the action runs.
+      beforeRun: async () => {
+        prepared++;
+        masker.set('site:local/blog', [secret]);
+      },
+    });
+    const op = started(
+      runner.start(
+        action({
+          run: async (io) => {
+            io.line(`db password=${secret}\nnext ${secret}${secret}`);
+            io.progress('web', `env ${secret}`);
+            throw new Error(`compose failed: ${secret}`);
+          },
+        }),
+        { actor: alice },
+      ),
+    );
+    const events = collect(runner.events(op.id));
+    const final = (await runner.wait(op.id))!;
+    expect(prepared).toBe(1);
+    const everything = JSON.stringify([
+      await events,
+      runLog.lines(final.logPath),
+      final,
+      operations.get(op.id),
+      audit.entries,
+    ]);
+    expect(everything).not.toContain(secret);
+    expect(runLog.lines(final.logPath)).toEqual([
+      `db password=${MASK}`,
+      `next ${MASK}${MASK}`,
+      `web: env ${MASK}`,
+      `# Failed: compose failed: ${MASK}`,
+    ]);
+    expect(final.error).toBe(`compose failed: ${MASK}`);
   });
 });

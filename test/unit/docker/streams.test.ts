@@ -159,6 +159,7 @@ describe('toEvent', () => {
       image: 'img',
       exitCode: null,
       health: 'unhealthy',
+      labels: { 'com.docker.compose.project': 'blog', 'com.docker.compose.service': 'web' },
     });
     const die = toEvent(
       JSON.stringify({

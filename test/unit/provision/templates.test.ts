@@ -196,3 +196,30 @@ describe('broken user templates are reported at load', () => {
     expect(problems('Bad_Name')).toMatch(/folder name/);
   });
 });
+
+describe('template files may not write SiteFlow’s own files', () => {
+  it('refuses docker-compose.yml, compose files, overrides, .env and Caddy snippets; allows ordinary files', async () => {
+    const { templateMetaSchema } = await import('../../../src/provision/template-meta.js');
+    const base = JSON.parse(readFileSync(join(builtInTemplatesDir(), 'wordpress', 'template.json'), 'utf8'));
+    const withFile = (path: string) =>
+      templateMetaSchema.safeParse({ ...base, files: [{ path, template: 'x.hbs' }] });
+    for (const path of [
+      'docker-compose.yml',
+      'docker-compose.yaml',
+      'compose.yaml',
+      'compose.yml',
+      'docker-compose.override.yml',
+      'COMPOSE.YAML',
+      '.env',
+      'config/.env',
+      'blog.caddy',
+      'sub/site.caddy',
+    ]) {
+      const r = withFile(path);
+      expect(r.success, path).toBe(false);
+      if (!r.success) expect(r.error.issues[0]!.message).toMatch(/may not write/);
+    }
+    for (const path of ['www/index.html', 'config/env.example', 'docker-compose.yml.bak/readme.txt'])
+      expect(withFile(path).success, path).toBe(true);
+  });
+});

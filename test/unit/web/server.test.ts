@@ -89,14 +89,16 @@ describe('web: run logs', () => {
   });
 });
 
+/** A page over empty state, for the login tests. */
+const page = () => ({
+  state: new LiveState({ hosts: ['local'], siteState }),
+  audit: new MemoryAuditStore(),
+  operations: new MemoryOperationStore(),
+  runLog: new FileRunLog(tmpdir()),
+  runs: { events: async function* () {} },
+});
+
 describe('web: login behind a reverse proxy', () => {
-  const page = () => ({
-    state: new LiveState({ hosts: ['local'], siteState }),
-    audit: new MemoryAuditStore(),
-    operations: new MemoryOperationStore(),
-    runLog: new FileRunLog(tmpdir()),
-    runs: { events: async function* () {} },
-  });
   const TOKEN = 'sf-test-token-0123456789abcdef';
   const login = (base: string, token: string, client: string, proto = 'http') =>
     fetch(`${base}/login`, {
@@ -139,5 +141,63 @@ describe('web: login behind a reverse proxy', () => {
     const ok = await login(base, TOKEN, '198.51.100.4', 'https');
     expect(ok.status).toBe(303);
     expect(ok.headers.get('set-cookie')).not.toMatch(/;\s*Secure/i);
+  });
+
+  it('a flood of new client addresses does not reset a limited one; the overall budget then refuses everyone', async () => {
+    const base = await listen(
+      createWebApp({ checks: {}, token: TOKEN, trustProxy: 'loopback', page: page() }),
+    );
+    for (let i = 0; i < 10; i++) expect((await login(base, 'wrong', '203.0.113.7')).status).toBe(401);
+    expect((await login(base, TOKEN, '203.0.113.7')).status).toBe(429);
+    const flood = await Promise.all(
+      Array.from({ length: 120 }, (_, i) => login(base, 'wrong', `10.1.${i >> 8}.${i & 255}`)),
+    );
+    expect(flood.some((r) => r.status === 429)).toBe(true);
+    // Still limited, and so is a newcomer while the overall budget is spent.
+    expect((await login(base, TOKEN, '203.0.113.7')).status).toBe(429);
+    expect((await login(base, TOKEN, '198.51.100.99')).status).toBe(429);
+  });
+});
+
+describe('web: sessions', () => {
+  const TOKEN = 'sf-test-token-0123456789abcdef';
+  const signIn = async (base: string) => {
+    const r = await fetch(`${base}/login`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: TOKEN, next: '/' }).toString(),
+    });
+    expect(r.status).toBe(303);
+    const cookie = r.headers.get('set-cookie') ?? '';
+    expect(cookie).not.toContain(TOKEN);
+    return { cookie: cookie.split(';')[0]!, header: cookie };
+  };
+  const status = (base: string, cookie: string) =>
+    fetch(`${base}/api/status`, { headers: { cookie } }).then((r) => r.status);
+
+  it('a session lasts WEB_SESSION_HOURS (cookie Max-Age and server side) and ends at /logout', async () => {
+    const base = await listen(
+      createWebApp({ checks: {}, token: TOKEN, sessionMs: 2 * 3600e3, page: page() }),
+    );
+    const { cookie, header } = await signIn(base);
+    expect(header).toMatch(/Max-Age=7200/);
+    expect(await status(base, cookie)).toBe(200);
+    const out = await fetch(`${base}/logout`, { redirect: 'manual', headers: { cookie } });
+    expect(out.status).toBe(303);
+    expect(out.headers.get('location')).toBe('/login');
+    expect(out.headers.get('set-cookie')).toMatch(/siteflow_session=;/);
+    // The old cookie is dead even if a copy was kept.
+    expect(await status(base, cookie)).toBe(401);
+    const post = await fetch(`${base}/logout`, { method: 'POST', redirect: 'manual' });
+    expect(post.status).toBe(303);
+  });
+
+  it('an expired session is refused', async () => {
+    const base = await listen(createWebApp({ checks: {}, token: TOKEN, sessionMs: 50, page: page() }));
+    const { cookie } = await signIn(base);
+    await new Promise((r) => setTimeout(r, 120)); // the session length itself, not a wait for a condition
+    expect(await status(base, cookie)).toBe(401);
+    expect(await status(base, 'siteflow_session=forged')).toBe(401);
   });
 });
