@@ -162,6 +162,13 @@ export const KEYS = {
       'Pinned SSH host keys of the ssh:// Docker hosts as name=SHA256:... pairs (`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` on each host). Required for every ssh:// host: an unknown or changed key is refused.',
     group: 'docker',
   }),
+  DOCKER_SSH_KNOWN_HOSTS: key({
+    schema: z.string(),
+    default: '',
+    description:
+      "When set (the Docker image sets /home/siteflow/.ssh/known_hosts), SiteFlow writes this known_hosts file at start for the `ssh` that compose runs: each ssh:// host's keys from ssh-keyscan, only those matching DOCKER_SSH_HOST_KEYS. Leave it unset outside the image: it replaces the file's content.",
+    group: 'docker',
+  }),
   DOCKER_RETRY_SECONDS: key({
     schema: positiveInt,
     default: '10',
@@ -655,6 +662,7 @@ export function loadConfig(
   const out: Record<string, unknown> = {};
   const problems: ConfigProblem[] = [];
   const secrets: string[] = [];
+  readSecretFiles(merged, problems);
   for (const [name, k] of Object.entries(KEYS) as [string, Key][]) {
     const given = merged[name]?.trim();
     const raw = given || undefined;
@@ -682,6 +690,36 @@ export function loadConfig(
   }
   if (problems.length) throw new ConfigError(problems);
   return { ...(out as Omit<Config, 'secrets'>), secrets };
+}
+
+/**
+ * `NAME_FILE` variants of every secret key (Docker/compose secrets, e.g. DISCORD_TOKEN_FILE=
+ * /run/secrets/discord_token): the file is read once, here, and its content (one trailing newline
+ * dropped) becomes NAME. Setting both, an unreadable file and an empty file are problems.
+ */
+function readSecretFiles(merged: Record<string, string | undefined>, problems: ConfigProblem[]): void {
+  for (const [name, k] of Object.entries(KEYS) as [string, Key][]) {
+    if (!k.secret) continue;
+    const fileKey = `${name}_FILE`;
+    const file = merged[fileKey]?.trim();
+    if (!file) continue;
+    if (merged[name]?.trim()) {
+      problems.push({ key: fileKey, problem: `set either ${name} or ${fileKey}, not both` });
+      continue;
+    }
+    let content: string;
+    try {
+      content = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (e) {
+      problems.push({
+        key: fileKey,
+        problem: `cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+      });
+      continue;
+    }
+    if (!content.trim()) problems.push({ key: fileKey, problem: `${file} is empty` });
+    else merged[name] = content;
+  }
 }
 
 /** Key metadata for docs and the .env.example check. */

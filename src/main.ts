@@ -33,7 +33,8 @@ import { SqliteAlertStore } from './db/sqlite-alert-store.js';
 import { SqliteAuditStore } from './db/sqlite-audit-store.js';
 import { SqliteOperationStore } from './db/sqlite-operation-store.js';
 import { ComposeCli } from './docker/compose-cli.js';
-import { Hosts } from './docker/hosts.js';
+import { Hosts, parseDockerHosts, parseSshHostKeys } from './docker/hosts.js';
+import { knownHostTargets, writeKnownHosts } from './docker/known-hosts.js';
 import { siteState } from './docker/status.js';
 import { createLogger } from './logger.js';
 import { alertChannelNames, createMonitor } from './monitor/create-monitor.js';
@@ -81,6 +82,19 @@ export interface SiteFlow {
 
 const GRANT_HINT = 'An admin can grant more by adding you to OPERATORS or ADMINS in the configuration.';
 
+/** DOCKER_SSH_KNOWN_HOSTS: the pinned keys of the ssh:// hosts, for the `ssh` compose runs. */
+async function writeSshKnownHosts(config: Config, logger: PinoLogger): Promise<void> {
+  const specs = parseDockerHosts(config.DOCKER_HOSTS);
+  const pins = parseSshHostKeys(config.DOCKER_SSH_HOST_KEYS);
+  if (!specs.ok || !pins.ok) return; // Hosts.fromConfig has reported it
+  const targets = knownHostTargets(specs.value, pins.value);
+  if (!targets.length) return;
+  const r = await writeKnownHosts(config.DOCKER_SSH_KNOWN_HOSTS, targets);
+  for (const m of r.missing)
+    logger.warn({ host: m.name, reason: m.reason }, 'no pinned SSH host key for compose over ssh');
+  if (r.written.length) logger.info({ hosts: r.written }, 'wrote known_hosts for compose over ssh');
+}
+
 /** Builds and starts SiteFlow. */
 export async function startSiteFlow(config: Config, opts: StartOptions = {}): Promise<SiteFlow> {
   const logger = opts.logger ?? createLogger({ level: config.LOG_LEVEL, secrets: config.secrets });
@@ -104,6 +118,7 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     logger.warn(
       'SITES_SCOPE=all: every compose project on every host is a site, including databases, proxies and SiteFlow itself',
     );
+  if (config.DOCKER_SSH_KNOWN_HOSTS) await writeSshKnownHosts(config, logger);
   const compose = new ComposeCli();
   const hub = new OutputHub();
   const runLog = new FileRunLog(join(config.DATA_DIR, 'logs'));

@@ -31,7 +31,9 @@ export function renderEnvExample(): string {
   for (const [group, keys] of groupedKeys()) {
     out.push(`# --- ${GROUP_TITLES[group] ?? group} ---`);
     for (const k of keys) {
-      out.push(`# ${k.description}${k.secret ? ' (secret: never logged)' : ''}`);
+      out.push(
+        `# ${k.description}${k.secret ? ` (secret: never logged; or ${k.name}_FILE=path of a file holding it)` : ''}`,
+      );
       // A secret's placeholder is never a real-looking value: it stays commented out.
       out.push(`# ${k.name}=${k.default || k.example || ''}`, '');
     }
@@ -55,7 +57,9 @@ export function renderConfigTable(): string {
     out.push(`### ${GROUP_TITLES[group] ?? group}`, '', '| key | default | what it does |', '|---|---|---|');
     for (const k of keys) {
       const def = k.default ? `\`${k.default}\`` : k.example ? `e.g. \`${k.example}\`` : '(unset)';
-      out.push(`| \`${k.name}\` | ${def} | ${k.description}${k.secret ? ' **Secret.**' : ''} |`);
+      out.push(
+        `| \`${k.name}\` | ${def} | ${k.description}${k.secret ? ` **Secret** (or \`${k.name}_FILE\`: a file holding it).` : ''} |`,
+      );
     }
     out.push('');
   }

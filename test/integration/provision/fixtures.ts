@@ -7,6 +7,7 @@
  * its healthcheck answers only once it is serving; `web` depends on `db` being healthy.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
 
 const DUO_COMPOSE = `services:
@@ -96,4 +97,26 @@ export function writeTestTemplates(dir: string): void {
     '["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:9/"]',
   );
   write('ghost', meta({ web: PINNED.web, db: PINNED.ghost }), ready);
+}
+
+/** GET / from 127.0.0.1:port with the Host header `host:port` (a site behind Caddy); never rejects. */
+export function getVia(
+  port: number,
+  host: string,
+): Promise<{ status: number; body: string } | { error: string }> {
+  return new Promise((resolve) => {
+    const req = request(
+      { host: '127.0.0.1', port, path: '/', headers: { host: `${host}:${port}` }, timeout: 5_000 },
+      (res) => {
+        let body = '';
+        res.on('data', (d) => {
+          body += d;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on('error', (e) => resolve({ error: e.message }));
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.end();
+  });
 }

@@ -5,7 +5,6 @@
  * siteflow.test=<runId> through PROVISION_LABELS; SITES_ROOT and CADDY_SITES_DIR are temp dirs.
  */
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -21,7 +20,7 @@ import {
   testDocker,
 } from '../../env/harness.js';
 import { startTestSiteFlow, type TestSiteFlow } from '../../support/siteflow.js';
-import { PINNED, writeTestTemplates } from './fixtures.js';
+import { getVia, PINNED, writeTestTemplates } from './fixtures.js';
 
 const env = inject('siteflowTestEnv');
 let docker: Docker;
@@ -34,27 +33,7 @@ const name = (s: string) => `pv${tag}-${s}`;
 const used = new Set<string>();
 
 /** GET through Caddy on loopback with the given Host header. */
-function viaCaddy(host: string): Promise<{ status: number; body: string } | { error: string }> {
-  return new Promise((resolve) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port: caddyPort,
-        path: '/',
-        headers: { host: `${host}:${caddyPort}` },
-        timeout: 5_000,
-      },
-      (res) => {
-        let body = '';
-        res.on('data', (d) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      },
-    );
-    req.on('error', (e) => resolve({ error: e.message }));
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.end();
-  });
-}
+const viaCaddy = (host: string) => getVia(caddyPort, host);
 
 const projectFilter = (site: string) => ({ label: [`com.docker.compose.project=${site}`] });
 async function leftovers(site: string) {
