@@ -4,11 +4,12 @@
  * added by their surfaces through `monitor.addChannel` once connected; alerts are queued for
  * every configured channel from the start, so none raised before a surface connects is lost.
  */
+
+import { ConsoleAlertChannel, type NoticeSink } from '../chat/console/console-alert-channel.js';
 import type { Config } from '../config.js';
 import type { AuditStore, Clock, Logger } from '../core/ports.js';
 import type { Db } from '../db/database.js';
 import { SqliteAlertStore } from '../db/sqlite-alert-store.js';
-import { ConsoleAlertChannel, type NoticeSink } from './console-alert-channel.js';
 import { Monitor, type MonitorDeps } from './monitor.js';
 
 /** What {@link createMonitor} needs besides the configuration. */

@@ -27,10 +27,10 @@ import { readCommandArgs, readCommandLine } from '../../core/command-line.js';
 import { describeError, SiteFlowError } from '../../core/errors.js';
 import type { Logger } from '../../core/ports.js';
 import type { RunEndEvent } from '../../core/run-events.js';
-import { SlackAlertChannel } from '../../monitor/slack-alert-channel.js';
 import { renderRunSummary } from '../render-run.js';
 import { streamToThread } from '../stream/thread-streamer.js';
 import type { ChatSurface, SurfaceDeps } from '../surface.js';
+import { SlackAlertChannel } from './slack-alert-channel.js';
 import {
   answeredBlocks,
   CONFIRM_NO,
