@@ -8,6 +8,13 @@ import { parse as parseDotenv } from 'dotenv';
 import cron from 'node-cron';
 import { z } from 'zod';
 import { parseBackupMap } from './core/backup.js';
+import {
+  isHttpUrl,
+  parseNtfyUrl,
+  parseWebhookUrls,
+  smtpUrlPassword,
+  webhookUrlsOf,
+} from './core/notify-targets.js';
 
 const positiveInt = z.coerce
   .number({ error: 'expected a whole number' })
@@ -43,10 +50,22 @@ interface Key<S extends z.ZodType = z.ZodType> {
   /** Placeholder for .env.example when there is no default. */
   example?: string;
   secret?: boolean;
+  /** Further secret values inside a secret key's value (each URL of a list, a password in a URL). */
+  secretParts?: (value: string) => string[];
   /** An empty value means empty (e.g. `ADMINS=` grants nobody), not "use the default". */
   emptyIsValue?: boolean;
   /** Grouping in the README table. */
-  group: 'core' | 'docker' | 'provision' | 'permissions' | 'discord' | 'slack' | 'backup' | 'monitor' | 'web';
+  group:
+    | 'core'
+    | 'docker'
+    | 'provision'
+    | 'permissions'
+    | 'discord'
+    | 'slack'
+    | 'backup'
+    | 'monitor'
+    | 'notify'
+    | 'web';
 }
 
 const key = <S extends z.ZodType>(k: Key<S>): Key<S> => k;
@@ -527,6 +546,79 @@ export const KEYS = {
       "After SiteFlow's own restart, pull, provision or deprovision of a site ends, its containers get this long to be healthy before they alert.",
     group: 'monitor',
   }),
+  NOTIFY_WEBHOOK_URLS: key({
+    schema: z.string().superRefine((raw, ctx) => {
+      const r = parseWebhookUrls(raw);
+      if (!r.ok) ctx.addIssue({ code: 'custom', message: r.error.join('; ') });
+    }),
+    default: '',
+    example: '<ops=https://hooks.example.com/x,client-shop=https://client.example/hook>',
+    description:
+      'Webhooks that get every alert as a signed JSON POST (comma-separated, optionally name=url; channel webhook:NAME, unnamed ones webhook:1, webhook:2...).',
+    secret: true,
+    secretParts: webhookUrlsOf,
+    group: 'notify',
+  }),
+  NOTIFY_WEBHOOK_SECRET: key({
+    schema: z.string(),
+    default: '',
+    example: '<random string>',
+    description:
+      'Key of the X-SiteFlow-Signature header of webhook posts: sha256=<hex HMAC-SHA256 of the raw body>. Without it, posts are unsigned.',
+    secret: true,
+    group: 'notify',
+  }),
+  NTFY_URL: key({
+    schema: z.string().refine((v) => v === '' || parseNtfyUrl(v) !== null, {
+      message: 'expected an ntfy topic URL such as https://ntfy.sh/my-alerts',
+    }),
+    default: '',
+    example: '<https://ntfy.sh/hard-to-guess-topic>',
+    description: 'ntfy topic that gets every alert opened and resolved as a push (channel ntfy).',
+    secret: true,
+    group: 'notify',
+  }),
+  NTFY_TOKEN: key({
+    schema: z.string(),
+    default: '',
+    description: 'ntfy access token (Authorization: Bearer), for a protected topic.',
+    secret: true,
+    group: 'notify',
+  }),
+  SMTP_URL: key({
+    schema: z.string().regex(/^$|^smtps?:\/\/[^\s]+$/, 'expected smtp://host:port or smtps://user@host:465'),
+    default: '',
+    example: '<smtps://alerts@mail.example.com:465>',
+    description:
+      'Mail server for alert emails (channel email): smtp:// (STARTTLS when offered) or smtps://, credentials in the URL or SMTP_PASSWORD.',
+    secret: true,
+    secretParts: (v) => [smtpUrlPassword(v) ?? ''],
+    group: 'notify',
+  }),
+  SMTP_PASSWORD: key({
+    schema: z.string(),
+    default: '',
+    description: 'Password of the SMTP_URL user, when it is not in the URL.',
+    secret: true,
+    group: 'notify',
+  }),
+  ALERT_EMAIL_FROM: key({
+    schema: z.string().regex(/^$|^[^\s@,]+@[^\s@,]+$/, 'expected an email address'),
+    default: '',
+    example: 'siteflow@example.com',
+    description: 'Sender of alert emails.',
+    group: 'notify',
+  }),
+  ALERT_EMAIL_TO: key({
+    schema: list.refine((xs) => xs.every((x) => /^[^\s@,]+@[^\s@,]+$/.test(x)), {
+      message: 'expected comma-separated email addresses',
+    }),
+    default: '',
+    example: 'ops@example.com,oncall@example.com',
+    description:
+      'Recipients of alert emails: one mail per alert opened and one per alert resolved, plain text.',
+    group: 'notify',
+  }),
   WEB_HOST: key({
     schema: z.string().min(1),
     default: '127.0.0.1',
@@ -546,6 +638,13 @@ export const KEYS = {
     description:
       'Access token of the status page: when set, every page, the API and /metrics need it (Authorization: Bearer, or the login form); /healthz stays open.',
     secret: true,
+    group: 'web',
+  }),
+  WEB_PUBLIC_URL: key({
+    schema: z.string().refine((v) => v === '' || isHttpUrl(v), { message: 'expected an http(s) URL' }),
+    default: '',
+    example: 'https://status.example.com',
+    description: 'Address people reach the status page at; webhook, ntfy and email alerts then link to it.',
     group: 'web',
   }),
   WEB_TRUST_PROXY: key({
@@ -615,7 +714,7 @@ export function loadConfig(
     const r = k.schema.safeParse(value);
     if (r.success) {
       out[name] = r.data;
-      if (k.secret && raw) secrets.push(raw);
+      if (k.secret && raw) secrets.push(raw, ...(k.secretParts?.(raw) ?? []).filter(Boolean));
     } else {
       problems.push({ key: name, problem: r.error.issues.map((i) => i.message).join('; ') });
     }

@@ -49,6 +49,12 @@ export interface AlertRecord {
   remindedAt: number;
   /** True once it was handed to the channels (posted); false while silenced. */
   announced: boolean;
+  /**
+   * Why it broke, for people: per failing container its exit code, whether it was OOM-killed,
+   * its memory limit, the last failing healthcheck output and its last log lines (masked and
+   * clamped). Shown in the thread on chat channels, in the body of notifications.
+   */
+  context?: string[];
 }
 
 /** Buttons under an alert. */

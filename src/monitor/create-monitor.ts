@@ -1,6 +1,7 @@
 /**
  * Builds the monitor from the configuration (null when MONITOR_ENABLED=false), with the
- * console alert channel when the console surface runs. Discord and Slack alert channels are
+ * console alert channel when the console surface runs and the notification channels
+ * (webhooks, ntfy, email) configured. Discord and Slack alert channels are
  * added by their surfaces through `monitor.addChannel` once connected; alerts are queued for
  * every configured channel from the start, so none raised before a surface connects is lost.
  */
@@ -10,6 +11,11 @@ import type { Config } from '../config.js';
 import type { AuditStore, Clock, Logger } from '../core/ports.js';
 import type { Db } from '../db/database.js';
 import { SqliteAlertStore } from '../db/sqlite-alert-store.js';
+import {
+  type NotifyConfig,
+  notificationChannelNames,
+  notificationChannels,
+} from '../notify/notification-channels.js';
 import { Monitor, type MonitorDeps } from './monitor.js';
 
 /** What {@link createMonitor} needs besides the configuration. */
@@ -49,19 +55,22 @@ export function alertSettingsFrom(config: Config) {
 /**
  * Names of the alert channels the configuration asks for: `console` when the console surface
  * runs, `discord` with DISCORD_TOKEN and DISCORD_ALERT_CHANNEL_ID, `slack` with SLACK_BOT_TOKEN
- * and SLACK_ALERT_CHANNEL. Alerts are queued for each from the start.
+ * and SLACK_ALERT_CHANNEL, then the notification channels (webhook:NAME, ntfy, email). Alerts
+ * are queued for each from the start.
  */
 export function alertChannelNames(
   config: Pick<
     Config,
     'DISCORD_TOKEN' | 'DISCORD_ALERT_CHANNEL_ID' | 'SLACK_BOT_TOKEN' | 'SLACK_ALERT_CHANNEL'
-  >,
+  > &
+    Partial<NotifyConfig>,
   consoleOn: boolean,
 ): string[] {
   const out: string[] = [];
   if (consoleOn) out.push('console');
   if (config.DISCORD_TOKEN && config.DISCORD_ALERT_CHANNEL_ID) out.push('discord');
   if (config.SLACK_BOT_TOKEN && config.SLACK_ALERT_CHANNEL) out.push('slack');
+  out.push(...notificationChannelNames(config));
   return out;
 }
 
@@ -84,6 +93,7 @@ export function createMonitor(d: CreateMonitorDeps): Monitor | null {
     channels: d.channels ?? alertChannelNames(d.config, d.console !== null),
   });
   if (d.console) monitor.addChannel(new ConsoleAlertChannel(d.console));
+  for (const ch of notificationChannels(d.config)) monitor.addChannel(ch);
   monitor.start();
   return monitor;
 }

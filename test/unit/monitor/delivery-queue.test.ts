@@ -9,6 +9,7 @@ import {
   type AlertChannel,
   type AlertRecord,
   type AlertRef,
+  type DeliveryContext,
   deliveryError,
   httpDeliveryCode,
 } from '../../../src/core/alerts.js';
@@ -206,6 +207,31 @@ describe('AlertDeliveryQueue', () => {
     await until('queue empty', () => queue.length() === 0);
     expect(ch.calls.filter((c) => c.op === 'post')).toHaveLength(3);
     expect(dropped.map((x) => x.d.op)).toEqual(['update']);
+  });
+
+  it('a notification channel (threaded: false) gets posts and edits, no replies, no incident children', async () => {
+    const { queue } = setup();
+    const ch = Object.assign(new RecordingChannel('webhook:x'), { threaded: false as const });
+    const ids: string[] = [];
+    ch.hook = async () => undefined;
+    const post = ch.post.bind(ch);
+    ch.post = async (a: AlertRecord, ctx?: DeliveryContext) => {
+      ids.push(ctx!.deliveryId);
+      return post(a);
+    };
+    queue.addChannel(ch);
+    const storm = alert('al_storm', { kind: 'storm', site: null });
+    queue.post(storm);
+    queue.post(alert('al_child', { parentId: 'al_storm' }));
+    queue.reply(storm, 'sites: a, b');
+    queue.update({ ...storm, status: 'resolved' });
+    await until('queue empty', () => queue.length() === 0);
+    await queue.idle();
+    expect(ch.calls.map((c) => `${c.op} ${c.text}`)).toEqual([
+      'post al_storm is down',
+      'update al_storm is down',
+    ]);
+    expect(ids[0]).toMatch(/^dl_[0-9a-z]+$/);
   });
 
   it('a post that answers after the attempt timed out is not posted a second time', async () => {
