@@ -1,5 +1,6 @@
 /** Every command SiteFlow serves, declared once each in this folder. */
 import ack from './ack.js';
+import alerts from './alerts.js';
 import audit from './audit.js';
 import backup from './backup.js';
 import cancel from './cancel.js';
@@ -33,4 +34,5 @@ export const commands = [
   unsilence,
   silences,
   ack,
+  alerts,
 ];

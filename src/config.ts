@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseDotenv } from 'dotenv';
 import cron from 'node-cron';
 import { z } from 'zod';
+import type { AlertRoutes } from './core/alert-routes.js';
 import { parseBackupMap } from './core/backup.js';
 import {
   isHttpUrl,
@@ -15,6 +16,7 @@ import {
   smtpUrlPassword,
   webhookUrlsOf,
 } from './core/notify-targets.js';
+import { readAlertRoutes } from './monitor/alert-routes-file.js';
 
 const positiveInt = z.coerce
   .number({ error: 'expected a whole number' })
@@ -487,6 +489,19 @@ export const KEYS = {
       'When the monitor re-lists every host to catch what the event stream missed (node-cron, seconds field optional).',
     group: 'monitor',
   }),
+  ALERT_ROUTES_FILE: key({
+    schema: z.string().transform((path, ctx): AlertRoutes | null => {
+      const r = readAlertRoutes(path);
+      if (r.ok) return r.value;
+      for (const message of r.error) ctx.addIssue({ code: 'custom', message });
+      return z.NEVER;
+    }),
+    default: '',
+    example: './alert-routes.yaml',
+    description:
+      'YAML routes sending alerts to channels by site, host, severity and kind, with per-route thresholds (see "Alert routing"); read and checked at start, a broken file stops it with the line. Without it every alert goes to every channel.',
+    group: 'monitor',
+  }),
   ALERT_DOWN_AFTER_SECONDS: key({
     schema: seconds,
     default: '0',
@@ -719,8 +734,29 @@ export function loadConfig(
       problems.push({ key: name, problem: r.error.issues.map((i) => i.message).join('; ') });
     }
   }
+  problems.push(...crossCheck(out));
   if (problems.length) throw new ConfigError(problems);
   return { ...(out as Omit<Config, 'secrets'>), secrets };
+}
+
+/** Problems between keys: routes naming a webhook that NOTIFY_WEBHOOK_URLS does not define. */
+function crossCheck(out: Record<string, unknown>): ConfigProblem[] {
+  const routes = out.ALERT_ROUTES_FILE as AlertRoutes | null | undefined;
+  if (!routes || typeof out.NOTIFY_WEBHOOK_URLS !== 'string') return [];
+  const hooks = parseWebhookUrls(out.NOTIFY_WEBHOOK_URLS);
+  const names = new Set(hooks.ok ? hooks.value.map((w) => `webhook:${w.name}`) : []);
+  const problems: ConfigProblem[] = [];
+  for (const r of routes.routes)
+    for (const c of r.to)
+      if (c.startsWith('webhook:') && !names.has(c))
+        problems.push({
+          key: 'ALERT_ROUTES_FILE',
+          problem: `line ${r.line}: ${c} is not in NOTIFY_WEBHOOK_URLS`,
+        });
+  for (const c of routes.default ?? [])
+    if (c.startsWith('webhook:') && !names.has(c))
+      problems.push({ key: 'ALERT_ROUTES_FILE', problem: `default: ${c} is not in NOTIFY_WEBHOOK_URLS` });
+  return problems;
 }
 
 /** Key metadata for docs and the .env.example check. */

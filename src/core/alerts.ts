@@ -19,6 +19,31 @@ export type AlertKind =
   /** A site's newest NAS backup is stale, missing or cannot be checked. */
   | 'backup';
 
+/**
+ * What an alert is about, as routes match it (`match.kind` in ALERT_ROUTES_FILE). New alert
+ * kinds add a value here and map to it in {@link ROUTE_KIND_OF}.
+ */
+export const ROUTE_KINDS = [
+  'container',
+  'url',
+  'certificate',
+  'host',
+  'backup',
+  'update',
+  'drift',
+  'disk',
+] as const;
+/** One of {@link ROUTE_KINDS}. */
+export type RouteKind = (typeof ROUTE_KINDS)[number];
+
+/** The route kind of each alert kind (a storm is many sites' containers failing at once). */
+export const ROUTE_KIND_OF: Record<AlertKind, RouteKind> = {
+  site: 'container',
+  storm: 'container',
+  host: 'host',
+  backup: 'backup',
+};
+
 /** Lifecycle of an alert. */
 export type AlertStatus = 'open' | 'resolved';
 

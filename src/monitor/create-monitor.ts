@@ -91,6 +91,7 @@ export function createMonitor(d: CreateMonitorDeps): Monitor | null {
     settings: alertSettingsFrom(d.config),
     reconcileCron: d.config.MONITOR_RECONCILE_CRON,
     channels: d.channels ?? alertChannelNames(d.config, d.console !== null),
+    routes: d.config.ALERT_ROUTES_FILE,
   });
   if (d.console) monitor.addChannel(new ConsoleAlertChannel(d.console));
   for (const ch of notificationChannels(d.config)) monitor.addChannel(ch);

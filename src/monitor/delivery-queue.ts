@@ -39,6 +39,8 @@ export interface DeliveryQueueOptions {
   expectedChannels?: readonly string[];
   /** Called when a job was dropped because it can never succeed. */
   onDropped?: (d: Delivery, error: string) => void;
+  /** Which of `channels` an alert goes to (ALERT_ROUTES_FILE); default: all of them. */
+  route?: (alert: AlertRecord, channels: readonly string[]) => readonly string[];
 }
 
 /** An attempt that ran out of time; its request may still be under way. */
@@ -86,17 +88,17 @@ export class AlertDeliveryQueue {
 
   /** Queues a post of `alert` on every channel (or the edit of `takeOver`'s message into it). */
   post(alert: AlertRecord, takeOver?: string): void {
-    this.enqueueAll(alert.id, 'post', alert, undefined, takeOver);
+    this.enqueueAll(alert, 'post', alert, undefined, takeOver);
   }
 
   /** Queues an edit of `alert` on every channel. */
   update(alert: AlertRecord): void {
-    this.enqueueAll(alert.id, 'update', alert, undefined);
+    this.enqueueAll(alert, 'update', alert, undefined);
   }
 
   /** Queues a reply in `alert`'s thread on every channel. */
   reply(alert: AlertRecord, text: string): void {
-    this.enqueueAll(alert.id, 'reply', undefined, text);
+    this.enqueueAll(alert, 'reply', undefined, text);
   }
 
   /** Deliveries waiting overall. */
@@ -117,15 +119,22 @@ export class AlertDeliveryQueue {
     while (this.busy.size > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
   }
 
+  /** The channels an alert goes to (all, or those its route names). */
+  channelsFor(alert: AlertRecord): string[] {
+    const all = this.channelNames();
+    return this.opts.route ? [...this.opts.route(alert, all)] : all;
+  }
+
   private enqueueAll(
-    alertId: string,
+    subject: AlertRecord,
     op: 'post' | 'reply' | 'update',
     alert?: AlertRecord,
     text?: string,
     takeOver?: string,
   ): void {
     const at = this.opts.clock.now();
-    for (const name of this.channelNames()) {
+    const alertId = subject.id;
+    for (const name of this.channelsFor(subject)) {
       this.opts.store.enqueue({
         channel: name,
         alertId,

@@ -8,6 +8,13 @@
  */
 import cron, { type ScheduledTask } from 'node-cron';
 import {
+  type AlertRoutes,
+  describeRoutes,
+  routeChannels,
+  routeSubject,
+  routeTuning,
+} from '../core/alert-routes.js';
+import {
   type AlertAction,
   type AlertChannel,
   type AlertRecord,
@@ -54,6 +61,8 @@ export interface MonitorControl {
   addChannel(ch: AlertChannel): void;
   /** The command an alert's button runs (for chat surfaces), or null. */
   actionFor(alertId: string, action: AlertAction): { command: string; args: Record<string, string> } | null;
+  /** The effective alert routing, as lines of text (`/alerts routes`). */
+  routing(): string[];
 }
 
 /** What the monitor needs. */
@@ -84,6 +93,8 @@ export interface MonitorDeps {
    * them from the start and delivered once their surface attaches the channel.
    */
   channels?: readonly string[];
+  /** ALERT_ROUTES_FILE, parsed (null or absent: every alert to every channel). */
+  routes?: AlertRoutes | null;
 }
 
 /** The running monitor; see the module comment. */
@@ -98,8 +109,14 @@ export class Monitor implements MonitorControl, BackupAlertSink {
   private started = false;
 
   constructor(private readonly deps: MonitorDeps) {
-    this.engine = new Engine(deps.clock, deps.settings ?? {});
+    const routes = deps.routes ?? null;
+    this.engine = new Engine(deps.clock, deps.settings ?? {}, {
+      tune: (subject) => routeTuning(routes, routeSubject(subject)),
+    });
     this.queue = new AlertDeliveryQueue({
+      ...(routes
+        ? { route: (a: AlertRecord, all: readonly string[]) => routeChannels(routes, routeSubject(a), all) }
+        : {}),
       store: deps.store,
       clock: deps.clock,
       logger: deps.logger.child({ part: 'alert-delivery' }),
@@ -237,6 +254,10 @@ export class Monitor implements MonitorControl, BackupAlertSink {
   actionFor(alertId: string, action: AlertAction): { command: string; args: Record<string, string> } | null {
     const a = this.engine.alert(alertId) ?? this.deps.store.alert(alertId);
     return a ? alertActionCommand(a, action) : null;
+  }
+
+  routing(): string[] {
+    return describeRoutes(this.deps.routes ?? null, this.queue.channelNames());
   }
 
   /** Deliveries waiting (for /metrics). */
