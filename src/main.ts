@@ -219,6 +219,7 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     logger,
     hostNames: () => hosts.names(),
     probe: async (h) => hosts.get(h)?.ping(),
+    engineFor: (h) => hosts.get(h),
     console: consoleSurface,
     channels: alertChannels,
   });
@@ -274,6 +275,7 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
       for (const s of surfaces)
         await s.stop().catch((e) => logger.warn({ err: describeError(e) }, 'surface stop failed'));
       monitor?.stop();
+      await monitor?.settle();
       reconciler.stop();
       await web.close();
       await retention.stop();

@@ -402,6 +402,12 @@ export class AlertEngine implements BackupAlertSink {
     }
   }
 
+  /** Attaches crash context to an open alert; later snapshots of it carry it. */
+  setContext(alertId: string, context: readonly string[]): void {
+    const a = this.open.get(alertId);
+    if (a) a.context = [...context];
+  }
+
   /** Acknowledges an open alert: no more reminders. Null when no such open alert. */
   ack(alertId: string, by: string): AlertRecord | null {
     const a = this.open.get(alertId);

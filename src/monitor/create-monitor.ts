@@ -8,6 +8,7 @@
 
 import { ConsoleAlertChannel, type NoticeSink } from '../chat/console/console-alert-channel.js';
 import type { Config } from '../config.js';
+import type { Engine } from '../core/engine.js';
 import type { AuditStore, Clock, Logger } from '../core/ports.js';
 import type { Db } from '../db/database.js';
 import { SqliteAlertStore } from '../db/sqlite-alert-store.js';
@@ -16,6 +17,7 @@ import {
   notificationChannelNames,
   notificationChannels,
 } from '../notify/notification-channels.js';
+import { crashContext } from './crash-context.js';
 import { Monitor, type MonitorDeps } from './monitor.js';
 
 /** What {@link createMonitor} needs besides the configuration. */
@@ -35,6 +37,8 @@ export interface CreateMonitorDeps {
   console: NoticeSink | null;
   /** Alert channel names expected to attach (default: {@link alertChannelNames} of the config). */
   channels?: readonly string[];
+  /** A host's engine (crash context is read from it). */
+  engineFor?(host: string): Engine | undefined;
 }
 
 /** The monitor settings from the configuration (seconds and minutes to ms). */
@@ -74,6 +78,19 @@ export function alertChannelNames(
   return out;
 }
 
+/** Reads the crash context of a site's failing containers (as the live state knows them). */
+function siteCrashContext(d: CreateMonitorDeps, engineFor: (host: string) => Engine | undefined) {
+  return async (host: string, site: string): Promise<string[]> => {
+    const engine = engineFor(host);
+    const s = d.state.site(host, site);
+    if (!engine || !s) return [];
+    const failing = s.containers
+      .filter((c) => !['up', 'completed', 'starting'].includes(c.status))
+      .map((c) => c.id);
+    return failing.length ? crashContext(engine, failing, { secrets: d.config.secrets }) : [];
+  };
+}
+
 /** Creates and starts the monitor, or returns null when it is turned off. */
 export function createMonitor(d: CreateMonitorDeps): Monitor | null {
   if (!d.config.MONITOR_ENABLED) return null;
@@ -92,6 +109,7 @@ export function createMonitor(d: CreateMonitorDeps): Monitor | null {
     reconcileCron: d.config.MONITOR_RECONCILE_CRON,
     channels: d.channels ?? alertChannelNames(d.config, d.console !== null),
     routes: d.config.ALERT_ROUTES_FILE,
+    ...(d.engineFor ? { crashContext: siteCrashContext(d, d.engineFor) } : {}),
   });
   if (d.console) monitor.addChannel(new ConsoleAlertChannel(d.console));
   for (const ch of notificationChannels(d.config)) monitor.addChannel(ch);

@@ -149,8 +149,10 @@ export class AlertDeliveryQueue {
   }
 
   private kick(name: string): void {
+    // Stopped: the database may be closed already; the jobs wait for the next start.
+    if (this.stopped) return;
     // A channel not attached yet keeps its jobs until it is.
-    if (this.stopped || !this.channels.has(name)) {
+    if (!this.channels.has(name)) {
       this.onLength?.(name, this.opts.store.queueLength(name));
       return;
     }
@@ -194,6 +196,7 @@ export class AlertDeliveryQueue {
         this.pending.delete(name);
         store.done(d.id);
       } catch (e) {
+        if (this.stopped) return; // shutting down: the job stays queued for the next start
         if (e instanceof AttemptTimeout) this.pending.set(name, attempt);
         else this.pending.delete(name);
         if (attempt === earlier && !(e instanceof AttemptTimeout) && !classifyDeliveryError(e).permanent) {

@@ -95,6 +95,11 @@ export interface MonitorDeps {
   channels?: readonly string[];
   /** ALERT_ROUTES_FILE, parsed (null or absent: every alert to every channel). */
   routes?: AlertRoutes | null;
+  /**
+   * Crash context of a site's failing containers (exit code, OOM, memory limit, health output,
+   * last log lines), read when its alert opens; the alert waits for it (bounded by its deadline).
+   */
+  crashContext?: (host: string, site: string) => Promise<string[]>;
 }
 
 /** The running monitor; see the module comment. */
@@ -107,6 +112,10 @@ export class Monitor implements MonitorControl, BackupAlertSink {
   private silenceList: StoredSilence[] = [];
   private readonly seenRuns = new Set<string>();
   private started = false;
+  /** Alerts whose deliveries wait for their crash context (later ones queue up behind). */
+  private readonly held = new Map<string, Promise<void>>();
+  private readonly contexts = new Map<string, string[]>();
+  private closed = false;
 
   constructor(private readonly deps: MonitorDeps) {
     const routes = deps.routes ?? null;
@@ -189,8 +198,26 @@ export class Monitor implements MonitorControl, BackupAlertSink {
     );
   }
 
+  /**
+   * Waits (up to `timeoutMs` each) for deliveries held for their crash context to be queued and
+   * for attempts under way to end; call after stop() and before the database closes.
+   */
+  async settle(timeoutMs = 4000): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.all([...this.held.values()]),
+      new Promise((r) => {
+        timer = setTimeout(r, timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    this.closed = true;
+    await this.queue.idle(timeoutMs);
+  }
+
   /** Stops following; queued deliveries stay in the database for the next start. */
   stop(): void {
+    this.started = false;
     for (const u of this.unsubs.splice(0)) u();
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
@@ -395,14 +422,65 @@ export class Monitor implements MonitorControl, BackupAlertSink {
             `alert ${e.change}`,
           );
         }
-        if (e.post) this.queue.post(a, e.takeOver);
-        if (e.edit) this.queue.update(a);
-        if (e.reply) this.queue.reply(a, e.reply);
+        const deliver = (x: AlertRecord) => {
+          if (this.closed) return; // the database is gone (see settle())
+          if (e.post) this.queue.post(x, e.takeOver);
+          if (e.post && x.context?.length) this.queue.reply(x, x.context.join('\n'));
+          if (e.edit) this.queue.update(x);
+          if (e.reply) this.queue.reply(x, e.reply);
+        };
+        const held = this.held.get(a.id);
+        if (
+          e.change === 'opened' &&
+          e.post &&
+          a.kind === 'site' &&
+          a.site &&
+          !a.parentId &&
+          this.deps.crashContext
+        )
+          this.hold(a.id, this.readContext(a).then(deliver));
+        else if (held)
+          this.hold(
+            a.id,
+            held.then(() => deliver(this.withContext(a))),
+          );
+        else deliver(this.withContext(a));
+        if (e.change === 'resolved') this.contexts.delete(a.id);
       } catch (x) {
         logger.error({ err: describeError(x) }, 'alert bookkeeping failed');
       }
     }
     this.deps.state.setAlerts(this.engine.liveAlerts());
+  }
+
+  /** Runs `p` as the alert's hold: its later deliveries wait for it. */
+  private hold(id: string, p: Promise<void>): void {
+    const done = p
+      .catch((x) => this.deps.logger.error({ err: describeError(x), alertId: id }, 'alert delivery failed'))
+      .finally(() => {
+        if (this.held.get(id) === done) this.held.delete(id);
+      });
+    this.held.set(id, done);
+  }
+
+  /** The alert with its crash context read (none when it cannot be read in time). */
+  private async readContext(a: AlertRecord): Promise<AlertRecord> {
+    let ctx: string[] = [];
+    try {
+      ctx = await this.deps.crashContext!(a.host, a.site!);
+    } catch (x) {
+      this.deps.logger.warn({ err: describeError(x), alertId: a.id }, 'crash context not readable');
+    }
+    if (!ctx.length) return a;
+    this.engine.setContext(a.id, ctx);
+    this.contexts.set(a.id, ctx);
+    if (this.contexts.size > 500) this.contexts.delete(this.contexts.keys().next().value!);
+    return { ...a, context: ctx };
+  }
+
+  private withContext(a: AlertRecord): AlertRecord {
+    const ctx = a.context ?? this.contexts.get(a.id);
+    return ctx ? { ...a, context: ctx } : a;
   }
 
   /** Asks a host's engine whether it still answers and tells the rules. */
