@@ -8,6 +8,7 @@
 
 import { ConsoleAlertChannel, type NoticeSink } from '../chat/console/console-alert-channel.js';
 import type { Config } from '../config.js';
+import { alertsOff } from '../core/alert-labels.js';
 import type { Engine } from '../core/engine.js';
 import type { AuditStore, Clock, Logger } from '../core/ports.js';
 import type { Db } from '../db/database.js';
@@ -86,6 +87,10 @@ function siteCrashContext(d: CreateMonitorDeps, engineFor: (host: string) => Eng
     if (!engine || !s) return [];
     const failing = s.containers
       .filter((c) => !['up', 'completed', 'starting'].includes(c.status))
+      .filter((c) => {
+        const off = alertsOff(c.labels);
+        return !(off.ok && off.value);
+      })
       .map((c) => c.id);
     return failing.length ? crashContext(engine, failing, { secrets: d.config.secrets }) : [];
   };

@@ -7,6 +7,7 @@
  * serves /silence, /unsilence, /silences and /ack.
  */
 import cron, { type ScheduledTask } from 'node-cron';
+import { alertsOff, labelDownAfterMs } from '../core/alert-labels.js';
 import {
   type AlertRoutes,
   describeRoutes,
@@ -36,6 +37,7 @@ import type { Actor, AuditStore, Clock, Logger } from '../core/ports.js';
 import { err, ok, type Result } from '../core/result.js';
 import type { ActionRunner } from '../core/runs.js';
 import type { SqliteAlertStore, StoredSilence } from '../db/sqlite-alert-store.js';
+import { siteState } from '../docker/status.js';
 import { AlertDeliveryQueue } from './delivery-queue.js';
 
 const SYSTEM: Actor = { platform: 'system', id: 'monitor', name: 'monitor' };
@@ -116,11 +118,17 @@ export class Monitor implements MonitorControl, BackupAlertSink {
   private readonly held = new Map<string, Promise<void>>();
   private readonly contexts = new Map<string, string[]>();
   private closed = false;
+  /** Bad label values already reported (container id + value). */
+  private readonly badLabels = new Set<string>();
 
   constructor(private readonly deps: MonitorDeps) {
     const routes = deps.routes ?? null;
     this.engine = new Engine(deps.clock, deps.settings ?? {}, {
-      tune: (subject) => routeTuning(routes, routeSubject(subject)),
+      tune: (subject) => {
+        const route = routeTuning(routes, routeSubject(subject));
+        const label = subject.site ? this.labelDownAfter(subject.host, subject.site) : null;
+        return label === null ? route : { ...route, downAfterMs: label };
+      },
     });
     this.queue = new AlertDeliveryQueue({
       ...(routes
@@ -167,7 +175,7 @@ export class Monitor implements MonitorControl, BackupAlertSink {
     this.unsubs.push(
       reconciler.onContainerEvent((host, ev) => {
         this.syncIntents();
-        this.engine.containerEvent(host, ev);
+        if (!this.optedOut(host, ev.project, ev.containerId)) this.engine.containerEvent(host, ev);
         this.flush();
       }),
     );
@@ -321,7 +329,7 @@ export class Monitor implements MonitorControl, BackupAlertSink {
       const host = key.slice(0, slash);
       const name = key.slice(slash + 1);
       const s = state.site(host, name);
-      this.engine.observeSite(host, name, s ? observation(s) : null);
+      this.engine.observeSite(host, name, s ? this.observation(s) : null);
     }
     this.flush();
   }
@@ -335,7 +343,7 @@ export class Monitor implements MonitorControl, BackupAlertSink {
     if (reachable === null) return;
     this.engine.observeHost(name, reachable, reason);
     if (!reachable) return;
-    for (const s of sites) this.engine.observeSite(name, s.name, observation(s));
+    for (const s of sites) this.engine.observeSite(name, s.name, this.observation(s));
     // Site alerts restored from before a restart whose site is gone.
     const present = new Set(sites.map((s) => s.name));
     for (const a of this.engine.openAlerts()) {
@@ -483,6 +491,48 @@ export class Monitor implements MonitorControl, BackupAlertSink {
     return ctx ? { ...a, context: ctx } : a;
   }
 
+  /** A site as the rules see it: containers labelled `siteflow.alerts=off` left out. */
+  private observation(s: LiveSite): SiteObservation {
+    const kept = s.containers.filter((c) => !this.labelled(c.id, alertsOff(c.labels), false));
+    if (kept.length === s.containers.length)
+      return { state: s.state, containers: s.containers.map(observed) };
+    // Only opted-out containers: nothing to judge, the site counts as up.
+    return { state: kept.length ? siteState(kept, true) : 'up', containers: kept.map(observed) };
+  }
+
+  /** Whether a known container is labelled `siteflow.alerts=off`. */
+  private optedOut(host: string, site: string | null, containerId: string): boolean {
+    const c = site
+      ? this.deps.state.site(host, site)?.containers.find((x) => x.id === containerId)
+      : undefined;
+    return c ? this.labelled(c.id, alertsOff(c.labels), false) : false;
+  }
+
+  /** The longest valid `siteflow.alerts.down_after` of a site's containers (null: none set). */
+  private labelDownAfter(host: string, site: string): number | null {
+    let best: number | null = null;
+    for (const c of this.deps.state.site(host, site)?.containers ?? []) {
+      const v = this.labelled(c.id, labelDownAfterMs(c.labels), null);
+      if (v !== null) best = Math.max(best ?? 0, v);
+    }
+    return best;
+  }
+
+  /** A label's parsed value, or `fallback` for a bad one (reported once per container and value). */
+  private labelled<T>(containerId: string, r: Result<T, string>, fallback: T): T {
+    if (r.ok) return r.value;
+    const key = `${containerId}:${r.error}`;
+    if (!this.badLabels.has(key)) {
+      if (this.badLabels.size > 1000) this.badLabels.clear();
+      this.badLabels.add(key);
+      this.deps.logger.warn(
+        { containerId: containerId.slice(0, 12), problem: r.error },
+        'ignored a bad alert label',
+      );
+    }
+    return fallback;
+  }
+
   /** Asks a host's engine whether it still answers and tells the rules. */
   private async probe(host: string): Promise<void> {
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -529,15 +579,12 @@ export class Monitor implements MonitorControl, BackupAlertSink {
   }
 }
 
-function observation(s: LiveSite): SiteObservation {
+function observed(c: LiveSite['containers'][number]) {
   return {
-    state: s.state,
-    containers: s.containers.map((c) => ({
-      id: c.id,
-      name: c.name,
-      status: c.status,
-      exitCode: c.exitCode,
-      restartPolicy: c.restartPolicy,
-    })),
+    id: c.id,
+    name: c.name,
+    status: c.status,
+    exitCode: c.exitCode,
+    restartPolicy: c.restartPolicy,
   };
 }
