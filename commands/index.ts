@@ -8,6 +8,7 @@ import confirm from './confirm.js';
 import deprovision from './deprovision.js';
 import help from './help.js';
 import logs from './logs.js';
+import maintenance from './maintenance.js';
 import provision from './provision.js';
 import pull from './pull.js';
 import restart from './restart.js';
@@ -35,4 +36,5 @@ export const commands = [
   silences,
   ack,
   alerts,
+  maintenance,
 ];

@@ -13,6 +13,7 @@ import type { Engine } from '../core/engine.js';
 import type { AuditStore, Clock, Logger } from '../core/ports.js';
 import type { Db } from '../db/database.js';
 import { SqliteAlertStore } from '../db/sqlite-alert-store.js';
+import { SqliteMaintenanceStore } from '../db/sqlite-maintenance-store.js';
 import {
   type NotifyConfig,
   notificationChannelNames,
@@ -114,6 +115,7 @@ export function createMonitor(d: CreateMonitorDeps): Monitor | null {
     reconcileCron: d.config.MONITOR_RECONCILE_CRON,
     channels: d.channels ?? alertChannelNames(d.config, d.console !== null),
     routes: d.config.ALERT_ROUTES_FILE,
+    maintenance: new SqliteMaintenanceStore(d.db),
     ...(d.engineFor ? { crashContext: siteCrashContext(d, d.engineFor) } : {}),
   });
   if (d.console) monitor.addChannel(new ConsoleAlertChannel(d.console));
