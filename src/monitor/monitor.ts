@@ -178,7 +178,7 @@ export class Monitor implements MonitorControl, BackupAlertSink {
   start(): void {
     if (this.started) return;
     this.started = true;
-    const { state, store, reconciler, hub, clock } = this.deps;
+    const { state, store, reconciler, hub } = this.deps;
     this.engine.restore(store.openAlerts());
     for (const w of this.deps.maintenance?.list() ?? []) this.scheduleWindow(w);
     this.silenceList = this.activeSilences();
