@@ -12,6 +12,7 @@ import maintenance from './maintenance.js';
 import provision from './provision.js';
 import pull from './pull.js';
 import restart from './restart.js';
+import schedule from './schedule.js';
 import silence from './silence.js';
 import silences from './silences.js';
 import status from './status.js';
@@ -37,4 +38,5 @@ export const commands = [
   ack,
   alerts,
   maintenance,
+  schedule,
 ];

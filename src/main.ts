@@ -30,6 +30,7 @@ import { RetentionJob } from './db/retention.js';
 import { SqliteAlertStore } from './db/sqlite-alert-store.js';
 import { SqliteAuditStore } from './db/sqlite-audit-store.js';
 import { SqliteOperationStore } from './db/sqlite-operation-store.js';
+import { SqliteScheduleStore } from './db/sqlite-schedule-store.js';
 import { ComposeCli } from './docker/compose-cli.js';
 import { Hosts } from './docker/hosts.js';
 import { siteState } from './docker/status.js';
@@ -38,6 +39,7 @@ import { alertChannelNames, createMonitor } from './monitor/create-monitor.js';
 import type { Monitor } from './monitor/monitor.js';
 import { createProvisioning } from './provision/provisioning.js';
 import { FileRunLog } from './runs/file-run-log.js';
+import { Scheduler } from './schedule/scheduler.js';
 import type { Services } from './services.js';
 import { StateReconciler } from './state/state-reconciler.js';
 import { WebMetrics } from './web/metrics.js';
@@ -236,6 +238,15 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
   });
   services.backups = backups.service;
   backups.start();
+  const scheduler = new Scheduler({
+    store: new SqliteScheduleStore(database.db),
+    lookup: (c) => registry.get(c),
+    dispatch: (inv, o) => dispatcher.dispatch(inv, o),
+    clock,
+    logger: logger.child({ part: 'scheduler' }),
+  });
+  services.schedules = scheduler;
+  scheduler.start();
   // Chat surfaces last: they add their alert channels to the monitor once connected.
   const surfaces = chatSurfacesFor({
     config,
@@ -267,6 +278,7 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     stopping ??= (async () => {
       logger.info({ reason }, 'SiteFlow stopping');
       dispatcher.stopAccepting();
+      scheduler.stop();
       const result = await runner.shutdown(config.SHUTDOWN_GRACE_SECONDS * 1000);
       if (result.cancelled) logger.warn(result, 'cancelled operations still running at shutdown');
       watch.stop();
