@@ -9,6 +9,7 @@ import { sanitizeLine } from '../actions/sanitize.js';
 import type { ContainerInfo, Engine } from '../core/engine.js';
 import { describeError } from '../core/errors.js';
 import { redactSecrets } from '../logger.js';
+import { formatBytes } from '../web/view-model.js';
 
 /** Options of {@link crashContext}. */
 export interface CrashContextOptions {
@@ -29,18 +30,6 @@ const SECRETISH =
 /** Masks secrets and secret-looking values in one line of untrusted output and clamps it. */
 export function maskLine(text: string, secrets: readonly string[]): string {
   return sanitizeLine(redactSecrets(text, secrets), MAX_LINE).replace(SECRETISH, '$1$2[redacted]');
-}
-
-/** `8 MiB`, `1.5 GiB`. */
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${Number.isInteger(v) ? v : v.toFixed(1)} ${units[i]}`;
 }
 
 /** The context lines of the failing containers (`ids`) of one engine. */

@@ -88,7 +88,7 @@ describe('crash context', () => {
       .split('\n')
       .filter((l) => l.includes(`${id}:`))
       .join('\n');
-    expect(thread).toMatch(/exited with code 137, OOM-killed \(out of memory\), memory limit 16 MiB/);
+    expect(thread).toMatch(/exited with code 137, OOM-killed \(out of memory\), memory limit 16.0 MiB/);
     expect(thread).toContain('last 20 log lines:');
     expect(thread).toContain('| line 25');
     expect(thread).toContain('| line 7');
@@ -100,7 +100,7 @@ describe('crash context', () => {
     await waitFor('webhook', () => hook.accepted().some((r) => r.body.id === id), 10_000);
     const text = String(hook.accepted().find((r) => r.body.id === id)!.body.text);
     expect(text).toMatch(/OOM-killed/);
-    expect(text).toContain('memory limit 16 MiB');
+    expect(text).toContain('memory limit 16.0 MiB');
     expect(text).toContain('| line 25');
     expect(text).not.toContain('hunter2secret');
   });

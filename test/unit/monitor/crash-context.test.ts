@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatBytes, maskLine } from '../../../src/monitor/crash-context.js';
+import { maskLine } from '../../../src/monitor/crash-context.js';
 
 describe('crash context lines', () => {
   it('masks configured secrets and secret-looking values, strips control characters, clamps', () => {
@@ -11,10 +11,5 @@ describe('crash context lines', () => {
     expect(maskLine('{"api_key": "k-123"}', [])).toBe('{"api_key": "[redacted]"}');
     expect(maskLine('passenger=3 \u001b[31mred\u001b[0m', [])).toBe('passenger=3 red');
     expect(maskLine('x'.repeat(1000), []).length).toBeLessThan(350);
-  });
-
-  it('formats memory limits', () => {
-    expect(formatBytes(16 * 1024 * 1024)).toBe('16 MiB');
-    expect(formatBytes(1.5 * 1024 ** 3)).toBe('1.5 GiB');
   });
 });
