@@ -91,9 +91,9 @@ export class AlertDeliveryQueue {
     this.enqueueAll(alert, 'post', alert, undefined, takeOver);
   }
 
-  /** Queues an edit of `alert` on every channel. */
-  update(alert: AlertRecord): void {
-    this.enqueueAll(alert, 'update', alert, undefined);
+  /** Queues an edit of `alert` on every channel (only notification channels with `unthreadedOnly`). */
+  update(alert: AlertRecord, opts: { unthreadedOnly?: boolean } = {}): void {
+    this.enqueueAll(alert, 'update', alert, undefined, undefined, opts.unthreadedOnly);
   }
 
   /** Queues a reply in `alert`'s thread on every channel. */
@@ -131,10 +131,12 @@ export class AlertDeliveryQueue {
     alert?: AlertRecord,
     text?: string,
     takeOver?: string,
+    unthreadedOnly = false,
   ): void {
     const at = this.opts.clock.now();
     const alertId = subject.id;
     for (const name of this.channelsFor(subject)) {
+      if (unthreadedOnly && this.channels.get(name)?.threaded !== false) continue;
       this.opts.store.enqueue({
         channel: name,
         alertId,

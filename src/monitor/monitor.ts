@@ -129,8 +129,8 @@ export class Monitor implements MonitorControl, BackupAlertSink {
   private silenceList: StoredSilence[] = [];
   private readonly seenRuns = new Set<string>();
   private started = false;
-  /** Alerts whose deliveries wait for their crash context (later ones queue up behind). */
-  private readonly held = new Map<string, Promise<void>>();
+  /** Crash-context reads under way. */
+  private readonly reading = new Set<Promise<void>>();
   private readonly contexts = new Map<string, string[]>();
   private closed = false;
   /** node-cron tasks opening each maintenance window. */
@@ -225,13 +225,13 @@ export class Monitor implements MonitorControl, BackupAlertSink {
   }
 
   /**
-   * Waits (up to `timeoutMs` each) for deliveries held for their crash context to be queued and
-   * for attempts under way to end; call after stop() and before the database closes.
+   * Waits (up to `timeoutMs` each) for crash-context reads to be queued and for attempts under
+   * way to end; call after stop() and before the database closes.
    */
   async settle(timeoutMs = 4000): Promise<void> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
-      Promise.all([...this.held.values()]),
+      Promise.all([...this.reading]),
       new Promise((r) => {
         timer = setTimeout(r, timeoutMs);
       }),
@@ -544,14 +544,11 @@ export class Monitor implements MonitorControl, BackupAlertSink {
             `alert ${e.change}`,
           );
         }
-        const deliver = (x: AlertRecord) => {
-          if (this.closed) return; // the database is gone (see settle())
-          if (e.post) this.queue.post(x, e.takeOver);
-          if (e.post && x.context?.length) this.queue.reply(x, x.context.join('\n'));
-          if (e.edit) this.queue.update(x);
-          if (e.reply) this.queue.reply(x, e.reply);
-        };
-        const held = this.held.get(a.id);
+        const x = this.withContext(a);
+        if (e.post) this.queue.post(x, e.takeOver);
+        if (e.edit) this.queue.update(x);
+        if (e.reply) this.queue.reply(x, e.reply);
+        // Crash context follows the alert (the alert itself is not held back for it).
         if (
           e.change === 'opened' &&
           e.post &&
@@ -560,13 +557,7 @@ export class Monitor implements MonitorControl, BackupAlertSink {
           !a.parentId &&
           this.deps.crashContext
         )
-          this.hold(a.id, this.readContext(a).then(deliver));
-        else if (held)
-          this.hold(
-            a.id,
-            held.then(() => deliver(this.withContext(a))),
-          );
-        else deliver(this.withContext(a));
+          this.track(this.addContext(a));
         if (e.change === 'resolved') this.contexts.delete(a.id);
       } catch (x) {
         logger.error({ err: describeError(x) }, 'alert bookkeeping failed');
@@ -575,29 +566,33 @@ export class Monitor implements MonitorControl, BackupAlertSink {
     this.deps.state.setAlerts(this.engine.liveAlerts());
   }
 
-  /** Runs `p` as the alert's hold: its later deliveries wait for it. */
-  private hold(id: string, p: Promise<void>): void {
+  /** Keeps `p` until it settles (see settle()). */
+  private track(p: Promise<void>): void {
     const done = p
-      .catch((x) => this.deps.logger.error({ err: describeError(x), alertId: id }, 'alert delivery failed'))
-      .finally(() => {
-        if (this.held.get(id) === done) this.held.delete(id);
-      });
-    this.held.set(id, done);
+      .catch((x) => this.deps.logger.error({ err: describeError(x) }, 'crash context delivery failed'))
+      .finally(() => this.reading.delete(done));
+    this.reading.add(done);
   }
 
-  /** The alert with its crash context read (none when it cannot be read in time). */
-  private async readContext(a: AlertRecord): Promise<AlertRecord> {
+  /**
+   * Reads an alert's crash context and delivers it: into the alert's thread on chat channels,
+   * and as an update of the alert on notification channels (its body carries the context).
+   */
+  private async addContext(a: AlertRecord): Promise<void> {
     let ctx: string[] = [];
     try {
       ctx = await this.deps.crashContext!(a.host, a.site!);
     } catch (x) {
       this.deps.logger.warn({ err: describeError(x), alertId: a.id }, 'crash context not readable');
     }
-    if (!ctx.length) return a;
+    if (!ctx.length || this.closed) return;
     this.engine.setContext(a.id, ctx);
     this.contexts.set(a.id, ctx);
     if (this.contexts.size > 500) this.contexts.delete(this.contexts.keys().next().value!);
-    return { ...a, context: ctx };
+    const current = this.engine.alert(a.id) ?? this.deps.store.alert(a.id) ?? a;
+    const withCtx = { ...current, context: ctx };
+    this.queue.reply(withCtx, ctx.join('\n'));
+    this.queue.update(withCtx, { unthreadedOnly: true });
   }
 
   private withContext(a: AlertRecord): AlertRecord {

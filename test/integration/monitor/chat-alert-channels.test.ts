@@ -111,7 +111,8 @@ describe('DiscordAlertChannel', () => {
     const edited = fake.messagesIn(DiscordIds.ops).find((m) => m.id === msg.id)!;
     expect(edited.content).toContain('RESOLVED');
     expect(edited.components).toEqual([]);
-    expect(queue.length()).toBe(0);
+    // The fake shows the reply before its answer reaches the queue: wait for the queue too.
+    await until('queue empty', () => queue.length() === 0);
     queue.stop();
   });
 

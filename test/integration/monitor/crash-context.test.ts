@@ -2,7 +2,8 @@
  * Crash context against the real engine: a container with a 16 MiB memory limit that
  * allocates past it is OOM-killed by the kernel; its alert says so, gives the limit and
  * carries its last log lines (masked and clamped) in the alert's thread (console replies)
- * and in the body of notifications (a loopback webhook receiver).
+ * and, on notification channels, in the body of the alert's update that follows its opening
+ * (a loopback webhook receiver).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -97,8 +98,11 @@ describe('crash context', () => {
     expect(thread).not.toContain('hunter2secret');
 
     // A notification channel has no thread: the context is in the body.
-    await waitFor('webhook', () => hook.accepted().some((r) => r.body.id === id), 10_000);
-    const text = String(hook.accepted().find((r) => r.body.id === id)!.body.text);
+    const withContext = () =>
+      hook.accepted().find((r) => r.body.id === id && String(r.body.text).includes('OOM-killed'));
+    await waitFor('webhook update with the context', () => withContext() !== undefined, 10_000);
+    expect(withContext()!.body.event).toBe('alert.updated');
+    const text = String(withContext()!.body.text);
     expect(text).toMatch(/OOM-killed/);
     expect(text).toContain('memory limit 16.0 MiB');
     expect(text).toContain('| line 25');
