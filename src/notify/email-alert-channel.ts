@@ -57,8 +57,7 @@ export class EmailAlertChannel implements AlertChannel {
       connectionTimeout: timeout,
       greetingTimeout: timeout,
       socketTimeout: timeout,
-      // A plain smtp:// server on loopback may offer no TLS; STARTTLS is used whenever offered.
-      ignoreTLS: false,
+      // smtp://: STARTTLS whenever the server offers it (nodemailer's default), plain otherwise.
     });
   }
 
