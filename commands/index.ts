@@ -1,5 +1,6 @@
 /** Every command SiteFlow serves, declared once each in this folder. */
 import ack from './ack.js';
+import alerts from './alerts.js';
 import audit from './audit.js';
 import backup from './backup.js';
 import cancel from './cancel.js';
@@ -7,9 +8,11 @@ import confirm from './confirm.js';
 import deprovision from './deprovision.js';
 import help from './help.js';
 import logs from './logs.js';
+import maintenance from './maintenance.js';
 import provision from './provision.js';
 import pull from './pull.js';
 import restart from './restart.js';
+import schedule from './schedule.js';
 import silence from './silence.js';
 import silences from './silences.js';
 import status from './status.js';
@@ -33,4 +36,7 @@ export const commands = [
   unsilence,
   silences,
   ack,
+  alerts,
+  maintenance,
+  schedule,
 ];

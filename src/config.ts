@@ -7,8 +7,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseDotenv } from 'dotenv';
 import cron from 'node-cron';
 import { z } from 'zod';
+import type { AlertRoutes } from './core/alert-routes.js';
 import { parseBackupMap } from './core/backup.js';
 import { isLoopbackHost } from './core/net.js';
+import {
+  isHttpUrl,
+  parseNtfyUrl,
+  parseWebhookUrls,
+  smtpUrlPassword,
+  webhookUrlsOf,
+} from './core/notify-targets.js';
+import { readAlertRoutes } from './monitor/alert-routes-file.js';
 
 const positiveInt = z.coerce
   .number({ error: 'expected a whole number' })
@@ -44,10 +53,22 @@ interface Key<S extends z.ZodType = z.ZodType> {
   /** Placeholder for .env.example when there is no default. */
   example?: string;
   secret?: boolean;
+  /** Further secret values inside a secret key's value (each URL of a list, a password in a URL). */
+  secretParts?: (value: string) => string[];
   /** An empty value means empty (e.g. `ADMINS=` grants nobody), not "use the default". */
   emptyIsValue?: boolean;
   /** Grouping in the README table. */
-  group: 'core' | 'docker' | 'provision' | 'permissions' | 'discord' | 'slack' | 'backup' | 'monitor' | 'web';
+  group:
+    | 'core'
+    | 'docker'
+    | 'provision'
+    | 'permissions'
+    | 'discord'
+    | 'slack'
+    | 'backup'
+    | 'monitor'
+    | 'notify'
+    | 'web';
 }
 
 const key = <S extends z.ZodType>(k: Key<S>): Key<S> => k;
@@ -509,6 +530,19 @@ export const KEYS = {
       'When the monitor re-lists every host to catch what the event stream missed (node-cron, seconds field optional).',
     group: 'monitor',
   }),
+  ALERT_ROUTES_FILE: key({
+    schema: z.string().transform((path, ctx): AlertRoutes | null => {
+      const r = readAlertRoutes(path);
+      if (r.ok) return r.value;
+      for (const message of r.error) ctx.addIssue({ code: 'custom', message });
+      return z.NEVER;
+    }),
+    default: '',
+    example: './alert-routes.yaml',
+    description:
+      'YAML routes sending alerts to channels by site, host, severity and kind, with per-route thresholds (see "Alert routing"); read and checked at start, a broken file stops it with the line. Without it every alert goes to every channel.',
+    group: 'monitor',
+  }),
   ALERT_DOWN_AFTER_SECONDS: key({
     schema: seconds,
     default: '0',
@@ -568,6 +602,79 @@ export const KEYS = {
       "After SiteFlow's own restart, pull, provision or deprovision of a site ends, its containers get this long to be healthy before they alert.",
     group: 'monitor',
   }),
+  NOTIFY_WEBHOOK_URLS: key({
+    schema: z.string().superRefine((raw, ctx) => {
+      const r = parseWebhookUrls(raw);
+      if (!r.ok) ctx.addIssue({ code: 'custom', message: r.error.join('; ') });
+    }),
+    default: '',
+    example: '<ops=https://hooks.example.com/x,client-shop=https://client.example/hook>',
+    description:
+      'Webhooks that get every alert as a signed JSON POST (comma-separated, optionally name=url; channel webhook:NAME, unnamed ones webhook:1, webhook:2...).',
+    secret: true,
+    secretParts: webhookUrlsOf,
+    group: 'notify',
+  }),
+  NOTIFY_WEBHOOK_SECRET: key({
+    schema: z.string(),
+    default: '',
+    example: '<random string>',
+    description:
+      'Key of the X-SiteFlow-Signature header of webhook posts: sha256=<hex HMAC-SHA256 of the raw body>. Without it, posts are unsigned.',
+    secret: true,
+    group: 'notify',
+  }),
+  NTFY_URL: key({
+    schema: z.string().refine((v) => v === '' || parseNtfyUrl(v) !== null, {
+      message: 'expected an ntfy topic URL such as https://ntfy.sh/my-alerts',
+    }),
+    default: '',
+    example: '<https://ntfy.sh/hard-to-guess-topic>',
+    description: 'ntfy topic that gets every alert opened and resolved as a push (channel ntfy).',
+    secret: true,
+    group: 'notify',
+  }),
+  NTFY_TOKEN: key({
+    schema: z.string(),
+    default: '',
+    description: 'ntfy access token (Authorization: Bearer), for a protected topic.',
+    secret: true,
+    group: 'notify',
+  }),
+  SMTP_URL: key({
+    schema: z.string().regex(/^$|^smtps?:\/\/[^\s]+$/, 'expected smtp://host:port or smtps://user@host:465'),
+    default: '',
+    example: '<smtps://alerts@mail.example.com:465>',
+    description:
+      'Mail server for alert emails (channel email): smtp:// (STARTTLS when offered) or smtps://, credentials in the URL or SMTP_PASSWORD.',
+    secret: true,
+    secretParts: (v) => [smtpUrlPassword(v) ?? ''],
+    group: 'notify',
+  }),
+  SMTP_PASSWORD: key({
+    schema: z.string(),
+    default: '',
+    description: 'Password of the SMTP_URL user, when it is not in the URL.',
+    secret: true,
+    group: 'notify',
+  }),
+  ALERT_EMAIL_FROM: key({
+    schema: z.string().regex(/^$|^[^\s@,]+@[^\s@,]+$/, 'expected an email address'),
+    default: '',
+    example: 'siteflow@example.com',
+    description: 'Sender of alert emails.',
+    group: 'notify',
+  }),
+  ALERT_EMAIL_TO: key({
+    schema: list.refine((xs) => xs.every((x) => /^[^\s@,]+@[^\s@,]+$/.test(x)), {
+      message: 'expected comma-separated email addresses',
+    }),
+    default: '',
+    example: 'ops@example.com,oncall@example.com',
+    description:
+      'Recipients of alert emails: one mail per alert opened and one per alert resolved, plain text.',
+    group: 'notify',
+  }),
   WEB_HOST: key({
     schema: z.string().min(1),
     default: '127.0.0.1',
@@ -604,6 +711,13 @@ export const KEYS = {
       .positive('expected a number of hours > 0'),
     default: '12',
     description: 'How long a login to the status page lasts; /logout ends it sooner.',
+    group: 'web',
+  }),
+  WEB_PUBLIC_URL: key({
+    schema: z.string().refine((v) => v === '' || isHttpUrl(v), { message: 'expected an http(s) URL' }),
+    default: '',
+    example: 'https://status.example.com',
+    description: 'Address people reach the status page at; webhook, ntfy and email alerts then link to it.',
     group: 'web',
   }),
   WEB_TRUST_PROXY: key({
@@ -674,7 +788,7 @@ export function loadConfig(
     const r = k.schema.safeParse(value);
     if (r.success) {
       out[name] = r.data;
-      if (k.secret && raw) secrets.push(raw);
+      if (k.secret && raw) secrets.push(raw, ...(k.secretParts?.(raw) ?? []).filter(Boolean));
     } else {
       problems.push({ key: name, problem: r.error.issues.map((i) => i.message).join('; ') });
     }
@@ -688,6 +802,7 @@ export function loadConfig(
         problem: `${host} is not a loopback address and WEB_TOKEN is empty, so anyone who reaches it would see every site. Set WEB_TOKEN (16+ characters), or WEB_ALLOW_ANONYMOUS=true if something in front already authenticates.`,
       });
   }
+  problems.push(...crossCheck(out));
   if (problems.length) throw new ConfigError(problems);
   return { ...(out as Omit<Config, 'secrets'>), secrets };
 }
@@ -720,6 +835,26 @@ function readSecretFiles(merged: Record<string, string | undefined>, problems: C
     if (!content.trim()) problems.push({ key: fileKey, problem: `${file} is empty` });
     else merged[name] = content;
   }
+}
+
+/** Problems between keys: routes naming a webhook that NOTIFY_WEBHOOK_URLS does not define. */
+function crossCheck(out: Record<string, unknown>): ConfigProblem[] {
+  const routes = out.ALERT_ROUTES_FILE as AlertRoutes | null | undefined;
+  if (!routes || typeof out.NOTIFY_WEBHOOK_URLS !== 'string') return [];
+  const hooks = parseWebhookUrls(out.NOTIFY_WEBHOOK_URLS);
+  const names = new Set(hooks.ok ? hooks.value.map((w) => `webhook:${w.name}`) : []);
+  const problems: ConfigProblem[] = [];
+  for (const r of routes.routes)
+    for (const c of r.to)
+      if (c.startsWith('webhook:') && !names.has(c))
+        problems.push({
+          key: 'ALERT_ROUTES_FILE',
+          problem: `line ${r.line}: ${c} is not in NOTIFY_WEBHOOK_URLS`,
+        });
+  for (const c of routes.default ?? [])
+    if (c.startsWith('webhook:') && !names.has(c))
+      problems.push({ key: 'ALERT_ROUTES_FILE', problem: `default: ${c} is not in NOTIFY_WEBHOOK_URLS` });
+  return problems;
 }
 
 /** Key metadata for docs and the .env.example check. */

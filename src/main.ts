@@ -32,6 +32,7 @@ import { RetentionJob } from './db/retention.js';
 import { SqliteAlertStore } from './db/sqlite-alert-store.js';
 import { SqliteAuditStore } from './db/sqlite-audit-store.js';
 import { SqliteOperationStore } from './db/sqlite-operation-store.js';
+import { SqliteScheduleStore } from './db/sqlite-schedule-store.js';
 import { ComposeCli } from './docker/compose-cli.js';
 import { Hosts, parseDockerHosts, parseSshHostKeys } from './docker/hosts.js';
 import { knownHostTargets, writeKnownHosts } from './docker/known-hosts.js';
@@ -42,6 +43,7 @@ import type { Monitor } from './monitor/monitor.js';
 import { createProvisioning } from './provision/provisioning.js';
 import { FileRunLog } from './runs/file-run-log.js';
 import { SiteEnvSecrets } from './runs/site-secrets.js';
+import { Scheduler } from './schedule/scheduler.js';
 import type { Services } from './services.js';
 import { StateReconciler } from './state/state-reconciler.js';
 import { WebMetrics } from './web/metrics.js';
@@ -256,6 +258,7 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     logger,
     hostNames: () => hosts.names(),
     probe: async (h) => hosts.get(h)?.ping(),
+    engineFor: (h) => hosts.get(h),
     console: consoleSurface,
     channels: alertChannels,
     masker,
@@ -273,6 +276,15 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
   });
   services.backups = backups.service;
   backups.start();
+  const scheduler = new Scheduler({
+    store: new SqliteScheduleStore(database.db),
+    lookup: (c) => registry.get(c),
+    dispatch: (inv, o) => dispatcher.dispatch(inv, o),
+    clock,
+    logger: logger.child({ part: 'scheduler' }),
+  });
+  services.schedules = scheduler;
+  scheduler.start();
   // Chat surfaces last: they add their alert channels to the monitor once connected.
   const surfaces = chatSurfacesFor({
     config,
@@ -309,6 +321,7 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     stopping ??= (async () => {
       logger.info({ reason }, 'SiteFlow stopping');
       dispatcher.stopAccepting();
+      scheduler.stop();
       const result = await runner.shutdown(config.SHUTDOWN_GRACE_SECONDS * 1000);
       if (result.cancelled) logger.warn(result, 'cancelled operations still running at shutdown');
       watch.stop();
@@ -317,6 +330,7 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
       for (const s of surfaces)
         await s.stop().catch((e) => logger.warn({ err: describeError(e) }, 'surface stop failed'));
       monitor?.stop();
+      await monitor?.settle();
       reconciler.stop();
       await web.close();
       await retention.stop();

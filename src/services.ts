@@ -21,6 +21,7 @@ import type { AuditStore, Clock, OperationStore } from './core/ports.js';
 import type { ActionDef, ActionRunner } from './core/runs.js';
 import type { MonitorControl } from './monitor/monitor.js';
 import type { Provisioning } from './provision/provisioning.js';
+import type { ScheduleControl } from './schedule/scheduler.js';
 
 /** Time limits and sizes commands apply. */
 export interface Limits {
@@ -51,6 +52,8 @@ export interface Services {
   backups?: BackupService;
   /** The monitor (/silence, /unsilence, /silences, /ack); absent when MONITOR_ENABLED=false. */
   monitor?: MonitorControl;
+  /** Scheduled commands (/schedule). */
+  schedules?: ScheduleControl;
 }
 
 /** Declares a command whose handler receives the SiteFlow services. */

@@ -5,6 +5,7 @@
  * and the `BackupAlertSink` the NAS backup checker reports freshness changes through.
  * Types and pure helpers only.
  */
+import { SiteFlowError } from './errors.js';
 import type { AlertSeverity, BackupState } from './live-state.js';
 
 /** What an alert is about. */
@@ -17,6 +18,31 @@ export type AlertKind =
   | 'storm'
   /** A site's newest NAS backup is stale, missing or cannot be checked. */
   | 'backup';
+
+/**
+ * What an alert is about, as routes match it (`match.kind` in ALERT_ROUTES_FILE). New alert
+ * kinds add a value here and map to it in {@link ROUTE_KIND_OF}.
+ */
+export const ROUTE_KINDS = [
+  'container',
+  'url',
+  'certificate',
+  'host',
+  'backup',
+  'update',
+  'drift',
+  'disk',
+] as const;
+/** One of {@link ROUTE_KINDS}. */
+export type RouteKind = (typeof ROUTE_KINDS)[number];
+
+/** The route kind of each alert kind (a storm is many sites' containers failing at once). */
+export const ROUTE_KIND_OF: Record<AlertKind, RouteKind> = {
+  site: 'container',
+  storm: 'container',
+  host: 'host',
+  backup: 'backup',
+};
 
 /** Lifecycle of an alert. */
 export type AlertStatus = 'open' | 'resolved';
@@ -48,6 +74,12 @@ export interface AlertRecord {
   remindedAt: number;
   /** True once it was handed to the channels (posted); false while silenced. */
   announced: boolean;
+  /**
+   * Why it broke, for people: per failing container its exit code, whether it was OOM-killed,
+   * its memory limit, the last failing healthcheck output and its last log lines (masked and
+   * clamped). Shown in the thread on chat channels, in the body of notifications.
+   */
+  context?: string[];
 }
 
 /** Buttons under an alert. */
@@ -111,19 +143,52 @@ export function parseAlertSlackActionId(id: string): AlertAction | null {
 /** Where a delivered alert lives on one channel (opaque to the monitor; JSON-serializable). */
 export type AlertRef = Record<string, string>;
 
+/** What a channel learns about the delivery it is asked to make. */
+export interface DeliveryContext {
+  /** Unique per queued delivery and stable across its retries (webhooks send it as X-SiteFlow-Delivery). */
+  deliveryId: string;
+}
+
 /**
- * A place alerts are delivered to (console, a Discord channel, a Slack channel). Every method
- * throws when delivery failed; the delivery queue keeps the job and retries with backoff.
+ * A place alerts are delivered to (console, a Discord or Slack channel, a webhook, ntfy, email).
+ * Every method throws when delivery failed, preferably a {@link SiteFlowError} with one of the
+ * {@link DeliveryErrorCode}s (anything else counts as retryable); the delivery queue keeps the
+ * job and retries with backoff, or gives it up when the code says it can never succeed.
  */
 export interface AlertChannel {
-  /** Unique, stable name (the delivery queue is persisted per channel), e.g. `console`. */
+  /** Unique, stable name (the delivery queue is persisted per channel), e.g. `console`, `webhook:shop`. */
   readonly name: string;
+  /**
+   * False for notification channels (webhook, ntfy, email): each alert is one notification,
+   * updates are new notifications and there is no thread, so thread replies, incident
+   * children and message take-overs are not delivered to them. Chat channels leave it unset.
+   */
+  readonly threaded?: boolean;
   /** Posts a new alert message with its buttons; returns where it lives. */
-  post(alert: AlertRecord): Promise<AlertRef>;
+  post(alert: AlertRecord, ctx?: DeliveryContext): Promise<AlertRef>;
   /** Answers an alert in its thread. */
-  reply(ref: AlertRef, text: string): Promise<void>;
+  reply(ref: AlertRef, text: string, ctx?: DeliveryContext): Promise<void>;
   /** Edits the alert message to show its current state (buttons removed once resolved). */
-  update(ref: AlertRef, alert: AlertRecord): Promise<void>;
+  update(ref: AlertRef, alert: AlertRecord, ctx?: DeliveryContext): Promise<void>;
+}
+
+/**
+ * Codes of delivery failures: `ALERT_DELIVERY_RETRY` may go away (5xx, 408, 429, timeouts, the
+ * network), `ALERT_DELIVERY_FAILED` never will (a 4xx, a refused request) and is given up and
+ * audited, `ALERT_DELIVERY_GONE` says the message, thread or channel it targets no longer exists.
+ */
+export type DeliveryErrorCode = 'ALERT_DELIVERY_RETRY' | 'ALERT_DELIVERY_FAILED' | 'ALERT_DELIVERY_GONE';
+
+/** A coded delivery failure (see {@link DeliveryErrorCode}); `cause` keeps the platform's error. */
+export function deliveryError(code: DeliveryErrorCode, message: string, cause?: unknown): SiteFlowError {
+  return new SiteFlowError(code, message, {}, cause === undefined ? undefined : { cause });
+}
+
+/** How an HTTP status of a delivery counts: 2xx null (delivered), 4xx other than 408/429 failed, else retry. */
+export function httpDeliveryCode(status: number): DeliveryErrorCode | null {
+  if (status >= 200 && status < 300) return null;
+  if (status >= 400 && status < 500 && status !== 408 && status !== 429) return 'ALERT_DELIVERY_FAILED';
+  return 'ALERT_DELIVERY_RETRY';
 }
 
 /** The NAS backup checker reports freshness changes here (the monitor implements it). */

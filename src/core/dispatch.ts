@@ -106,14 +106,15 @@ export class Dispatcher<S> {
   /**
    * Handles one invocation. `opts.problems` carries input errors a surface found while reading
    * the text (a bad quote, an unknown option name): the permission check still comes first,
-   * and the attempt is audited either way.
+   * and the attempt is audited either way. `opts.level` replaces the policy's level (schedules).
    */
-  async dispatch(inv: Invocation, opts: { problems?: string[] } = {}): Promise<Reply> {
+  async dispatch(inv: Invocation, opts: { problems?: string[]; level?: Level } = {}): Promise<Reply> {
     const started = this.deps.clock.now();
     const log = this.deps.logger.child({ platform: inv.platform, user: inv.user.id, command: inv.command });
     if (!this.accepting) return reply.error('SiteFlow is shutting down', 'Try again in a moment.');
     const cmd = this.deps.registry.get(inv.command);
-    const level = this.levelOf(inv);
+    // A caller inside SiteFlow (a schedule) may name the level it runs at; chat never does.
+    const level = opts.level ?? this.levelOf(inv);
     if (!cmd) {
       const names = this.deps.registry.allowed(level).map((c) => c.name);
       const r = inv.command

@@ -65,6 +65,12 @@ export interface ContainerInfo {
   ports: PortBinding[];
   labels: Record<string, string>;
   status: ContainerStatus;
+  /** Whether the kernel's OOM killer ended its last run (State.OOMKilled); set by inspect. */
+  oomKilled?: boolean;
+  /** Its memory limit in bytes (HostConfig.Memory), null for none; set by inspect. */
+  memoryLimitBytes?: number | null;
+  /** Output of its newest failed healthcheck (untrusted: sanitize before showing); set by inspect. */
+  healthOutput?: string | null;
 }
 
 /**

@@ -103,6 +103,17 @@ export type AlertEffect =
   /** Ask the host's engine whether it still answers, then call `hostAnswered`. */
   | { type: 'probe'; host: string };
 
+/**
+ * Per-subject thresholds (from ALERT_ROUTES_FILE routes and container labels): the rules ask it
+ * before opening, resolving and reminding; null or absent fields keep the global settings.
+ */
+export type AlertTune = (subject: {
+  kind: AlertKind;
+  host: string;
+  site: string | null;
+  severity: AlertSeverity;
+}) => Partial<Pick<AlertSettings, 'downAfterMs' | 'recoverAfterMs' | 'reminderMs'>> | null;
+
 /** A silence as the rules see it (`site` null: the whole host). */
 export type SilenceRule = Pick<LiveSilence, 'id' | 'host' | 'site' | 'until' | 'by' | 'reason'>;
 
@@ -165,13 +176,22 @@ export class AlertEngine implements BackupAlertSink {
   private effects: AlertEffect[] = [];
   private readonly newId: () => string;
 
+  private readonly tune: AlertTune | null;
+
   constructor(
     private readonly clock: Clock,
     settings: Partial<AlertSettings> = {},
-    opts: { newId?: () => string } = {},
+    opts: { newId?: () => string; tune?: AlertTune } = {},
   ) {
     this.s = { ...DEFAULT_ALERT_SETTINGS, ...settings };
     this.newId = opts.newId ?? newAlertId;
+    this.tune = opts.tune ?? null;
+  }
+
+  /** The thresholds in force for one alert subject (routes and labels may tune them). */
+  private tuned(kind: AlertKind, host: string, site: string | null, severity: AlertSeverity): AlertSettings {
+    const t = this.tune?.({ kind, host, site, severity });
+    return t ? { ...this.s, ...t } : this.s;
   }
 
   /** The settings in force. */
@@ -382,6 +402,12 @@ export class AlertEngine implements BackupAlertSink {
     }
   }
 
+  /** Attaches crash context to an open alert; later snapshots of it carry it. */
+  setContext(alertId: string, context: readonly string[]): void {
+    const a = this.open.get(alertId);
+    if (a) a.context = [...context];
+  }
+
   /** Acknowledges an open alert: no more reminders. Null when no such open alert. */
   ack(alertId: string, by: string): AlertRecord | null {
     const a = this.open.get(alertId);
@@ -433,13 +459,14 @@ export class AlertEngine implements BackupAlertSink {
         });
         continue;
       }
+      const reminderMs = this.tuned(a.kind, a.host, a.site, a.severity).reminderMs;
       if (
-        this.s.reminderMs > 0 &&
+        reminderMs > 0 &&
         a.announced &&
         !quiet &&
         !a.ackedBy &&
         !a.parentId &&
-        now - a.remindedAt >= this.s.reminderMs
+        now - a.remindedAt >= reminderMs
       ) {
         a.remindedAt = now;
         this.effects.push({
@@ -533,7 +560,7 @@ export class AlertEngine implements BackupAlertSink {
         return;
       }
       if (!bad) {
-        if (now - t.goodSince! >= this.s.recoverAfterMs)
+        if (now - t.goodSince! >= this.tuned(a.kind, a.host, a.site, a.severity).recoverAfterMs)
           this.resolve(a, now, `${t.name} recovered after ${duration(now - a.openedAt)}.`);
         return;
       }
@@ -545,7 +572,8 @@ export class AlertEngine implements BackupAlertSink {
     if (quietEnd === Number.POSITIVE_INFINITY || quietEnd > now) return;
     if (now < t.settleUntil) return;
     const since = Math.max(t.badSince!, quietEnd);
-    if (!flapping && now - since < this.s.downAfterMs) return;
+    const downAfterMs = this.tuned('site', t.host, t.name, severityOf(obs.state, flapping)).downAfterMs;
+    if (!flapping && now - since < downAfterMs) return;
     // An engine shutting down stops its containers first: only an engine that still answers
     // after the change makes it a site alert (otherwise it becomes the host incident).
     const host = this.host(t.host);

@@ -176,3 +176,34 @@ export const alertRefs = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.alertId, t.channel] })],
 );
+
+/**
+ * Maintenance windows (/maintenance): while one is open (from each cron firing for its
+ * duration) its target's alerts are recorded, not posted. `site` null: the whole host.
+ */
+export const maintenanceWindows = sqliteTable('maintenance_windows', {
+  id: text('id').primaryKey(),
+  host: text('host').notNull(),
+  site: text('site'),
+  cron: text('cron').notNull(),
+  durationMs: integer('duration_ms').notNull(),
+  reason: text('reason'),
+  byName: text('by_name').notNull(),
+  createdAt: integer('created_at').notNull(),
+  /** End of the window opened last (epoch ms); null before its first opening. */
+  openUntil: integer('open_until'),
+  removedAt: integer('removed_at'),
+});
+
+/** Scheduled commands (/schedule): a cron and an allowlisted command line, run as the schedule. */
+export const schedules = sqliteTable('schedules', {
+  id: text('id').primaryKey(),
+  cron: text('cron').notNull(),
+  commandLine: text('command_line').notNull(),
+  byPlatform: text('by_platform').$type<Platform>().notNull(),
+  byId: text('by_id').notNull(),
+  byName: text('by_name').notNull(),
+  createdAt: integer('created_at').notNull(),
+  lastRunAt: integer('last_run_at'),
+  removedAt: integer('removed_at'),
+});

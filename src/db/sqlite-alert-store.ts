@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { and, asc, count, desc, eq, gt, inArray, isNull, lt, notInArray, or } from 'drizzle-orm';
 import type { AlertKind, AlertRecord, AlertRef, AlertStatus } from '../core/alerts.js';
 import type { AlertSeverity } from '../core/live-state.js';
@@ -34,6 +35,8 @@ export interface Delivery {
   nextAt: number;
   createdAt: number;
   lastError: string | null;
+  /** Unique per queued delivery, stable across its retries (see DeliveryContext). */
+  deliveryId: string;
 }
 
 /**
@@ -144,6 +147,7 @@ export class SqliteAlertStore {
     takeOver?: string;
     at: number;
   }): void {
+    const deliveryId = newDeliveryId();
     if (d.op !== 'post') {
       const last = this.db
         .select()
@@ -160,12 +164,13 @@ export class SqliteAlertStore {
         last.attempts === 0 &&
         last.id !== this.headId(d.channel)
       ) {
+        const before = JSON.parse(last.payload) as { text?: string; deliveryId?: string };
+        // The merged job keeps its delivery id: it was never tried, so nobody saw it yet.
+        const keep = before.deliveryId ? { deliveryId: before.deliveryId } : {};
         const payload =
           d.op === 'reply'
-            ? JSON.stringify({
-                text: `${(JSON.parse(last.payload) as { text: string }).text}\n${d.text ?? ''}`,
-              })
-            : JSON.stringify(d.alert);
+            ? JSON.stringify({ text: `${before.text ?? ''}\n${d.text ?? ''}`, ...keep })
+            : JSON.stringify({ ...d.alert, ...keep });
         this.db.update(alertDeliveries).set({ payload }).where(eq(alertDeliveries.id, last.id)).run();
         return;
       }
@@ -178,8 +183,8 @@ export class SqliteAlertStore {
         op: d.op,
         payload:
           d.op === 'reply'
-            ? JSON.stringify({ text: d.text ?? '' })
-            : JSON.stringify(d.takeOver ? { ...d.alert, takeOver: d.takeOver } : d.alert),
+            ? JSON.stringify({ text: d.text ?? '', deliveryId })
+            : JSON.stringify({ ...d.alert, ...(d.takeOver ? { takeOver: d.takeOver } : {}), deliveryId }),
         attempts: 0,
         nextAt: d.at,
         createdAt: d.at,
@@ -209,9 +214,10 @@ export class SqliteAlertStore {
       .limit(1)
       .get();
     if (!r) return null;
-    const { takeOver, text, ...payload } = JSON.parse(r.payload) as AlertRecord & {
+    const { takeOver, text, deliveryId, ...payload } = JSON.parse(r.payload) as AlertRecord & {
       text?: string;
       takeOver?: string;
+      deliveryId?: string;
     };
     return {
       id: r.id,
@@ -225,6 +231,8 @@ export class SqliteAlertStore {
       nextAt: r.nextAt,
       createdAt: r.createdAt,
       lastError: r.lastError,
+      // Rows queued before delivery ids existed: derived from the row, still stable across retries.
+      deliveryId: deliveryId ?? `dl_${r.alertId}_${r.id}`,
     };
   }
 
@@ -304,6 +312,11 @@ export class SqliteAlertStore {
       .onConflictDoUpdate({ target: [alertRefs.alertId, alertRefs.channel], set: { ref } })
       .run();
   }
+}
+
+/** A new delivery id: `dl_` + time + random (unique across restarts, unlike a reused row id). */
+function newDeliveryId(): string {
+  return `dl_${Date.now().toString(36)}${randomBytes(8).toString('hex')}`;
 }
 
 function toAlert(r: typeof alerts.$inferSelect): AlertRecord {

@@ -17,10 +17,11 @@ export interface InspectData {
     ExitCode?: number;
     StartedAt?: string;
     FinishedAt?: string;
-    Health?: { Status?: string } | null;
+    OOMKilled?: boolean;
+    Health?: { Status?: string; Log?: Array<{ ExitCode?: number; Output?: string }> | null } | null;
   };
   Config: { Image?: string; Labels?: Record<string, string> | null; Env?: unknown };
-  HostConfig?: { RestartPolicy?: { Name?: string } | null } | null;
+  HostConfig?: { RestartPolicy?: { Name?: string } | null; Memory?: number } | null;
   NetworkSettings?: {
     Ports?: Record<string, Array<{ HostIp?: string; HostPort?: string }> | null> | null;
   } | null;
@@ -127,5 +128,15 @@ export function toContainerInfo(d: InspectData, digest: string | null): Containe
     ports: portsOf(d.NetworkSettings?.Ports),
     labels,
     status: containerStatus({ state, health, exitCode, restartPolicy }),
+    oomKilled: d.State.OOMKilled === true,
+    memoryLimitBytes: d.HostConfig?.Memory ? d.HostConfig.Memory : null,
+    healthOutput: lastFailingHealthOutput(d.State.Health?.Log),
   };
+}
+
+/** Output of the newest failed healthcheck run (Docker keeps the last five), trimmed; null when none failed. */
+function lastFailingHealthOutput(log: NonNullable<InspectData['State']['Health']>['Log']): string | null {
+  const failed = (log ?? []).filter((l) => (l.ExitCode ?? 0) !== 0).at(-1);
+  const out = failed?.Output?.trim();
+  return out ? out.slice(0, 2000) : null;
 }

@@ -1,14 +1,25 @@
 /**
  * Builds the monitor from the configuration (null when MONITOR_ENABLED=false), with the
- * console alert channel when the console surface runs. Discord and Slack alert channels are
+ * console alert channel when the console surface runs and the notification channels
+ * (webhooks, ntfy, email) configured. Discord and Slack alert channels are
  * added by their surfaces through `monitor.addChannel` once connected; alerts are queued for
  * every configured channel from the start, so none raised before a surface connects is lost.
  */
+
+import { ConsoleAlertChannel, type NoticeSink } from '../chat/console/console-alert-channel.js';
 import type { Config } from '../config.js';
+import { alertsOff } from '../core/alert-labels.js';
+import type { Engine } from '../core/engine.js';
 import type { AuditStore, Clock, Logger } from '../core/ports.js';
 import type { Db } from '../db/database.js';
 import { SqliteAlertStore } from '../db/sqlite-alert-store.js';
-import { ConsoleAlertChannel, type NoticeSink } from './console-alert-channel.js';
+import { SqliteMaintenanceStore } from '../db/sqlite-maintenance-store.js';
+import {
+  type NotifyConfig,
+  notificationChannelNames,
+  notificationChannels,
+} from '../notify/notification-channels.js';
+import { crashContext } from './crash-context.js';
 import { Monitor, type MonitorDeps } from './monitor.js';
 
 /** What {@link createMonitor} needs besides the configuration. */
@@ -30,6 +41,8 @@ export interface CreateMonitorDeps {
   channels?: readonly string[];
   /** Masks secrets in alert texts. */
   masker?: MonitorDeps['masker'];
+  /** A host's engine (crash context is read from it). */
+  engineFor?(host: string): Engine | undefined;
 }
 
 /** The monitor settings from the configuration (seconds and minutes to ms). */
@@ -50,20 +63,40 @@ export function alertSettingsFrom(config: Config) {
 /**
  * Names of the alert channels the configuration asks for: `console` when the console surface
  * runs, `discord` with DISCORD_TOKEN and DISCORD_ALERT_CHANNEL_ID, `slack` with SLACK_BOT_TOKEN
- * and SLACK_ALERT_CHANNEL. Alerts are queued for each from the start.
+ * and SLACK_ALERT_CHANNEL, then the notification channels (webhook:NAME, ntfy, email). Alerts
+ * are queued for each from the start.
  */
 export function alertChannelNames(
   config: Pick<
     Config,
     'DISCORD_TOKEN' | 'DISCORD_ALERT_CHANNEL_ID' | 'SLACK_BOT_TOKEN' | 'SLACK_ALERT_CHANNEL'
-  >,
+  > &
+    Partial<NotifyConfig>,
   consoleOn: boolean,
 ): string[] {
   const out: string[] = [];
   if (consoleOn) out.push('console');
   if (config.DISCORD_TOKEN && config.DISCORD_ALERT_CHANNEL_ID) out.push('discord');
   if (config.SLACK_BOT_TOKEN && config.SLACK_ALERT_CHANNEL) out.push('slack');
+  out.push(...notificationChannelNames(config));
   return out;
+}
+
+/** Reads the crash context of a site's failing containers (as the live state knows them). */
+function siteCrashContext(d: CreateMonitorDeps, engineFor: (host: string) => Engine | undefined) {
+  return async (host: string, site: string): Promise<string[]> => {
+    const engine = engineFor(host);
+    const s = d.state.site(host, site);
+    if (!engine || !s) return [];
+    const failing = s.containers
+      .filter((c) => !['up', 'completed', 'starting'].includes(c.status))
+      .filter((c) => {
+        const off = alertsOff(c.labels);
+        return !(off.ok && off.value);
+      })
+      .map((c) => c.id);
+    return failing.length ? crashContext(engine, failing, { secrets: d.config.secrets }) : [];
+  };
 }
 
 /** Creates and starts the monitor, or returns null when it is turned off. */
@@ -84,8 +117,12 @@ export function createMonitor(d: CreateMonitorDeps): Monitor | null {
     reconcileCron: d.config.MONITOR_RECONCILE_CRON,
     channels: d.channels ?? alertChannelNames(d.config, d.console !== null),
     ...(d.masker ? { masker: d.masker } : {}),
+    routes: d.config.ALERT_ROUTES_FILE,
+    maintenance: new SqliteMaintenanceStore(d.db),
+    ...(d.engineFor ? { crashContext: siteCrashContext(d, d.engineFor) } : {}),
   });
   if (d.console) monitor.addChannel(new ConsoleAlertChannel(d.console));
+  for (const ch of notificationChannels(d.config)) monitor.addChannel(ch);
   monitor.start();
   return monitor;
 }

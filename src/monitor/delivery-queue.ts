@@ -4,12 +4,20 @@
  * 5xx, timeout) stays at the head of its channel's queue and is retried with exponential
  * backoff, and a restart of SiteFlow carries on where it stopped. Jobs are queued for every
  * expected channel from the start (a chat surface attaches its channel once it connects) and
- * delivered once the channel is attached. A job that can never succeed (a 4xx other than 429,
- * a Slack platform error such as `message_not_found`) is logged, reported and dropped; an
- * attempt that timed out is awaited, never repeated while it may still succeed.
+ * delivered once the channel is attached. Channels say how a failure counts with a coded error
+ * (`ALERT_DELIVERY_FAILED`, `ALERT_DELIVERY_GONE`; anything else is retried): a job that can
+ * never succeed is logged, reported and dropped; an attempt that timed out is awaited, never
+ * repeated while it may still succeed. Notification channels (`threaded: false`) get posts and
+ * edits only: no thread replies, no incident children, no take-overs of another alert's message.
  */
-import { type AlertChannel, type AlertRecord, type AlertRef, alertText } from '../core/alerts.js';
-import { describeError } from '../core/errors.js';
+import {
+  type AlertChannel,
+  type AlertRecord,
+  type AlertRef,
+  alertText,
+  type DeliveryContext,
+} from '../core/alerts.js';
+import { describeError, isSiteFlowError } from '../core/errors.js';
 import type { Clock, Logger } from '../core/ports.js';
 import type { Delivery, SqliteAlertStore } from '../db/sqlite-alert-store.js';
 
@@ -31,6 +39,8 @@ export interface DeliveryQueueOptions {
   expectedChannels?: readonly string[];
   /** Called when a job was dropped because it can never succeed. */
   onDropped?: (d: Delivery, error: string) => void;
+  /** Which of `channels` an alert goes to (ALERT_ROUTES_FILE); default: all of them. */
+  route?: (alert: AlertRecord, channels: readonly string[]) => readonly string[];
 }
 
 /** An attempt that ran out of time; its request may still be under way. */
@@ -78,17 +88,17 @@ export class AlertDeliveryQueue {
 
   /** Queues a post of `alert` on every channel (or the edit of `takeOver`'s message into it). */
   post(alert: AlertRecord, takeOver?: string): void {
-    this.enqueueAll(alert.id, 'post', alert, undefined, takeOver);
+    this.enqueueAll(alert, 'post', alert, undefined, takeOver);
   }
 
-  /** Queues an edit of `alert` on every channel. */
-  update(alert: AlertRecord): void {
-    this.enqueueAll(alert.id, 'update', alert, undefined);
+  /** Queues an edit of `alert` on every channel (only notification channels with `unthreadedOnly`). */
+  update(alert: AlertRecord, opts: { unthreadedOnly?: boolean } = {}): void {
+    this.enqueueAll(alert, 'update', alert, undefined, undefined, opts.unthreadedOnly);
   }
 
   /** Queues a reply in `alert`'s thread on every channel. */
   reply(alert: AlertRecord, text: string): void {
-    this.enqueueAll(alert.id, 'reply', undefined, text);
+    this.enqueueAll(alert, 'reply', undefined, text);
   }
 
   /** Deliveries waiting overall. */
@@ -109,15 +119,24 @@ export class AlertDeliveryQueue {
     while (this.busy.size > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
   }
 
+  /** The channels an alert goes to (all, or those its route names). */
+  channelsFor(alert: AlertRecord): string[] {
+    const all = this.channelNames();
+    return this.opts.route ? [...this.opts.route(alert, all)] : all;
+  }
+
   private enqueueAll(
-    alertId: string,
+    subject: AlertRecord,
     op: 'post' | 'reply' | 'update',
     alert?: AlertRecord,
     text?: string,
     takeOver?: string,
+    unthreadedOnly = false,
   ): void {
     const at = this.opts.clock.now();
-    for (const name of this.channelNames()) {
+    const alertId = subject.id;
+    for (const name of this.channelsFor(subject)) {
+      if (unthreadedOnly && this.channels.get(name)?.threaded !== false) continue;
       this.opts.store.enqueue({
         channel: name,
         alertId,
@@ -132,8 +151,10 @@ export class AlertDeliveryQueue {
   }
 
   private kick(name: string): void {
+    // Stopped: the database may be closed already; the jobs wait for the next start.
+    if (this.stopped) return;
     // A channel not attached yet keeps its jobs until it is.
-    if (this.stopped || !this.channels.has(name)) {
+    if (!this.channels.has(name)) {
       this.onLength?.(name, this.opts.store.queueLength(name));
       return;
     }
@@ -177,6 +198,7 @@ export class AlertDeliveryQueue {
         this.pending.delete(name);
         store.done(d.id);
       } catch (e) {
+        if (this.stopped) return; // shutting down: the job stays queued for the next start
         if (e instanceof AttemptTimeout) this.pending.set(name, attempt);
         else this.pending.delete(name);
         if (attempt === earlier && !(e instanceof AttemptTimeout) && !classifyDeliveryError(e).permanent) {
@@ -231,25 +253,29 @@ export class AlertDeliveryQueue {
 
   private async deliver(ch: AlertChannel, d: Delivery): Promise<void> {
     const { store, logger } = this.opts;
+    const ctx: DeliveryContext = { deliveryId: d.deliveryId };
+    const threaded = ch.threaded !== false;
     const ref = store.ref(d.alertId, ch.name);
     if (d.op === 'post') {
       if (ref) return; // already posted (a retry after a timeout that did succeed)
       const alert = d.alert!;
-      const carrier = d.takeOver ? store.ref(d.takeOver, ch.name) : null;
+      // A notification channel hears of the incident, not of each site listed in its thread.
+      if (!threaded && alert.parentId) return;
+      const carrier = d.takeOver && threaded ? store.ref(d.takeOver, ch.name) : null;
       if (carrier && carrier.child !== '1') {
         // The incident takes over an alert posted moments ago: its message becomes the incident.
         store.setRef(alert.id, ch.name, carrier);
-        await ch.update(carrier, alert);
+        await ch.update(carrier, alert, ctx);
         return;
       }
       const parentRef = alert.parentId ? store.ref(alert.parentId, ch.name) : null;
       if (parentRef) {
         // A child of an incident: listed in the incident's thread.
-        await ch.reply(parentRef, alertText(alert));
+        await ch.reply(parentRef, alertText(alert), ctx);
         store.setRef(alert.id, ch.name, { ...parentRef, child: '1' });
         return;
       }
-      store.setRef(alert.id, ch.name, await ch.post(alert));
+      store.setRef(alert.id, ch.name, await ch.post(alert, ctx));
       return;
     }
     if (!ref) {
@@ -257,8 +283,9 @@ export class AlertDeliveryQueue {
       logger.debug({ channel: ch.name, alertId: d.alertId, op: d.op }, 'no message to follow up on; skipped');
       return;
     }
-    if (d.op === 'reply') await ch.reply(parentOrSelf(ref), d.text ?? '');
-    else if (ref.child !== '1') await ch.update(ref, d.alert!);
+    if (d.op === 'reply') {
+      if (threaded) await ch.reply(parentOrSelf(ref), d.text ?? '', ctx);
+    } else if (ref.child !== '1') await ch.update(ref, d.alert!, ctx);
   }
 
   private schedule(name: string, ms: number): void {
@@ -292,35 +319,15 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   ]).finally(() => clearTimeout(timer));
 }
 
-/** Slack platform errors that may go away by themselves (everything else is permanent). */
-const SLACK_TRANSIENT = new Set([
-  'ratelimited',
-  'rate_limited',
-  'internal_error',
-  'fatal_error',
-  'service_unavailable',
-  'request_timeout',
-]);
-/** Slack platform errors saying the message (or its channel or thread) is gone. */
-const SLACK_GONE = new Set(['message_not_found', 'channel_not_found', 'thread_not_found']);
-/** Discord JSON error codes: Unknown Channel, Unknown Message. */
-const DISCORD_GONE = new Set([10003, 10008]);
-
 /**
- * Whether a delivery error can never go away by retrying (`permanent`: an HTTP 4xx other than
- * 408 and 429, or a Slack platform error other than a rate limit or a server fault), and
- * whether it says the target message, thread or channel no longer exists (`gone`).
+ * Whether a delivery error can never go away by retrying (`permanent`: the channel threw
+ * `ALERT_DELIVERY_FAILED` or `ALERT_DELIVERY_GONE`), and whether it says the target message,
+ * thread or channel no longer exists (`gone`). Anything else (an uncoded error, a timeout) is retried.
  */
 export function classifyDeliveryError(e: unknown): { permanent: boolean; gone: boolean } {
-  if (typeof e !== 'object' || e === null) return { permanent: false, gone: false };
-  const x = e as { code?: unknown; status?: unknown; statusCode?: unknown; data?: { error?: unknown } };
-  if (x.code === 'slack_webapi_platform_error') {
-    const what = typeof x.data?.error === 'string' ? x.data.error : '';
-    return { permanent: !SLACK_TRANSIENT.has(what), gone: SLACK_GONE.has(what) };
+  if (isSiteFlowError(e, 'ALERT_DELIVERY_')) {
+    if (e.code === 'ALERT_DELIVERY_GONE') return { permanent: true, gone: true };
+    if (e.code === 'ALERT_DELIVERY_FAILED') return { permanent: true, gone: false };
   }
-  const status =
-    typeof x.status === 'number' ? x.status : typeof x.statusCode === 'number' ? x.statusCode : null;
-  if (status === null || status < 400 || status >= 500 || status === 408 || status === 429)
-    return { permanent: false, gone: false };
-  return { permanent: true, gone: status === 404 || DISCORD_GONE.has(x.code as number) };
+  return { permanent: false, gone: false };
 }

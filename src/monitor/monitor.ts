@@ -7,6 +7,14 @@
  * serves /silence, /unsilence, /silences and /ack.
  */
 import cron, { type ScheduledTask } from 'node-cron';
+import { alertsOff, labelDownAfterMs } from '../core/alert-labels.js';
+import {
+  type AlertRoutes,
+  describeRoutes,
+  routeChannels,
+  routeSubject,
+  routeTuning,
+} from '../core/alert-routes.js';
 import {
   type AlertAction,
   type AlertChannel,
@@ -30,6 +38,8 @@ import { err, ok, type Result } from '../core/result.js';
 import type { ActionRunner } from '../core/runs.js';
 import type { Masker } from '../core/secret-mask.js';
 import type { SqliteAlertStore, StoredSilence } from '../db/sqlite-alert-store.js';
+import type { MaintenanceWindow, SqliteMaintenanceStore } from '../db/sqlite-maintenance-store.js';
+import { siteState } from '../docker/status.js';
 import { AlertDeliveryQueue } from './delivery-queue.js';
 
 const SYSTEM: Actor = { platform: 'system', id: 'monitor', name: 'monitor' };
@@ -55,6 +65,20 @@ export interface MonitorControl {
   addChannel(ch: AlertChannel): void;
   /** The command an alert's button runs (for chat surfaces), or null. */
   actionFor(alertId: string, action: AlertAction): { command: string; args: Record<string, string> } | null;
+  /** The effective alert routing, as lines of text (`/alerts routes`). */
+  routing(): string[];
+  /** Adds a maintenance window on a host or site: from each `cron` firing, `durationMs` long. */
+  addMaintenance(
+    target: string,
+    cronExpr: string,
+    durationMs: number,
+    by: Actor,
+    reason: string | null,
+  ): Result<MaintenanceWindow, string>;
+  /** Maintenance windows, with whether each is open now. */
+  maintenance(): Array<MaintenanceWindow & { open: boolean }>;
+  /** Removes a maintenance window (an open one ends now). */
+  removeMaintenance(id: string): Result<MaintenanceWindow, string>;
 }
 
 /** What the monitor needs. */
@@ -87,6 +111,15 @@ export interface MonitorDeps {
   channels?: readonly string[];
   /** Masks secrets in alert texts (they quote container names, states and, later, output). */
   masker?: Masker;
+  /** Maintenance windows (absent: /maintenance is unavailable). */
+  maintenance?: SqliteMaintenanceStore;
+  /** ALERT_ROUTES_FILE, parsed (null or absent: every alert to every channel). */
+  routes?: AlertRoutes | null;
+  /**
+   * Crash context of a site's failing containers (exit code, OOM, memory limit, health output,
+   * last log lines), read when its alert opens; the alert waits for it (bounded by its deadline).
+   */
+  crashContext?: (host: string, site: string) => Promise<string[]>;
 }
 
 /** The running monitor; see the module comment. */
@@ -99,10 +132,28 @@ export class Monitor implements MonitorControl, BackupAlertSink {
   private silenceList: StoredSilence[] = [];
   private readonly seenRuns = new Set<string>();
   private started = false;
+  /** Crash-context reads under way. */
+  private readonly reading = new Set<Promise<void>>();
+  private readonly contexts = new Map<string, string[]>();
+  private closed = false;
+  /** node-cron tasks opening each maintenance window. */
+  private readonly windowTasks = new Map<string, ScheduledTask>();
+  /** Bad label values already reported (container id + value). */
+  private readonly badLabels = new Set<string>();
 
   constructor(private readonly deps: MonitorDeps) {
-    this.engine = new Engine(deps.clock, deps.settings ?? {});
+    const routes = deps.routes ?? null;
+    this.engine = new Engine(deps.clock, deps.settings ?? {}, {
+      tune: (subject) => {
+        const route = routeTuning(routes, routeSubject(subject));
+        const label = subject.site ? this.labelDownAfter(subject.host, subject.site) : null;
+        return label === null ? route : { ...route, downAfterMs: label };
+      },
+    });
     this.queue = new AlertDeliveryQueue({
+      ...(routes
+        ? { route: (a: AlertRecord, all: readonly string[]) => routeChannels(routes, routeSubject(a), all) }
+        : {}),
       store: deps.store,
       clock: deps.clock,
       logger: deps.logger.child({ part: 'alert-delivery' }),
@@ -130,9 +181,10 @@ export class Monitor implements MonitorControl, BackupAlertSink {
   start(): void {
     if (this.started) return;
     this.started = true;
-    const { state, store, reconciler, hub, clock } = this.deps;
+    const { state, store, reconciler, hub } = this.deps;
     this.engine.restore(store.openAlerts());
-    this.silenceList = store.activeSilences(clock.now());
+    for (const w of this.deps.maintenance?.list() ?? []) this.scheduleWindow(w);
+    this.silenceList = this.activeSilences();
     this.engine.setSilences(this.silenceList);
     this.publishSilences();
     this.syncIntents();
@@ -144,7 +196,7 @@ export class Monitor implements MonitorControl, BackupAlertSink {
     this.unsubs.push(
       reconciler.onContainerEvent((host, ev) => {
         this.syncIntents();
-        this.engine.containerEvent(host, ev);
+        if (!this.optedOut(host, ev.project, ev.containerId)) this.engine.containerEvent(host, ev);
         this.flush();
       }),
     );
@@ -175,13 +227,33 @@ export class Monitor implements MonitorControl, BackupAlertSink {
     );
   }
 
+  /**
+   * Waits (up to `timeoutMs` each) for crash-context reads to be queued and for attempts under
+   * way to end; call after stop() and before the database closes.
+   */
+  async settle(timeoutMs = 4000): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.all([...this.reading]),
+      new Promise((r) => {
+        timer = setTimeout(r, timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    this.closed = true;
+    await this.queue.idle(timeoutMs);
+  }
+
   /** Stops following; queued deliveries stay in the database for the next start. */
   stop(): void {
+    this.started = false;
     for (const u of this.unsubs.splice(0)) u();
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     void this.task?.destroy();
     this.task = null;
+    for (const t of this.windowTasks.values()) void t.destroy();
+    this.windowTasks.clear();
     this.queue.stop();
   }
 
@@ -222,7 +294,90 @@ export class Monitor implements MonitorControl, BackupAlertSink {
   }
 
   silences(): StoredSilence[] {
-    return this.deps.store.activeSilences(this.deps.clock.now());
+    return this.activeSilences();
+  }
+
+  addMaintenance(
+    target: string,
+    cronExpr: string,
+    durationMs: number,
+    by: Actor,
+    reason: string | null,
+  ): Result<MaintenanceWindow, string> {
+    const store = this.deps.maintenance;
+    if (!store) return err('Maintenance windows are not available.');
+    const t = this.resolveTarget(target);
+    if (!t.ok) return t;
+    if (!cron.validate(cronExpr))
+      return err(`"${cronExpr.slice(0, 60)}" is not a cron expression (5 fields, or 6 with seconds first).`);
+    const now = this.deps.clock.now();
+    const w: MaintenanceWindow = {
+      id: `mw_${now.toString(36)}${Math.random().toString(36).slice(2, 6)}`,
+      host: t.value.host,
+      site: t.value.site,
+      cron: cronExpr,
+      durationMs,
+      reason,
+      by: by.name,
+      createdAt: now,
+      openUntil: null,
+    };
+    store.add(w);
+    this.scheduleWindow(w);
+    return ok(w);
+  }
+
+  maintenance(): Array<MaintenanceWindow & { open: boolean }> {
+    const now = this.deps.clock.now();
+    return (this.deps.maintenance?.list() ?? []).map((w) => ({ ...w, open: (w.openUntil ?? 0) > now }));
+  }
+
+  removeMaintenance(id: string): Result<MaintenanceWindow, string> {
+    const store = this.deps.maintenance;
+    const w = store?.list().find((x) => x.id === id);
+    if (!store || !w) return err(`No maintenance window ${id.slice(0, 40)}.`);
+    store.remove(id, this.deps.clock.now());
+    void this.windowTasks.get(id)?.destroy();
+    this.windowTasks.delete(id);
+    this.reloadSilences();
+    return ok(w);
+  }
+
+  /** Opens a window at each firing of its cron, for its duration. */
+  private scheduleWindow(w: MaintenanceWindow): void {
+    if (!cron.validate(w.cron)) {
+      this.deps.logger.warn({ window: w.id }, 'maintenance window has an invalid cron; skipped');
+      return;
+    }
+    const task = cron.schedule(
+      w.cron,
+      () => {
+        const until = this.deps.clock.now() + w.durationMs;
+        this.deps.maintenance?.opened(w.id, until);
+        this.deps.logger.info({ window: w.id, host: w.host, site: w.site, until }, 'maintenance window open');
+        this.reloadSilences();
+      },
+      { name: `maintenance-${w.id}` },
+    );
+    this.windowTasks.set(w.id, task);
+  }
+
+  /** Silences in force: the stored ones and every open maintenance window. */
+  private activeSilences(): StoredSilence[] {
+    const now = this.deps.clock.now();
+    const windows = (this.deps.maintenance?.list() ?? [])
+      .filter((w) => (w.openUntil ?? 0) > now)
+      .map((w) => ({
+        id: w.id,
+        host: w.host,
+        site: w.site,
+        until: w.openUntil!,
+        by: w.by,
+        reason: `maintenance ${w.id}${w.reason ? `: ${w.reason}` : ''}`,
+        createdAt: w.createdAt,
+        endedAt: null,
+      }));
+    return [...this.deps.store.activeSilences(now), ...windows].sort((a, b) => a.until - b.until);
   }
 
   ack(alertId: string, by: Actor): Result<AlertRecord, string> {
@@ -242,6 +397,10 @@ export class Monitor implements MonitorControl, BackupAlertSink {
     return a ? alertActionCommand(a, action) : null;
   }
 
+  routing(): string[] {
+    return describeRoutes(this.deps.routes ?? null, this.queue.channelNames());
+  }
+
   /** Deliveries waiting (for /metrics). */
   queueLength(): number {
     return this.queue.length();
@@ -250,7 +409,18 @@ export class Monitor implements MonitorControl, BackupAlertSink {
   private tick(): void {
     try {
       const now = this.deps.clock.now();
-      if (this.silenceList.some((s) => s.until <= now)) this.reloadSilences();
+      const ended = this.silenceList.filter((s) => s.until <= now);
+      if (ended.length) {
+        this.reloadSilences();
+        // A maintenance window ended: look at its targets afresh (still broken: the alert posts now).
+        if (ended.some((s) => s.id.startsWith('mw_')))
+          void this.deps.reconciler
+            .refreshAll()
+            .then(() => this.tick())
+            .catch((e) =>
+              this.deps.logger.warn({ err: describeError(e) }, 'refresh after maintenance failed'),
+            );
+      }
       this.syncIntents();
       this.engine.tick();
       this.flush();
@@ -276,7 +446,7 @@ export class Monitor implements MonitorControl, BackupAlertSink {
       const host = key.slice(0, slash);
       const name = key.slice(slash + 1);
       const s = state.site(host, name);
-      this.engine.observeSite(host, name, s ? observation(s) : null);
+      this.engine.observeSite(host, name, s ? this.observation(s) : null);
     }
     this.flush();
   }
@@ -290,7 +460,7 @@ export class Monitor implements MonitorControl, BackupAlertSink {
     if (reachable === null) return;
     this.engine.observeHost(name, reachable, reason);
     if (!reachable) return;
-    for (const s of sites) this.engine.observeSite(name, s.name, observation(s));
+    for (const s of sites) this.engine.observeSite(name, s.name, this.observation(s));
     // Site alerts restored from before a restart whose site is gone.
     const present = new Set(sites.map((s) => s.name));
     for (const a of this.engine.openAlerts()) {
@@ -320,7 +490,7 @@ export class Monitor implements MonitorControl, BackupAlertSink {
   }
 
   private reloadSilences(): void {
-    this.silenceList = this.deps.store.activeSilences(this.deps.clock.now());
+    this.silenceList = this.activeSilences();
     this.engine.setSilences(this.silenceList);
     this.publishSilences();
     this.flush();
@@ -381,14 +551,102 @@ export class Monitor implements MonitorControl, BackupAlertSink {
             `alert ${e.change}`,
           );
         }
-        if (e.post) this.queue.post(a, e.takeOver);
-        if (e.edit) this.queue.update(a);
-        if (reply) this.queue.reply(a, reply);
+        const x = this.withContext(a);
+        if (e.post) this.queue.post(x, e.takeOver);
+        if (e.edit) this.queue.update(x);
+        if (reply) this.queue.reply(x, reply);
+        // Crash context follows the alert (the alert itself is not held back for it).
+        if (
+          e.change === 'opened' &&
+          e.post &&
+          a.kind === 'site' &&
+          a.site &&
+          !a.parentId &&
+          this.deps.crashContext
+        )
+          this.track(this.addContext(a));
+        if (e.change === 'resolved') this.contexts.delete(a.id);
       } catch (x) {
         logger.error({ err: describeError(x) }, 'alert bookkeeping failed');
       }
     }
     this.deps.state.setAlerts(this.engine.liveAlerts());
+  }
+
+  /** Keeps `p` until it settles (see settle()). */
+  private track(p: Promise<void>): void {
+    const done = p
+      .catch((x) => this.deps.logger.error({ err: describeError(x) }, 'crash context delivery failed'))
+      .finally(() => this.reading.delete(done));
+    this.reading.add(done);
+  }
+
+  /**
+   * Reads an alert's crash context and delivers it: into the alert's thread on chat channels,
+   * and as an update of the alert on notification channels (its body carries the context).
+   */
+  private async addContext(a: AlertRecord): Promise<void> {
+    let ctx: string[] = [];
+    try {
+      ctx = await this.deps.crashContext!(a.host, a.site!);
+    } catch (x) {
+      this.deps.logger.warn({ err: describeError(x), alertId: a.id }, 'crash context not readable');
+    }
+    if (!ctx.length || this.closed) return;
+    this.engine.setContext(a.id, ctx);
+    this.contexts.set(a.id, ctx);
+    if (this.contexts.size > 500) this.contexts.delete(this.contexts.keys().next().value!);
+    const current = this.engine.alert(a.id) ?? this.deps.store.alert(a.id) ?? a;
+    const withCtx = { ...current, context: ctx };
+    this.queue.reply(withCtx, ctx.join('\n'));
+    this.queue.update(withCtx, { unthreadedOnly: true });
+  }
+
+  private withContext(a: AlertRecord): AlertRecord {
+    const ctx = a.context ?? this.contexts.get(a.id);
+    return ctx ? { ...a, context: ctx } : a;
+  }
+
+  /** A site as the rules see it: containers labelled `siteflow.alerts=off` left out. */
+  private observation(s: LiveSite): SiteObservation {
+    const kept = s.containers.filter((c) => !this.labelled(c.id, alertsOff(c.labels), false));
+    if (kept.length === s.containers.length)
+      return { state: s.state, containers: s.containers.map(observed) };
+    // Only opted-out containers: nothing to judge, the site counts as up.
+    return { state: kept.length ? siteState(kept, true) : 'up', containers: kept.map(observed) };
+  }
+
+  /** Whether a known container is labelled `siteflow.alerts=off`. */
+  private optedOut(host: string, site: string | null, containerId: string): boolean {
+    const c = site
+      ? this.deps.state.site(host, site)?.containers.find((x) => x.id === containerId)
+      : undefined;
+    return c ? this.labelled(c.id, alertsOff(c.labels), false) : false;
+  }
+
+  /** The longest valid `siteflow.alerts.down_after` of a site's containers (null: none set). */
+  private labelDownAfter(host: string, site: string): number | null {
+    let best: number | null = null;
+    for (const c of this.deps.state.site(host, site)?.containers ?? []) {
+      const v = this.labelled(c.id, labelDownAfterMs(c.labels), null);
+      if (v !== null) best = Math.max(best ?? 0, v);
+    }
+    return best;
+  }
+
+  /** A label's parsed value, or `fallback` for a bad one (reported once per container and value). */
+  private labelled<T>(containerId: string, r: Result<T, string>, fallback: T): T {
+    if (r.ok) return r.value;
+    const key = `${containerId}:${r.error}`;
+    if (!this.badLabels.has(key)) {
+      if (this.badLabels.size > 1000) this.badLabels.clear();
+      this.badLabels.add(key);
+      this.deps.logger.warn(
+        { containerId: containerId.slice(0, 12), problem: r.error },
+        'ignored a bad alert label',
+      );
+    }
+    return fallback;
   }
 
   /** Asks a host's engine whether it still answers and tells the rules. */
@@ -437,15 +695,12 @@ export class Monitor implements MonitorControl, BackupAlertSink {
   }
 }
 
-function observation(s: LiveSite): SiteObservation {
+function observed(c: LiveSite['containers'][number]) {
   return {
-    state: s.state,
-    containers: s.containers.map((c) => ({
-      id: c.id,
-      name: c.name,
-      status: c.status,
-      exitCode: c.exitCode,
-      restartPolicy: c.restartPolicy,
-    })),
+    id: c.id,
+    name: c.name,
+    status: c.status,
+    exitCode: c.exitCode,
+    restartPolicy: c.restartPolicy,
   };
 }

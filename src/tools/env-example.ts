@@ -13,6 +13,7 @@ const GROUP_TITLES: Record<string, string> = {
   core: 'Core',
   docker: 'Docker',
   monitor: 'Monitor and alerts',
+  notify: 'Alert channels: webhook, ntfy, email',
   permissions: 'Permissions',
   discord: 'Discord',
   slack: 'Slack',

@@ -250,6 +250,26 @@ function ignoreMissing(err: unknown): void {
   throw err;
 }
 
+/**
+ * A network the engine still counts an endpoint on after its last container is gone (a
+ * dockerd 20.10 bookkeeping race when containers restart while the project goes down): it
+ * cannot be removed until the engine restarts. Left in place with a warning rather than
+ * failing every later run's clean-up.
+ */
+function ignoreMissingOrStuckNetwork(name: string) {
+  return (err: unknown): void => {
+    const e = err as { statusCode?: number; json?: { message?: string } };
+    if (e.statusCode === 404) return;
+    if (e.statusCode === 403 && /has active endpoints/.test(e.json?.message ?? '')) {
+      console.error(
+        `[test-env] network ${name} is stuck in the engine (stale endpoint count); left for an engine restart`,
+      );
+      return;
+    }
+    throw err;
+  };
+}
+
 function ignoreMissingOrInUse(err: unknown): void {
   const status = (err as { statusCode?: number }).statusCode;
   if (status === 404 || status === 409) return;
@@ -346,7 +366,7 @@ export async function cleanupRun(id: string = runId, docker?: Docker): Promise<C
     await client
       .getNetwork(n.Id)
       .remove()
-      .then(() => report.networks++, ignoreMissing);
+      .then(() => report.networks++, ignoreMissingOrStuckNetwork(n.Name));
   }
   for (const v of (await client.listVolumes({ filters })).Volumes ?? []) {
     await client

@@ -15,7 +15,8 @@
 #   - installs missing apt packages in ONE `apt-get update` + `apt-get install -y` (root only):
 #     docker.io (only if no engine answers and dockerd is missing), docker-compose, busybox-static,
 #     docker-registry, caddy, openssh-server, chromium, curl, debootstrap (the image test's stand-in
-#     base images). Daemons are never started by the install.
+#     base images), python3-aiosmtpd (the SMTP server of the email alert tests). Daemons are never
+#     started by the install.
 #   - Docker engine: DOCKER_HOST if set and answering (starts nothing); else /var/run/docker.sock if it
 #     answers; else starts `dockerd --host unix:///var/run/docker.sock` (log: .test-env/dockerd.log).
 #   - test image siteflow-test/busybox:1 (docker import of a busybox-static rootfs, LABEL
@@ -223,6 +224,7 @@ have ssh-keygen || add_pkg openssh-client
 have chromium || add_pkg chromium
 [ -x /usr/sbin/debootstrap ] || add_pkg debootstrap
 have ss || add_pkg iproute2
+pkg_installed python3-aiosmtpd || add_pkg python3-aiosmtpd
 
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

@@ -51,6 +51,47 @@ describe('config', () => {
     expect(load({ WEB_TOKEN: '0123456789abcdef' }).secrets).toContain('0123456789abcdef');
   });
 
+  it('notification channel keys: webhook list validated without quoting URLs; each URL and SMTP password redacted', () => {
+    const c = loadConfig(
+      {
+        NOTIFY_WEBHOOK_URLS: 'ops=https://h.example/a?t=tok1, https://h.example/b',
+        SMTP_URL: 'smtps://me:p%40ss@mail.example:465',
+        NTFY_URL: 'https://ntfy.example/sub/my-topic',
+      },
+      { envFile: null },
+    );
+    expect(c.secrets).toEqual(
+      expect.arrayContaining([
+        'https://h.example/a?t=tok1',
+        'https://h.example/b',
+        'p@ss',
+        'https://ntfy.example/sub/my-topic',
+      ]),
+    );
+    let error: unknown;
+    try {
+      loadConfig(
+        {
+          NOTIFY_WEBHOOK_URLS: 'Bad Name=https://x.example/s3cr3t,ops=ftp://x.example/s3cr3t,ops=https://y',
+          NTFY_URL: 'https://ntfy.example/',
+          ALERT_EMAIL_TO: 'not-an-address',
+          SMTP_URL: 'http://mail',
+        },
+        { envFile: null },
+      );
+    } catch (e) {
+      error = e;
+    }
+    const problems = (error as ConfigError).problems;
+    expect(problems.map((p) => p.key).sort()).toEqual([
+      'ALERT_EMAIL_TO',
+      'NOTIFY_WEBHOOK_URLS',
+      'NTFY_URL',
+      'SMTP_URL',
+    ]);
+    expect((error as ConfigError).message).not.toContain('s3cr3t');
+  });
+
   it('treats ADMINS= (empty) as nobody, not as the default', () => {
     expect(loadConfig({ ADMINS: '' }, { envFile: null }).ADMINS).toEqual([]);
     expect(loadConfig({}, { envFile: null }).ADMINS).toEqual(['console:*']);

@@ -28,12 +28,12 @@ import { levelAllows } from '../../core/command.js';
 import { parseArgs } from '../../core/dispatch.js';
 import { describeError, SiteFlowError } from '../../core/errors.js';
 import type { Logger } from '../../core/ports.js';
-import { DiscordAlertChannel } from '../../monitor/discord-alert-channel.js';
 import { renderRunSummary } from '../render-run.js';
 import { decodeAction, finishedRunReply, shownActions } from '../reply-actions.js';
 import { type StreamReport, streamToThread } from '../stream/thread-streamer.js';
 import type { ChatSurface, SurfaceDeps } from '../surface.js';
 import { commandsJson } from './command-json.js';
+import { DiscordAlertChannel } from './discord-alert-channel.js';
 import { DEFAULT_ATTACHMENT_LIMIT, type DiscordSendable, DiscordThreadSink } from './discord-sink.js';
 import { clamp, codeBlock, DISCORD_MAX_CONTENT, renderDiscordReply } from './render-discord.js';
 

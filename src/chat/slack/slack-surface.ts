@@ -27,12 +27,12 @@ import type { ChatUser, Invocation, Reply } from '../../core/command.js';
 import { readCommandArgs, readCommandLine } from '../../core/command-line.js';
 import { describeError, SiteFlowError } from '../../core/errors.js';
 import type { Logger } from '../../core/ports.js';
-import { SlackAlertChannel } from '../../monitor/slack-alert-channel.js';
 import { renderRunSummary } from '../render-run.js';
 import { decodeAction, finishedRunReply } from '../reply-actions.js';
 import { streamToThread } from '../stream/thread-streamer.js';
 import type { ChatSurface, SurfaceDeps } from '../surface.js';
 import { servedCommands, slashNames, UMBRELLA_COMMAND } from './served-commands.js';
+import { SlackAlertChannel } from './slack-alert-channel.js';
 import {
   ACTION_ID_RE,
   answeredBlocks,

@@ -120,6 +120,9 @@ describe('toContainerInfo', () => {
       ],
       labels: { 'com.docker.compose.project': 'blog', 'com.docker.compose.service': 'init', other: 'x' },
       status: 'completed',
+      oomKilled: false,
+      memoryLimitBytes: null,
+      healthOutput: null,
     });
     expect(JSON.stringify(c)).not.toContain('hunter2');
   });
@@ -183,5 +186,40 @@ describe('pickDigest / portsOf', () => {
       { host: '0.0.0.0', hostPort: 443, containerPort: 443, protocol: 'tcp' },
     ]);
     expect(portsOf(null)).toEqual([]);
+  });
+});
+
+describe('toContainerInfo crash facts', () => {
+  it('reads OOMKilled, the memory limit and the newest failed healthcheck output', () => {
+    const c = toContainerInfo(
+      {
+        Id: 'x',
+        Name: '/shop-web-1',
+        Created: '2026-01-02T03:04:05Z',
+        Image: 'sha256:i',
+        State: {
+          Status: 'exited',
+          ExitCode: 137,
+          FinishedAt: '2026-01-02T03:05:05Z',
+          OOMKilled: true,
+          Health: {
+            Status: 'unhealthy',
+            Log: [
+              { ExitCode: 1, Output: 'old failure' },
+              { ExitCode: 1, Output: 'curl: (7) Failed to connect\n' },
+              { ExitCode: 0, Output: 'ok' },
+            ],
+          },
+        },
+        Config: { Labels: {} },
+        HostConfig: { Memory: 16 * 1024 * 1024 },
+      },
+      null,
+    );
+    expect([c.oomKilled, c.memoryLimitBytes, c.healthOutput]).toEqual([
+      true,
+      16 * 1024 * 1024,
+      'curl: (7) Failed to connect',
+    ]);
   });
 });

@@ -5,7 +5,14 @@
  * forgotten), and an attempt that timed out is awaited instead of repeated.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AlertChannel, AlertRecord, AlertRef } from '../../../src/core/alerts.js';
+import {
+  type AlertChannel,
+  type AlertRecord,
+  type AlertRef,
+  type DeliveryContext,
+  deliveryError,
+  httpDeliveryCode,
+} from '../../../src/core/alerts.js';
 import type { Logger } from '../../../src/core/ports.js';
 import { type OpenDatabase, openDatabase } from '../../../src/db/database.js';
 import { type Delivery, SqliteAlertStore } from '../../../src/db/sqlite-alert-store.js';
@@ -167,7 +174,7 @@ describe('AlertDeliveryQueue', () => {
     await until('posted', () => ch.calls.length === 1);
     // Someone deleted the message: Discord answers 404 / 10008 Unknown Message.
     ch.hook = async (c) => {
-      if (c.op === 'update') throw Object.assign(new Error('Unknown Message'), { status: 404, code: 10008 });
+      if (c.op === 'update') throw deliveryError('ALERT_DELIVERY_GONE', 'Unknown Message');
     };
     queue.update({ ...a, title: 'al_a is degraded' });
     queue.post(b);
@@ -184,25 +191,47 @@ describe('AlertDeliveryQueue', () => {
     expect(ch.calls.length).toBe(before);
   });
 
-  it('a Slack platform error (message_not_found) is permanent; a 503 is retried', async () => {
+  it('a permanent coded error is given up; a retryable one (or an uncoded error) is retried', async () => {
     const { queue, dropped } = setup();
     const ch = new RecordingChannel('c');
     queue.addChannel(ch);
     const a = alert('al_a');
     let fails = 2;
     ch.hook = async (c) => {
-      if (c.op === 'post' && fails-- > 0) throw Object.assign(new Error('503'), { statusCode: 503 });
-      if (c.op === 'update')
-        throw Object.assign(new Error('An API error occurred: message_not_found'), {
-          code: 'slack_webapi_platform_error',
-          data: { ok: false, error: 'message_not_found' },
-        });
+      if (c.op === 'post' && fails-- > 0)
+        throw fails === 1 ? deliveryError('ALERT_DELIVERY_RETRY', '503') : new Error('socket hang up');
+      if (c.op === 'update') throw deliveryError('ALERT_DELIVERY_FAILED', 'not_in_channel');
     };
     queue.post(a);
     queue.update(a);
     await until('queue empty', () => queue.length() === 0);
     expect(ch.calls.filter((c) => c.op === 'post')).toHaveLength(3);
     expect(dropped.map((x) => x.d.op)).toEqual(['update']);
+  });
+
+  it('a notification channel (threaded: false) gets posts and edits, no replies, no incident children', async () => {
+    const { queue } = setup();
+    const ch = Object.assign(new RecordingChannel('webhook:x'), { threaded: false as const });
+    const ids: string[] = [];
+    ch.hook = async () => undefined;
+    const post = ch.post.bind(ch);
+    ch.post = async (a: AlertRecord, ctx?: DeliveryContext) => {
+      ids.push(ctx!.deliveryId);
+      return post(a);
+    };
+    queue.addChannel(ch);
+    const storm = alert('al_storm', { kind: 'storm', site: null });
+    queue.post(storm);
+    queue.post(alert('al_child', { parentId: 'al_storm' }));
+    queue.reply(storm, 'sites: a, b');
+    queue.update({ ...storm, status: 'resolved' });
+    await until('queue empty', () => queue.length() === 0);
+    await queue.idle();
+    expect(ch.calls.map((c) => `${c.op} ${c.text}`)).toEqual([
+      'post al_storm is down',
+      'update al_storm is down',
+    ]);
+    expect(ids[0]).toMatch(/^dl_[0-9a-z]+$/);
   });
 
   it('a post that answers after the attempt timed out is not posted a second time', async () => {
@@ -245,23 +274,31 @@ describe('AlertDeliveryQueue', () => {
 });
 
 describe('classifyDeliveryError', () => {
-  it('tells permanent and gone errors from transient ones', () => {
-    expect(classifyDeliveryError(Object.assign(new Error('x'), { status: 404, code: 10008 }))).toEqual({
+  it('reads the code only: failed and gone are permanent, everything else is retried', () => {
+    expect(classifyDeliveryError(deliveryError('ALERT_DELIVERY_GONE', 'x'))).toEqual({
       permanent: true,
       gone: true,
     });
-    expect(classifyDeliveryError(Object.assign(new Error('x'), { status: 403, code: 50013 }))).toEqual({
+    expect(classifyDeliveryError(deliveryError('ALERT_DELIVERY_FAILED', 'x'))).toEqual({
       permanent: true,
       gone: false,
     });
-    expect(classifyDeliveryError(Object.assign(new Error('x'), { status: 429 })).permanent).toBe(false);
-    expect(classifyDeliveryError(Object.assign(new Error('x'), { status: 502 })).permanent).toBe(false);
+    expect(classifyDeliveryError(deliveryError('ALERT_DELIVERY_RETRY', 'x')).permanent).toBe(false);
+    // A raw platform shape is no longer read here: the channel must code it.
+    expect(classifyDeliveryError(Object.assign(new Error('x'), { status: 404, code: 10008 })).permanent).toBe(
+      false,
+    );
     expect(classifyDeliveryError(new Error('no answer')).permanent).toBe(false);
-    const slack = (error: string) =>
-      Object.assign(new Error(error), { code: 'slack_webapi_platform_error', data: { ok: false, error } });
-    expect(classifyDeliveryError(slack('channel_not_found'))).toEqual({ permanent: true, gone: true });
-    expect(classifyDeliveryError(slack('ratelimited')).permanent).toBe(false);
-    expect(classifyDeliveryError(slack('not_in_channel'))).toEqual({ permanent: true, gone: false });
+  });
+
+  it('httpDeliveryCode: 2xx delivered, 4xx other than 408/429 failed, the rest retried', () => {
+    expect(httpDeliveryCode(204)).toBeNull();
+    expect(httpDeliveryCode(400)).toBe('ALERT_DELIVERY_FAILED');
+    expect(httpDeliveryCode(410)).toBe('ALERT_DELIVERY_FAILED');
+    expect(httpDeliveryCode(408)).toBe('ALERT_DELIVERY_RETRY');
+    expect(httpDeliveryCode(429)).toBe('ALERT_DELIVERY_RETRY');
+    expect(httpDeliveryCode(500)).toBe('ALERT_DELIVERY_RETRY');
+    expect(httpDeliveryCode(302)).toBe('ALERT_DELIVERY_RETRY');
   });
 });
 

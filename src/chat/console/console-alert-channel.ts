@@ -10,7 +10,7 @@ import {
   alertButtons,
   alertHeadline,
   alertText,
-} from '../core/alerts.js';
+} from '../../core/alerts.js';
 
 /** Where console alerts are printed (ConsoleSurface.notice). */
 export interface NoticeSink {

@@ -2,8 +2,9 @@
  * Alerts in a Discord channel (DISCORD_ALERT_CHANNEL_ID): each alert is one message with its
  * buttons (custom ids `sf:alert:<action>:<alertId>`, mapped by the Discord surface to the
  * /restart, /logs, /silence and /ack commands) and a thread started on it for the replies;
- * an update edits the message (buttons removed once resolved). Errors (429 beyond discord.js's
- * own retries, 5xx, the gateway down) throw so the delivery queue retries.
+ * an update edits the message (buttons removed once resolved). Failures throw coded delivery
+ * errors: 429 beyond discord.js's own retries, 5xx and the network are retried; another 4xx is
+ * given up (10003 Unknown Channel, 10008 Unknown Message and 404 say the target is gone).
  * Limits: content 2000 characters (https://discord.com/developers/docs/resources/message#create-message),
  * thread names 100.
  */
@@ -15,8 +16,11 @@ import {
   alertButtons,
   alertCustomId,
   alertText,
-} from '../core/alerts.js';
-import { SiteFlowError } from '../core/errors.js';
+  type DeliveryErrorCode,
+  deliveryError,
+  httpDeliveryCode,
+} from '../../core/alerts.js';
+import { describeError, isSiteFlowError, SiteFlowError } from '../../core/errors.js';
 
 const MAX_CONTENT = 2000;
 
@@ -32,7 +36,19 @@ export class DiscordAlertChannel implements AlertChannel {
     this.name = name;
   }
 
-  async post(alert: AlertRecord): Promise<AlertRef> {
+  post(alert: AlertRecord): Promise<AlertRef> {
+    return coded(() => this.doPost(alert));
+  }
+
+  reply(ref: AlertRef, text: string): Promise<void> {
+    return coded(() => this.doReply(ref, text));
+  }
+
+  update(ref: AlertRef, alert: AlertRecord): Promise<void> {
+    return coded(() => this.doUpdate(ref, alert));
+  }
+
+  private async doPost(alert: AlertRecord): Promise<AlertRef> {
     const ch = await this.sendable(this.channelId);
     const msg = await ch.send({ content: clip(alertText(alert)), components: rows(alert) });
     const ref: AlertRef = { channelId: msg.channelId, messageId: msg.id };
@@ -45,12 +61,12 @@ export class DiscordAlertChannel implements AlertChannel {
     return ref;
   }
 
-  async reply(ref: AlertRef, text: string): Promise<void> {
+  private async doReply(ref: AlertRef, text: string): Promise<void> {
     const target = await this.sendable(ref.threadId ?? ref.channelId ?? this.channelId);
     for (const part of split(text)) await target.send({ content: part });
   }
 
-  async update(ref: AlertRef, alert: AlertRecord): Promise<void> {
+  private async doUpdate(ref: AlertRef, alert: AlertRecord): Promise<void> {
     const ch = await this.sendable(ref.channelId ?? this.channelId);
     if (!('messages' in ch)) throw new SiteFlowError('CHAT_DISCORD', 'alert channel has no messages');
     await ch.messages.edit(ref.messageId!, { content: clip(alertText(alert)), components: rows(alert) });
@@ -61,6 +77,24 @@ export class DiscordAlertChannel implements AlertChannel {
     if (!ch?.isSendable())
       throw new SiteFlowError('CHAT_DISCORD', `Discord channel ${id} is not a text channel`);
     return ch;
+  }
+}
+
+/** Discord JSON error codes: Unknown Channel, Unknown Message. */
+const DISCORD_GONE = new Set([10003, 10008]);
+
+/** Runs one Discord call and turns its failure into a coded delivery error (see the module comment). */
+async function coded<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    if (isSiteFlowError(e, 'ALERT_DELIVERY_')) throw e;
+    const x = (typeof e === 'object' && e !== null ? e : {}) as { status?: unknown; code?: unknown };
+    let code: DeliveryErrorCode =
+      (typeof x.status === 'number' ? httpDeliveryCode(x.status) : null) ?? 'ALERT_DELIVERY_RETRY';
+    if (code === 'ALERT_DELIVERY_FAILED' && (x.status === 404 || DISCORD_GONE.has(x.code as number)))
+      code = 'ALERT_DELIVERY_GONE';
+    throw deliveryError(code, describeError(e), e);
   }
 }
 
