@@ -160,6 +160,13 @@ export const KEYS = {
     description: 'How often an unreachable Docker engine is tried again.',
     group: 'docker',
   }),
+  DOCKER_CALL_TIMEOUT_SECONDS: key({
+    schema: positiveInt,
+    default: '30',
+    description:
+      'Deadline of every Docker engine call (a restart or stop gets its stop timeout on top); also the connect deadline and keepalive interval of event and log streams. A host that does not answer in time counts as not answering.',
+    group: 'docker',
+  }),
   HEALTH_TIMEOUT_SECONDS: key({
     schema: positiveInt,
     default: '120',

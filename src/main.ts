@@ -91,6 +91,7 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     tlsDir: config.DOCKER_TLS_DIR || null,
     sitesRoot: config.SITES_ROOT,
     sshHostKeys: config.DOCKER_SSH_HOST_KEYS,
+    callTimeoutMs: config.DOCKER_CALL_TIMEOUT_SECONDS * 1000,
     ...(config.DOCKER_SSH_KEY_PATH ? { ssh: { privateKey: readFileSync(config.DOCKER_SSH_KEY_PATH) } } : {}),
   });
   const compose = new ComposeCli();
@@ -204,7 +205,19 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
   );
 
   const live = new LiveState({ hosts: hosts.names(), siteState, clock });
+  // The page first: it serves while the engines are still being asked (hosts show as unknown).
+  const metrics = new WebMetrics();
+  const web: WebServer = await startWebServer({
+    host: config.WEB_HOST,
+    port: config.WEB_PORT,
+    logger,
+    token: config.WEB_TOKEN || null,
+    trustProxy: config.WEB_TRUST_PROXY,
+    page: { state: live, audit, operations, runLog, runs: runner, hub, metrics, clock },
+    checks: { database: () => database.sqlite.prepare('select 1 as ok').get() !== undefined },
+  });
   const reconciler = new StateReconciler({ hosts, state: live, logger, clock });
+  // Waits a few seconds at most: a host that does not answer is filled in when it does.
   await reconciler.start();
   // The monitor: alerts from the live state and engine events (null when MONITOR_ENABLED=false).
   const monitor = createMonitor({
@@ -248,17 +261,7 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
   });
   const starters = surfaces.map((s) => startSurface(s, logger));
   await Promise.all(starters.map((s) => s.started));
-  const metrics = new WebMetrics();
   monitor?.queue.reportLength((ch, n) => metrics.setChatQueue(`alerts:${ch}`, n));
-  const web: WebServer = await startWebServer({
-    host: config.WEB_HOST,
-    port: config.WEB_PORT,
-    logger,
-    token: config.WEB_TOKEN || null,
-    trustProxy: config.WEB_TRUST_PROXY,
-    page: { state: live, audit, operations, runLog, runs: runner, hub, metrics, clock },
-    checks: { database: () => database.sqlite.prepare('select 1 as ok').get() !== undefined },
-  });
   logger.info({ dataDir: config.DATA_DIR, console: wantConsole, web: web.url }, 'SiteFlow started');
 
   let stopping: Promise<void> | null = null;

@@ -1,5 +1,6 @@
 /** Completion candidates for chat autocomplete, from live engine data (cheap, bounded). */
 import type { Completion } from '../core/command.js';
+import { settleWithin } from '../core/deadline.js';
 import type { Services } from '../services.js';
 import { siteLabel } from '../services.js';
 import type { CompletionSource } from './surface.js';
@@ -14,15 +15,11 @@ export function completionSource(services: Services, templates: () => string[] =
     switch (kind) {
       case 'site': {
         const names: string[] = [];
-        await Promise.all(
-          services.hosts.names().map(async (h) => {
-            const sites = await services.hosts
-              .get(h)!
-              .listSites()
-              .catch(() => []);
-            for (const s of sites) names.push(siteLabel(services, s));
-          }),
-        );
+        // Autocomplete must answer within the platform's 3 s: a host slower than 2 s is left out.
+        const hosts = services.hosts.names();
+        const listed = await settleWithin(hosts, 2000, (h) => services.hosts.get(h)!.listSites());
+        for (const r of listed)
+          if (r.status === 'ok') for (const s of r.value) names.push(siteLabel(services, s));
         return match(names.sort());
       }
       case 'service': {
