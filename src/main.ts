@@ -26,6 +26,7 @@ import { PermissionPolicy } from './core/permissions.js';
 import type { Clock } from './core/ports.js';
 import { ActionRunner } from './core/runs.js';
 import { openDatabase } from './db/database.js';
+import { HeldWrites } from './db/held-writes.js';
 import { RetentionJob } from './db/retention.js';
 import { SqliteAlertStore } from './db/sqlite-alert-store.js';
 import { SqliteAuditStore } from './db/sqlite-audit-store.js';
@@ -83,8 +84,10 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
   const logger = opts.logger ?? createLogger({ level: config.LOG_LEVEL, secrets: config.secrets });
   const clock: Clock = opts.clock ?? { now: () => Date.now() };
   const database = openDatabase(join(config.DATA_DIR, 'siteflow.db'));
-  const audit = new SqliteAuditStore(database.db);
-  const operations = new SqliteOperationStore(database.db);
+  // Rows the database cannot take now (locked by another process, disk full) wait here, in order.
+  const heldWrites = new HeldWrites({ logger });
+  const audit = new SqliteAuditStore(database.db, heldWrites);
+  const operations = new SqliteOperationStore(database.db, heldWrites);
 
   const hosts = Hosts.fromConfig({
     dockerHosts: config.DOCKER_HOSTS,
@@ -281,6 +284,8 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
       await web.close();
       await retention.stop();
       await backups.stop();
+      heldWrites.flush();
+      heldWrites.stop();
       database.close();
       logger.info('SiteFlow stopped');
     })();
