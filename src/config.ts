@@ -319,6 +319,13 @@ export const KEYS = {
     description: 'Channel for alerts from the monitor.',
     group: 'discord',
   }),
+  CHAT_REQUEST_TIMEOUT_SECONDS: key({
+    schema: positiveInt,
+    default: '15',
+    description:
+      'Discord and Slack: one API request without an answer this long is abandoned and retried with backoff, so a hung request never holds up later messages.',
+    group: 'discord',
+  }),
   SLACK_BOT_TOKEN: key({
     schema: z.string(),
     default: '',
