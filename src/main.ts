@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
-import { type Logger as PinoLogger, pino } from 'pino';
+import type { Logger as PinoLogger } from 'pino';
 import { commands } from '../commands/index.js';
 import { createBackupChecks } from './backup/backup-checks.js';
 import { completionSource } from './chat/completions.js';
@@ -34,7 +34,7 @@ import { SqliteOperationStore } from './db/sqlite-operation-store.js';
 import { ComposeCli } from './docker/compose-cli.js';
 import { Hosts } from './docker/hosts.js';
 import { siteState } from './docker/status.js';
-import { createLogger } from './logger.js';
+import { createLogger, SafeLogDestination } from './logger.js';
 import { alertChannelNames, createMonitor } from './monitor/create-monitor.js';
 import type { Monitor } from './monitor/monitor.js';
 import { createProvisioning } from './provision/provisioning.js';
@@ -329,8 +329,28 @@ async function main(): Promise<void> {
   const logger = createLogger({
     level: config.LOG_LEVEL,
     secrets: config.secrets,
-    ...(interactive ? { destination: pino.destination({ dest: logFile, mkdir: true, sync: false }) } : {}),
+    ...(interactive ? { destination: new SafeLogDestination(logFile) } : {}),
   });
+  // Something thrown that nobody catches: log it once and end the process at once, through a
+  // path that cannot block (no flushing loop, no second failure), so a supervisor restarts it.
+  let dying = false;
+  const fatal = (kind: string, e: unknown) => {
+    if (dying) process.exit(70);
+    dying = true;
+    try {
+      logger.fatal({ err: describeError(e), kind }, 'SiteFlow failed; exiting');
+    } catch {
+      // The logger is what failed: stderr is the last resort.
+    }
+    try {
+      process.stderr.write(`SiteFlow: ${kind}: ${describeError(e)}\n`);
+    } catch {
+      // nothing left to tell
+    }
+    process.exit(70);
+  };
+  process.on('uncaughtException', (e) => fatal('uncaughtException', e));
+  process.on('unhandledRejection', (e) => fatal('unhandledRejection', e));
   // Signal handlers come first: the console takes commands while the rest still starts, and a
   // SIGTERM in that window must shut down cleanly too, not kill the process mid-operation.
   let app: SiteFlow | null = null;
