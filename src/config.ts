@@ -79,6 +79,19 @@ export const KEYS = {
     description: 'Audit rows, finished operations and their log files older than this are pruned daily.',
     group: 'core',
   }),
+  DISK_MIN_FREE_MB: key({
+    schema: positiveInt,
+    default: '500',
+    description:
+      'Below this much free space in DATA_DIR (or when a write there fails for lack of space) /healthz reports checks.disk false and one disk alert is posted; one recovery follows when space returns.',
+    group: 'core',
+  }),
+  RUN_LOG_MAX_MB: key({
+    schema: positiveInt,
+    default: '50',
+    description: 'Largest full log kept per run; output beyond it is dropped, with a marker line.',
+    group: 'core',
+  }),
   CONSOLE: key({
     schema: z.enum(['auto', 'on', 'off'], { error: 'expected auto, on or off' }),
     default: 'auto',

@@ -26,6 +26,7 @@ import { PermissionPolicy } from './core/permissions.js';
 import type { Clock } from './core/ports.js';
 import { ActionRunner } from './core/runs.js';
 import { openDatabase } from './db/database.js';
+import { type DiskStatus, DiskWatch } from './db/disk-watch.js';
 import { HeldWrites } from './db/held-writes.js';
 import { RetentionJob } from './db/retention.js';
 import { SqliteAlertStore } from './db/sqlite-alert-store.js';
@@ -85,7 +86,21 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
   const clock: Clock = opts.clock ?? { now: () => Date.now() };
   const database = openDatabase(join(config.DATA_DIR, 'siteflow.db'));
   // Rows the database cannot take now (locked by another process, disk full) wait here, in order.
-  const heldWrites = new HeldWrites({ logger });
+  // Free space of DATA_DIR: one disk alert when it runs out (or a write fails), one recovery.
+  let onDisk: (s: DiskStatus) => void = () => undefined;
+  const disk = new DiskWatch({
+    dir: config.DATA_DIR,
+    minFreeBytes: config.DISK_MIN_FREE_MB * 1024 * 1024,
+    logger,
+    onChange: (s) => onDisk(s),
+  });
+  const heldWrites = new HeldWrites({
+    logger,
+    onChange: (held, reason) => {
+      if (reason === 'full') disk.writeFailed('the database');
+      else if (held === 0) disk.writesRecovered();
+    },
+  });
   const audit = new SqliteAuditStore(database.db, heldWrites);
   const operations = new SqliteOperationStore(database.db, heldWrites);
 
@@ -99,7 +114,10 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
   });
   const compose = new ComposeCli();
   const hub = new OutputHub();
-  const runLog = new FileRunLog(join(config.DATA_DIR, 'logs'));
+  const runLog = new FileRunLog(join(config.DATA_DIR, 'logs'), clock, {
+    maxBytes: config.RUN_LOG_MAX_MB * 1024 * 1024,
+    onNoSpace: (path) => disk.writeFailed(`run log ${path}`),
+  });
   const runner = new ActionRunner({
     operations,
     audit,
@@ -217,8 +235,12 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     token: config.WEB_TOKEN || null,
     trustProxy: config.WEB_TRUST_PROXY,
     page: { state: live, audit, operations, runLog, runs: runner, hub, metrics, clock },
-    checks: { database: () => database.sqlite.prepare('select 1 as ok').get() !== undefined },
+    checks: {
+      database: () => database.sqlite.prepare('select 1 as ok').get() !== undefined,
+      disk: () => disk.status().ok,
+    },
   });
+  metrics.bindDisk(() => ({ ...disk.status(), heldWrites: heldWrites.held }));
   const reconciler = new StateReconciler({ hosts, state: live, logger, clock });
   // Waits a few seconds at most: a host that does not answer is filled in when it does.
   await reconciler.start();
@@ -239,6 +261,8 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     channels: alertChannels,
   });
   if (monitor) services.monitor = monitor;
+  onDisk = (s) => monitor?.diskChanged(hosts.sitesRootHost(), s.ok, s.note);
+  disk.start();
   // NAS backup checks fill the live state's backup slot and report freshness changes to the monitor.
   const backups = createBackupChecks({
     config,
@@ -284,6 +308,7 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
       await web.close();
       await retention.stop();
       await backups.stop();
+      disk.stop();
       heldWrites.flush();
       heldWrites.stop();
       database.close();

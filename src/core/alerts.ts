@@ -16,7 +16,9 @@ export type AlertKind =
   /** Many sites of one host changed within seconds: one incident, the sites in its thread. */
   | 'storm'
   /** A site's newest NAS backup is stale, missing or cannot be checked. */
-  | 'backup';
+  | 'backup'
+  /** SiteFlow's own DATA_DIR is (nearly) full or cannot be written. */
+  | 'disk';
 
 /** Lifecycle of an alert. */
 export type AlertStatus = 'open' | 'resolved';
