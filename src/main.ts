@@ -32,6 +32,7 @@ import { RetentionJob } from './db/retention.js';
 import { SqliteAlertStore } from './db/sqlite-alert-store.js';
 import { SqliteAuditStore } from './db/sqlite-audit-store.js';
 import { SqliteOperationStore } from './db/sqlite-operation-store.js';
+import { SqliteProvisionJournal } from './db/sqlite-provision-journal.js';
 import { ComposeCli } from './docker/compose-cli.js';
 import { Hosts } from './docker/hosts.js';
 import { siteState } from './docker/status.js';
@@ -39,6 +40,7 @@ import { createLogger, SafeLogDestination } from './logger.js';
 import { alertChannelNames, createMonitor } from './monitor/create-monitor.js';
 import type { Monitor } from './monitor/monitor.js';
 import { createProvisioning } from './provision/provisioning.js';
+import { undoInterruptedProvision } from './provision/recover-provision.js';
 import { FileRunLog } from './runs/file-run-log.js';
 import type { Services } from './services.js';
 import { StateReconciler } from './state/state-reconciler.js';
@@ -155,6 +157,36 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     grantHint: GRANT_HINT,
     provisioning: createProvisioning(config, logger),
   };
+  // Provisions interrupted by a crash are undone in reverse, each as an audited operation.
+  const journal = new SqliteProvisionJournal(database.db);
+  const provisioning = services.provisioning;
+  if (provisioning) provisioning.journal = journal;
+  for (const entry of journal.unfinished()) {
+    if (entry.kind !== 'provision' || !provisioning?.caddy) {
+      logger.warn({ site: entry.site, kind: entry.kind }, 'interrupted provision journal entry left alone');
+      continue;
+    }
+    const started = runner.start(
+      undoInterruptedProvision({
+        entry,
+        compose,
+        composeEnv: hosts.composeEnv(entry.host),
+        caddy: provisioning.caddy,
+        journal,
+      }),
+      { actor: { platform: 'system', id: 'siteflow', name: 'SiteFlow (crash recovery)' } },
+    );
+    if (started.ok)
+      logger.warn(
+        { site: entry.site, operation: started.value.id },
+        'undoing a provision interrupted by a crash',
+      );
+    else
+      logger.error(
+        { site: entry.site, why: started.error.message },
+        'could not undo an interrupted provision',
+      );
+  }
   const policy = new PermissionPolicy({ admins: config.ADMINS, operators: config.OPERATORS });
   const dispatcher = new Dispatcher<Services>({
     registry,

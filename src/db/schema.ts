@@ -176,3 +176,24 @@ export const alertRefs = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.alertId, t.channel] })],
 );
+
+/**
+ * The steps a provision (or deprovision) has done so far, one row per site while it runs: if
+ * SiteFlow dies meanwhile, the next start undoes them in reverse (or finishes the deprovision).
+ */
+export const provisionJournal = sqliteTable(
+  'provision_journal',
+  {
+    host: text('host').notNull(),
+    site: text('site').notNull(),
+    /** provision | deprovision */
+    kind: text('kind').notNull(),
+    /** The operation that wrote it. */
+    operationId: text('operation_id'),
+    siteDir: text('site_dir').notNull(),
+    /** Steps done, in order (folder, snippet, caddy-reload, compose). */
+    steps: text('steps', { mode: 'json' }).$type<string[]>().notNull(),
+    startedAt: integer('started_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.host, t.site] })],
+);
