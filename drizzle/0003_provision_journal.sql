@@ -5,6 +5,7 @@ CREATE TABLE `provision_journal` (
 	`operation_id` text,
 	`site_dir` text NOT NULL,
 	`steps` text NOT NULL,
+	`args` text DEFAULT '{}' NOT NULL,
 	`started_at` integer NOT NULL,
 	PRIMARY KEY(`host`, `site`)
 );

@@ -39,6 +39,7 @@ import { siteState } from './docker/status.js';
 import { createLogger, SafeLogDestination } from './logger.js';
 import { alertChannelNames, createMonitor } from './monitor/create-monitor.js';
 import type { Monitor } from './monitor/monitor.js';
+import { deprovisionSite } from './provision/deprovision-site.js';
 import { createProvisioning } from './provision/provisioning.js';
 import { undoInterruptedProvision } from './provision/recover-provision.js';
 import { FileRunLog } from './runs/file-run-log.js';
@@ -162,20 +163,31 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
   const provisioning = services.provisioning;
   if (provisioning) provisioning.journal = journal;
   for (const entry of journal.unfinished()) {
-    if (entry.kind !== 'provision' || !provisioning?.caddy) {
-      logger.warn({ site: entry.site, kind: entry.kind }, 'interrupted provision journal entry left alone');
+    if (!provisioning?.caddy) {
+      logger.warn(
+        { site: entry.site, kind: entry.kind },
+        'interrupted provision left alone: provisioning is off',
+      );
       continue;
     }
-    const started = runner.start(
-      undoInterruptedProvision({
-        entry,
-        compose,
-        composeEnv: hosts.composeEnv(entry.host),
-        caddy: provisioning.caddy,
-        journal,
-      }),
-      { actor: { platform: 'system', id: 'siteflow', name: 'SiteFlow (crash recovery)' } },
-    );
+    const common = { compose, composeEnv: hosts.composeEnv(entry.host), caddy: provisioning.caddy, journal };
+    const def =
+      entry.kind === 'provision'
+        ? undoInterruptedProvision({ ...common, entry })
+        : // An interrupted deprovision is finished the way it was asked for.
+          deprovisionSite({
+            ...common,
+            host: entry.host,
+            site: entry.site,
+            sitesRoot: provisioning.settings.sitesRoot,
+            removeVolumes: entry.args.removeVolumes === true,
+            deleteFiles: entry.args.deleteFiles === true,
+            timeoutMs: config.ACTION_TIMEOUT_SECONDS * 1000,
+            resume: true,
+          });
+    const started = runner.start(def, {
+      actor: { platform: 'system', id: 'siteflow', name: 'SiteFlow (crash recovery)' },
+    });
     if (started.ok)
       logger.warn(
         { site: entry.site, operation: started.value.id },

@@ -193,6 +193,8 @@ export const provisionJournal = sqliteTable(
     siteDir: text('site_dir').notNull(),
     /** Steps done, in order (folder, snippet, caddy-reload, compose). */
     steps: text('steps', { mode: 'json' }).$type<string[]>().notNull(),
+    /** The action's options (a deprovision's removeVolumes/deleteFiles), to finish it the same way. */
+    args: text('args', { mode: 'json' }).$type<Record<string, unknown>>().notNull().default({}),
     startedAt: integer('started_at').notNull(),
   },
   (t) => [primaryKey({ columns: [t.host, t.site] })],

@@ -17,6 +17,8 @@ export interface JournalEntry {
   operationId: string | null;
   siteDir: string;
   steps: ProvisionStep[];
+  /** The action's options (a deprovision's removeVolumes and deleteFiles). */
+  args: Record<string, unknown>;
   startedAt: number;
 }
 
@@ -25,18 +27,20 @@ export class SqliteProvisionJournal {
   constructor(private readonly db: Db) {}
 
   /** Starts (or restarts) the entry of a site. */
-  begin(e: Omit<JournalEntry, 'steps'>): void {
+  begin(e: Omit<JournalEntry, 'steps' | 'args'> & { args?: Record<string, unknown> }): void {
+    const row = { ...e, args: e.args ?? {}, steps: [] };
     this.db
       .insert(provisionJournal)
-      .values({ ...e, steps: [] })
+      .values(row)
       .onConflictDoUpdate({
         target: [provisionJournal.host, provisionJournal.site],
         set: {
-          kind: e.kind,
-          operationId: e.operationId,
-          siteDir: e.siteDir,
+          kind: row.kind,
+          operationId: row.operationId,
+          siteDir: row.siteDir,
           steps: [],
-          startedAt: e.startedAt,
+          args: row.args,
+          startedAt: row.startedAt,
         },
       })
       .run();
@@ -84,6 +88,7 @@ function toEntry(row: typeof provisionJournal.$inferSelect): JournalEntry {
     operationId: row.operationId,
     siteDir: row.siteDir,
     steps: row.steps as ProvisionStep[],
+    args: row.args ?? {},
     startedAt: row.startedAt,
   };
 }

@@ -12,6 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { openDatabase } from '../../../src/db/database.js';
+import { SqliteProvisionJournal } from '../../../src/db/sqlite-provision-journal.js';
 import {
   type CaddyHandle,
   freePort,
@@ -153,4 +155,39 @@ describe('/provision interrupted by a crash', () => {
     );
     expect(next).toMatch(/succeeded, exit 0/);
   }, 400_000);
+
+  it('an interrupted deprovision (journal entry written, SiteFlow gone before it ran) is finished at the next start', async () => {
+    // The site provisioned by the test above is up; stop SiteFlow and leave the journal entry a
+    // deprovision writes first, as if it had been killed right after.
+    expect(existsSync(join(sfEnv.SITES_ROOT!, site))).toBe(true);
+    await again!.stop();
+    again = undefined;
+    const db = openDatabase(join(sfEnv.DATA_DIR!, 'siteflow.db'));
+    new SqliteProvisionJournal(db.db).begin({
+      host: 'local',
+      site,
+      kind: 'deprovision',
+      operationId: null,
+      siteDir: join(sfEnv.SITES_ROOT!, site),
+      args: { removeVolumes: true, deleteFiles: true },
+      startedAt: Date.now(),
+    });
+    db.close();
+    again = await startTestSiteFlow(sfEnv, { dir });
+    const { audit } = again.app.services;
+    await waitFor(
+      'deprovision finished',
+      () => audit.query({ action: 'deprovision', site, limit: 5 }).entries[0]?.outcome === 'ok',
+      120_000,
+    );
+    expect(existsSync(join(sfEnv.SITES_ROOT!, site))).toBe(false);
+    expect(existsSync(join(caddy.sitesDir, `${site}.caddy`))).toBe(false);
+    expect(await leftovers()).toEqual({ containers: 0, networks: 0, volumes: 0 });
+    const check = openDatabase(join(sfEnv.DATA_DIR!, 'siteflow.db'));
+    try {
+      expect(new SqliteProvisionJournal(check.db).unfinished()).toEqual([]);
+    } finally {
+      check.close();
+    }
+  }, 200_000);
 });
