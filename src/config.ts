@@ -92,6 +92,13 @@ export const KEYS = {
     description: 'Largest full log kept per run; output beyond it is dropped, with a marker line.',
     group: 'core',
   }),
+  ARCHIVE_RETENTION_DAYS: key({
+    schema: z.coerce.number({ error: 'expected a whole number' }).int().min(0, 'expected a number >= 0'),
+    default: '180',
+    description:
+      'Archives of deprovisioned sites (SITES_ROOT/.archive) older than this are deleted daily; 0 keeps them forever.',
+    group: 'core',
+  }),
   CONSOLE: key({
     schema: z.enum(['auto', 'on', 'off'], { error: 'expected auto, on or off' }),
     default: 'auto',

@@ -39,7 +39,7 @@ import { siteState } from './docker/status.js';
 import { createLogger, SafeLogDestination } from './logger.js';
 import { alertChannelNames, createMonitor } from './monitor/create-monitor.js';
 import type { Monitor } from './monitor/monitor.js';
-import { deprovisionSite } from './provision/deprovision-site.js';
+import { ARCHIVE_DIR, deprovisionSite } from './provision/deprovision-site.js';
 import { createProvisioning } from './provision/provisioning.js';
 import { undoInterruptedProvision } from './provision/recover-provision.js';
 import { FileRunLog } from './runs/file-run-log.js';
@@ -223,6 +223,7 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     logsDir: join(config.DATA_DIR, 'logs'),
     auditDays: config.AUDIT_RETENTION_DAYS,
     operationDays: config.AUDIT_RETENTION_DAYS,
+    archives: { dir: join(config.SITES_ROOT, ARCHIVE_DIR), days: config.ARCHIVE_RETENTION_DAYS },
     logger,
     clock,
     afterPrune: () => database.optimize(),
