@@ -106,6 +106,7 @@ export class DockerodeEngine implements Engine {
   private readonly concurrency: number;
   private readonly callTimeoutMs: number;
   private readonly keepaliveMs: number;
+  private listing: Promise<SiteInfo[]> | null = null;
 
   constructor(opts: DockerodeEngineOptions) {
     if (!NAME_RE.test(opts.name))
@@ -183,7 +184,19 @@ export class DockerodeEngine implements Engine {
     );
   }
 
-  async listSites(siteFolders?: readonly SiteFolder[]): Promise<SiteInfo[]> {
+  /**
+   * Sites of this engine. Calls that overlap (a burst of /status, the reconciler's timer) share
+   * one listing: the engine is asked once, not once per caller.
+   */
+  listSites(siteFolders?: readonly SiteFolder[]): Promise<SiteInfo[]> {
+    if (siteFolders) return this.listSitesNow(siteFolders);
+    this.listing ??= this.listSitesNow().finally(() => {
+      this.listing = null;
+    });
+    return this.listing.then((sites) => [...sites]);
+  }
+
+  private async listSitesNow(siteFolders?: readonly SiteFolder[]): Promise<SiteInfo[]> {
     const [containers, folders] = await Promise.all([
       this.composeContainers(null),
       siteFolders ?? (this.sitesRoot ? scanSitesRoot(this.sitesRoot) : Promise.resolve([])),
