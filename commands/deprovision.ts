@@ -38,6 +38,7 @@ export default defineCommand({
       removeVolumes,
       deleteFiles,
       timeoutMs: services.limits.actionTimeoutMs,
+      ...(p.journal ? { journal: p.journal } : {}),
     });
     const summary =
       `Deprovision ${site.name}: stop and remove its containers and networks, remove its Caddy route, ` +

@@ -61,6 +61,7 @@ export default defineCommand({
       domain: d.value,
       settings: p.settings,
       timeoutMs: services.limits.actionTimeoutMs + p.settings.healthTimeoutMs,
+      ...(p.journal ? { journal: p.journal } : {}),
     });
     return startRun(ctx, def, `Provisioning ${site} (${t.name}) at ${d.value}`);
   },

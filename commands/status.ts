@@ -1,5 +1,6 @@
 import type { Block } from '../src/core/command.js';
 import { opt, reply } from '../src/core/command.js';
+import { HOST_ANSWER_MS, settleWithin } from '../src/core/deadline.js';
 import type { ContainerInfo, ContainerStats, SiteInfo } from '../src/core/engine.js';
 import { describeError } from '../src/core/errors.js';
 import { formatAgo, formatDuration } from '../src/core/format.js';
@@ -15,23 +16,29 @@ function counts(site: SiteInfo): string {
 async function overview(services: Services) {
   const rows: string[][] = [];
   const problems: string[] = [];
-  await Promise.all(
-    services.hosts.names().map(async (host) => {
-      try {
-        for (const s of await services.hosts.get(host)!.listSites()) {
-          const last = services.operations.list({ site: s.name, host: s.host, limit: 1 })[0];
-          rows.push([
-            siteLabel(services, s),
-            s.state,
-            counts(s),
-            last ? `${last.kind} ${last.status} ${formatAgo(last.createdAt, services.clock.now())}` : '-',
-          ]);
-        }
-      } catch (e) {
-        problems.push(`${host}: not reachable (${describeError(e)})`);
-      }
-    }),
-  );
+  // Each host gets HOST_ANSWER_MS: a hung engine is named, never waited on.
+  const hosts = services.hosts.names();
+  const listed = await settleWithin(hosts, HOST_ANSWER_MS, (host) => services.hosts.get(host)!.listSites());
+  listed.forEach((r, i) => {
+    const host = hosts[i]!;
+    if (r.status === 'timeout') {
+      problems.push(`${host}: not answering (no answer within ${HOST_ANSWER_MS / 1000} s)`);
+      return;
+    }
+    if (r.status === 'failed') {
+      problems.push(`${host}: not reachable (${describeError(r.error)})`);
+      return;
+    }
+    for (const s of r.value) {
+      const last = services.operations.list({ site: s.name, host: s.host, limit: 1 })[0];
+      rows.push([
+        siteLabel(services, s),
+        s.state,
+        counts(s),
+        last ? `${last.kind} ${last.status} ${formatAgo(last.createdAt, services.clock.now())}` : '-',
+      ]);
+    }
+  });
   rows.sort((a, b) => a[0]!.localeCompare(b[0]!));
   const blocks: Block[] = [];
   if (rows.length) blocks.push({ kind: 'table', columns: ['site', 'state', 'up', 'last operation'], rows });

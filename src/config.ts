@@ -108,6 +108,26 @@ export const KEYS = {
     description: 'Audit rows, finished operations and their log files older than this are pruned daily.',
     group: 'core',
   }),
+  DISK_MIN_FREE_MB: key({
+    schema: positiveInt,
+    default: '500',
+    description:
+      'Below this much free space in DATA_DIR (or when a write there fails for lack of space) /healthz reports checks.disk false and one disk alert is posted; one recovery follows when space returns.',
+    group: 'core',
+  }),
+  RUN_LOG_MAX_MB: key({
+    schema: positiveInt,
+    default: '50',
+    description: 'Largest full log kept per run; output beyond it is dropped, with a marker line.',
+    group: 'core',
+  }),
+  ARCHIVE_RETENTION_DAYS: key({
+    schema: z.coerce.number({ error: 'expected a whole number' }).int().min(0, 'expected a number >= 0'),
+    default: '180',
+    description:
+      'Archives of deprovisioned sites (SITES_ROOT/.archive) older than this are deleted daily; 0 keeps them forever.',
+    group: 'core',
+  }),
   CONSOLE: key({
     schema: z.enum(['auto', 'on', 'off'], { error: 'expected auto, on or off' }),
     default: 'auto',
@@ -194,6 +214,13 @@ export const KEYS = {
     schema: positiveInt,
     default: '10',
     description: 'How often an unreachable Docker engine is tried again.',
+    group: 'docker',
+  }),
+  DOCKER_CALL_TIMEOUT_SECONDS: key({
+    schema: positiveInt,
+    default: '30',
+    description:
+      'Deadline of every Docker engine call (a restart or stop gets its stop timeout on top); also the connect deadline and keepalive interval of event and log streams. A host that does not answer in time counts as not answering.',
     group: 'docker',
   }),
   HEALTH_TIMEOUT_SECONDS: key({
@@ -363,6 +390,13 @@ export const KEYS = {
     schema: z.string().regex(/^(\d{5,25})?$/, 'expected a Discord channel id'),
     default: '',
     description: 'Channel for alerts from the monitor.',
+    group: 'discord',
+  }),
+  CHAT_REQUEST_TIMEOUT_SECONDS: key({
+    schema: positiveInt,
+    default: '15',
+    description:
+      'Discord and Slack: one API request without an answer this long is abandoned and retried with backoff, so a hung request never holds up later messages.',
     group: 'discord',
   }),
   SLACK_BOT_TOKEN: key({

@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
-import { type Logger as PinoLogger, pino } from 'pino';
+import type { Logger as PinoLogger } from 'pino';
 import { commands } from '../commands/index.js';
 import { createBackupChecks } from './backup/backup-checks.js';
 import { completionSource } from './chat/completions.js';
@@ -28,19 +28,24 @@ import { ActionRunner } from './core/runs.js';
 import { SecretMasker } from './core/secret-mask.js';
 import { lockDataDir } from './db/data-dir.js';
 import { openDatabase } from './db/database.js';
+import { type DiskStatus, DiskWatch } from './db/disk-watch.js';
+import { HeldWrites } from './db/held-writes.js';
 import { RetentionJob } from './db/retention.js';
 import { SqliteAlertStore } from './db/sqlite-alert-store.js';
 import { SqliteAuditStore } from './db/sqlite-audit-store.js';
 import { SqliteOperationStore } from './db/sqlite-operation-store.js';
+import { SqliteProvisionJournal } from './db/sqlite-provision-journal.js';
 import { SqliteScheduleStore } from './db/sqlite-schedule-store.js';
 import { ComposeCli } from './docker/compose-cli.js';
 import { Hosts, parseDockerHosts, parseSshHostKeys } from './docker/hosts.js';
 import { knownHostTargets, writeKnownHosts } from './docker/known-hosts.js';
 import { siteState } from './docker/status.js';
-import { createLogger } from './logger.js';
+import { createLogger, SafeLogDestination } from './logger.js';
 import { alertChannelNames, createMonitor } from './monitor/create-monitor.js';
 import type { Monitor } from './monitor/monitor.js';
+import { ARCHIVE_DIR, deprovisionSite } from './provision/deprovision-site.js';
 import { createProvisioning } from './provision/provisioning.js';
+import { undoInterruptedProvision } from './provision/recover-provision.js';
 import { FileRunLog } from './runs/file-run-log.js';
 import { SiteEnvSecrets } from './runs/site-secrets.js';
 import { Scheduler } from './schedule/scheduler.js';
@@ -104,8 +109,24 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
   // One SiteFlow per data folder (0700, database files 0600); released on stop and on any exit.
   const dataLock = lockDataDir(config.DATA_DIR);
   const database = openDatabase(join(config.DATA_DIR, 'siteflow.db'));
-  const audit = new SqliteAuditStore(database.db);
-  const operations = new SqliteOperationStore(database.db);
+  // Rows the database cannot take now (locked by another process, disk full) wait here, in order.
+  // Free space of DATA_DIR: one disk alert when it runs out (or a write fails), one recovery.
+  let onDisk: (s: DiskStatus) => void = () => undefined;
+  const disk = new DiskWatch({
+    dir: config.DATA_DIR,
+    minFreeBytes: config.DISK_MIN_FREE_MB * 1024 * 1024,
+    logger,
+    onChange: (s) => onDisk(s),
+  });
+  const heldWrites = new HeldWrites({
+    logger,
+    onChange: (held, reason) => {
+      if (reason === 'full') disk.writeFailed('the database');
+      else if (held === 0) disk.writesRecovered();
+    },
+  });
+  const audit = new SqliteAuditStore(database.db, heldWrites);
+  const operations = new SqliteOperationStore(database.db, heldWrites);
 
   const hosts = Hosts.fromConfig({
     dockerHosts: config.DOCKER_HOSTS,
@@ -114,6 +135,7 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     sshHostKeys: config.DOCKER_SSH_HOST_KEYS,
     scope: config.SITES_SCOPE,
     logger,
+    callTimeoutMs: config.DOCKER_CALL_TIMEOUT_SECONDS * 1000,
     ...(config.DOCKER_SSH_KEY_PATH ? { ssh: { privateKey: readFileSync(config.DOCKER_SSH_KEY_PATH) } } : {}),
   });
   if (config.SITES_SCOPE === 'all')
@@ -123,7 +145,10 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
   if (config.DOCKER_SSH_KNOWN_HOSTS) await writeSshKnownHosts(config, logger);
   const compose = new ComposeCli();
   const hub = new OutputHub();
-  const runLog = new FileRunLog(join(config.DATA_DIR, 'logs'));
+  const runLog = new FileRunLog(join(config.DATA_DIR, 'logs'), clock, {
+    maxBytes: config.RUN_LOG_MAX_MB * 1024 * 1024,
+    onNoSpace: (path) => disk.writeFailed(`run log ${path}`),
+  });
   // Every run's output is masked: SiteFlow's own secrets now, the sites' .env secrets before each run.
   const masker = new SecretMasker();
   masker.set('config', config.secrets);
@@ -169,6 +194,47 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     grantHint: GRANT_HINT,
     provisioning: createProvisioning(config, logger),
   };
+  // Provisions interrupted by a crash are undone in reverse, each as an audited operation.
+  const journal = new SqliteProvisionJournal(database.db);
+  const provisioning = services.provisioning;
+  if (provisioning) provisioning.journal = journal;
+  for (const entry of journal.unfinished()) {
+    if (!provisioning?.caddy) {
+      logger.warn(
+        { site: entry.site, kind: entry.kind },
+        'interrupted provision left alone: provisioning is off',
+      );
+      continue;
+    }
+    const common = { compose, composeEnv: hosts.composeEnv(entry.host), caddy: provisioning.caddy, journal };
+    const def =
+      entry.kind === 'provision'
+        ? undoInterruptedProvision({ ...common, entry })
+        : // An interrupted deprovision is finished the way it was asked for.
+          deprovisionSite({
+            ...common,
+            host: entry.host,
+            site: entry.site,
+            sitesRoot: provisioning.settings.sitesRoot,
+            removeVolumes: entry.args.removeVolumes === true,
+            deleteFiles: entry.args.deleteFiles === true,
+            timeoutMs: config.ACTION_TIMEOUT_SECONDS * 1000,
+            resume: true,
+          });
+    const started = runner.start(def, {
+      actor: { platform: 'system', id: 'siteflow', name: 'SiteFlow (crash recovery)' },
+    });
+    if (started.ok)
+      logger.warn(
+        { site: entry.site, operation: started.value.id },
+        'undoing a provision interrupted by a crash',
+      );
+    else
+      logger.error(
+        { site: entry.site, why: started.error.message },
+        'could not undo an interrupted provision',
+      );
+  }
   const policy = new PermissionPolicy({ admins: config.ADMINS, operators: config.OPERATORS });
   const dispatcher = new Dispatcher<Services>({
     registry,
@@ -192,6 +258,7 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     logsDir: join(config.DATA_DIR, 'logs'),
     auditDays: config.AUDIT_RETENTION_DAYS,
     operationDays: config.AUDIT_RETENTION_DAYS,
+    archives: { dir: join(config.SITES_ROOT, ARCHIVE_DIR), days: config.ARCHIVE_RETENTION_DAYS },
     logger,
     clock,
     afterPrune: () => database.optimize(),
@@ -239,7 +306,24 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
   );
 
   const live = new LiveState({ hosts: hosts.names(), siteState, clock });
+  // The page first: it serves while the engines are still being asked (hosts show as unknown).
+  const metrics = new WebMetrics();
+  const web: WebServer = await startWebServer({
+    host: config.WEB_HOST,
+    port: config.WEB_PORT,
+    logger,
+    token: config.WEB_TOKEN || null,
+    trustProxy: config.WEB_TRUST_PROXY,
+    sessionMs: config.WEB_SESSION_HOURS * 3600e3,
+    page: { state: live, audit, operations, runLog, runs: runner, hub, metrics, clock },
+    checks: {
+      database: () => database.sqlite.prepare('select 1 as ok').get() !== undefined,
+      disk: () => disk.status().ok,
+    },
+  });
+  metrics.bindDisk(() => ({ ...disk.status(), heldWrites: heldWrites.held }));
   const reconciler = new StateReconciler({ hosts, state: live, logger, clock });
+  // Waits a few seconds at most: a host that does not answer is filled in when it does.
   await reconciler.start();
   siteSecrets = new SiteEnvSecrets({ masker, state: live, logger, sitesRoot: config.SITES_ROOT });
   await siteSecrets
@@ -264,6 +348,8 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     masker,
   });
   if (monitor) services.monitor = monitor;
+  onDisk = (s) => monitor?.diskChanged(hosts.sitesRootHost(), s.ok, s.note);
+  disk.start();
   // NAS backup checks fill the live state's backup slot and report freshness changes to the monitor.
   const backups = createBackupChecks({
     config,
@@ -302,18 +388,7 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
   });
   const starters = surfaces.map((s) => startSurface(s, logger));
   await Promise.all(starters.map((s) => s.started));
-  const metrics = new WebMetrics();
   monitor?.queue.reportLength((ch, n) => metrics.setChatQueue(`alerts:${ch}`, n));
-  const web: WebServer = await startWebServer({
-    host: config.WEB_HOST,
-    port: config.WEB_PORT,
-    logger,
-    token: config.WEB_TOKEN || null,
-    trustProxy: config.WEB_TRUST_PROXY,
-    sessionMs: config.WEB_SESSION_HOURS * 3600e3,
-    page: { state: live, audit, operations, runLog, runs: runner, hub, metrics, clock },
-    checks: { database: () => database.sqlite.prepare('select 1 as ok').get() !== undefined },
-  });
   logger.info({ dataDir: config.DATA_DIR, console: wantConsole, web: web.url }, 'SiteFlow started');
 
   let stopping: Promise<void> | null = null;
@@ -335,6 +410,9 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
       await web.close();
       await retention.stop();
       await backups.stop();
+      disk.stop();
+      heldWrites.flush();
+      heldWrites.stop();
       database.close();
       dataLock.release();
       logger.info('SiteFlow stopped');
@@ -379,8 +457,28 @@ async function main(): Promise<void> {
   const logger = createLogger({
     level: config.LOG_LEVEL,
     secrets: config.secrets,
-    ...(interactive ? { destination: pino.destination({ dest: logFile, mkdir: true, sync: false }) } : {}),
+    ...(interactive ? { destination: new SafeLogDestination(logFile) } : {}),
   });
+  // Something thrown that nobody catches: log it once and end the process at once, through a
+  // path that cannot block (no flushing loop, no second failure), so a supervisor restarts it.
+  let dying = false;
+  const fatal = (kind: string, e: unknown) => {
+    if (dying) process.exit(70);
+    dying = true;
+    try {
+      logger.fatal({ err: describeError(e), kind }, 'SiteFlow failed; exiting');
+    } catch {
+      // The logger is what failed: stderr is the last resort.
+    }
+    try {
+      process.stderr.write(`SiteFlow: ${kind}: ${describeError(e)}\n`);
+    } catch {
+      // nothing left to tell
+    }
+    process.exit(70);
+  };
+  process.on('uncaughtException', (e) => fatal('uncaughtException', e));
+  process.on('unhandledRejection', (e) => fatal('unhandledRejection', e));
   // Signal handlers come first: the console takes commands while the rest still starts, and a
   // SIGTERM in that window must shut down cleanly too, not kill the process mid-operation.
   let app: SiteFlow | null = null;

@@ -18,6 +18,7 @@ import {
   failedResult,
   toBackupStatus,
 } from '../core/backup.js';
+import { HOST_ANSWER_MS, settleWithin } from '../core/deadline.js';
 import type { HostRegistry } from '../core/engine.js';
 import { describeError } from '../core/errors.js';
 import type { BackupStatus } from '../core/live-state.js';
@@ -129,19 +130,25 @@ export class BackupChecker implements BackupService {
       if (host) set.add(host);
     };
     const unlistedHosts: string[] = [];
-    await Promise.all(
-      this.opts.hosts.names().map(async (host) => {
-        try {
-          const sites = await this.opts.hosts.get(host)!.listSites();
-          for (const s of sites) add(s.name, host);
-        } catch (e) {
-          unlistedHosts.push(host);
-          this.opts.logger.debug({ host, err: describeError(e) }, 'backup check: host not listed');
-          // Its sites as of the last check, so a Docker outage does not hide backup problems.
-          for (const r of this.known.values()) if (r.hosts.includes(host)) add(r.site, host);
-        }
-      }),
+    const names = this.opts.hosts.names();
+    // A hung host is not waited on: it counts as unlisted after HOST_ANSWER_MS.
+    const listed = await settleWithin(names, HOST_ANSWER_MS, (host) =>
+      this.opts.hosts.get(host)!.listSites(),
     );
+    listed.forEach((r, i) => {
+      const host = names[i]!;
+      if (r.status === 'ok') {
+        for (const s of r.value) add(s.name, host);
+        return;
+      }
+      unlistedHosts.push(host);
+      this.opts.logger.debug(
+        { host, err: r.status === 'failed' ? describeError(r.error) : 'not answering' },
+        'backup check: host not listed',
+      );
+      // Its sites as of the last check, so a Docker outage does not hide backup problems.
+      for (const k of this.known.values()) if (k.hosts.includes(host)) add(k.site, host);
+    });
     for (const site of this.opts.map.keys()) add(site, null);
     const targets: BackupTarget[] = [];
     for (const [site, hosts] of [...hostsOf].sort((a, b) => a[0].localeCompare(b[0]))) {

@@ -17,7 +17,9 @@ export type AlertKind =
   /** Many sites of one host changed within seconds: one incident, the sites in its thread. */
   | 'storm'
   /** A site's newest NAS backup is stale, missing or cannot be checked. */
-  | 'backup';
+  | 'backup'
+  /** SiteFlow's own DATA_DIR is (nearly) full or cannot be written. */
+  | 'disk';
 
 /**
  * What an alert is about, as routes match it (`match.kind` in ALERT_ROUTES_FILE). New alert
@@ -42,6 +44,7 @@ export const ROUTE_KIND_OF: Record<AlertKind, RouteKind> = {
   storm: 'container',
   host: 'host',
   backup: 'backup',
+  disk: 'disk',
 };
 
 /** Lifecycle of an alert. */

@@ -408,6 +408,34 @@ export class AlertEngine implements BackupAlertSink {
     if (a) a.context = [...context];
   }
 
+  /**
+   * SiteFlow's data folder: `ok` false opens one disk alert (repeats change nothing), true
+   * resolves it. `host` names the machine it is on (the SITES_ROOT host).
+   */
+  diskChanged(host: string, ok: boolean, note: string): void {
+    const now = this.clock.now();
+    const key = 'disk:siteflow';
+    const id = this.byKey.get(key);
+    const a = id ? this.open.get(id) : undefined;
+    if (ok) {
+      if (a) this.resolve(a, now, `SiteFlow's data folder has room again: ${note}.`);
+      return;
+    }
+    if (!a)
+      this.openAlert(
+        {
+          kind: 'disk',
+          key,
+          host,
+          site: null,
+          severity: 'critical',
+          title: "SiteFlow's data folder is full",
+          lines: [note, 'Records are held in memory and written when space returns.'],
+        },
+        now,
+      );
+  }
+
   /** Acknowledges an open alert: no more reminders. Null when no such open alert. */
   ack(alertId: string, by: string): AlertRecord | null {
     const a = this.open.get(alertId);

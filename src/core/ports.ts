@@ -171,6 +171,8 @@ export interface RunLogWriter {
   write(line: string): void;
   /** Flushes and closes; rejects when the log could not be written. */
   close(): Promise<void>;
+  /** True when the log lacks part of the output (a write failed, e.g. a full disk, or a size cap). */
+  readonly truncated?: boolean;
 }
 
 /** Complete output of every run (files under DATA_DIR/logs), for attaching and showing. */

@@ -544,6 +544,8 @@ export class ActionRunner {
       e.op = this.patch(e, { status, finishedAt, exitCode, error, outputTail: this.tailOf(e) });
       const details: Record<string, unknown> = { args: e.def.args };
       if (error) details.error = error;
+      // The run's outcome stands; only its full log is incomplete (disk full, or the size cap).
+      if (e.writer.truncated) details.logTruncated = true;
       if (e.abort?.by) details.cancelledBy = e.abort.by;
       this.record(e.op, OUTCOME[status], durationMs, details);
       e.log.info({ status, exitCode, durationMs }, 'operation finished');

@@ -22,6 +22,9 @@ export interface OpenDatabase {
   close(): void;
 }
 
+/** SQLite's busy timeout once the database is open: the longest one write blocks the event loop. */
+export const RUNNING_BUSY_TIMEOUT_MS = 200;
+
 /** Options of {@link openDatabase}. */
 export interface OpenDatabaseOptions {
   /** Folder holding the generated SQL and meta/_journal.json; found next to the package by default. */
@@ -65,6 +68,7 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): O
   }
   try {
     sqlite.pragma('journal_mode = WAL');
+    // Opening and migrating may wait for another process's lock a while...
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('synchronous = NORMAL');
@@ -73,6 +77,9 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): O
     // A 16 MiB page cache keeps the audit indexes' hot pages in memory (the default is 2 MiB).
     sqlite.pragma('cache_size = -16000');
     refreshStatistics(sqlite);
+    // ...but once running, a locked database blocks the event loop at most this long per
+    // attempt: writes that cannot wait are held and retried (HeldWrites), not waited for.
+    sqlite.pragma(`busy_timeout = ${RUNNING_BUSY_TIMEOUT_MS}`);
     return {
       db,
       sqlite,

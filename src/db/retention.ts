@@ -1,4 +1,4 @@
-import { lstat, realpath, unlink } from 'node:fs/promises';
+import { lstat, readdir, realpath, unlink } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import cron, { type ScheduledTask } from 'node-cron';
 import { describeError, SiteFlowError } from '../core/errors.js';
@@ -23,6 +23,11 @@ export interface RetentionOptions {
   timezone?: string;
   /** Called after a prune, e.g. to refresh planner statistics (`OpenDatabase.optimize`). */
   afterPrune?: () => void;
+  /**
+   * SITES_ROOT/.archive: deprovisioned sites' archives (`<site>-<stamp>.tar.gz`, regular files)
+   * older than `days` are deleted (ARCHIVE_RETENTION_DAYS; 0 keeps them).
+   */
+  archives?: { dir: string; days: number };
   /**
    * The monitor's tables: alerts resolved and silences ended more than `auditDays` ago are
    * deleted (with the alerts' refs and deliveries), and queued deliveries of channels not in
@@ -54,6 +59,8 @@ export interface RetentionResult {
   alertsDeleted: number;
   silencesDeleted: number;
   deliveriesDeleted: number;
+  /** Site archives older than ARCHIVE_RETENTION_DAYS deleted. */
+  archivesDeleted: number;
 }
 
 /**
@@ -119,8 +126,10 @@ export class RetentionJob {
       now - this.opts.auditDays * DAY_MS,
       this.opts.alerts.channels,
     ) ?? { alerts: 0, silences: 0, deliveries: 0 };
+    const archivesDeleted = await this.pruneArchives(now);
     this.opts.afterPrune?.();
     const result = {
+      archivesDeleted,
       auditDeleted,
       operationLogs: logPaths.length,
       logFilesDeleted,
@@ -131,6 +140,36 @@ export class RetentionJob {
     };
     logger.info(result, 'retention pass done');
     return result;
+  }
+
+  /** Deletes archives older than their cut-off: only `*.tar.gz` regular files directly in the folder. */
+  private async pruneArchives(now: number): Promise<number> {
+    const a = this.opts.archives;
+    if (!a || !(a.days > 0)) return 0;
+    let names: string[];
+    try {
+      names = await readdir(a.dir);
+    } catch {
+      return 0; // no archive folder yet
+    }
+    let deleted = 0;
+    for (const name of names) {
+      if (!/^[a-z0-9][a-z0-9_-]*-\d{8}T\d{6}Z\.tar\.gz$/.test(name)) continue;
+      const file = join(a.dir, name);
+      try {
+        const st = await lstat(file);
+        if (!st.isFile() || st.mtimeMs >= now - a.days * DAY_MS) continue;
+        await unlink(file);
+        deleted++;
+        this.opts.logger.info({ archive: file }, 'retention: old site archive deleted');
+      } catch (e) {
+        this.opts.logger.warn(
+          { archive: file, err: describeError(e) },
+          'retention: could not delete archive',
+        );
+      }
+    }
+    return deleted;
   }
 
   /**

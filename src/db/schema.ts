@@ -207,3 +207,26 @@ export const schedules = sqliteTable('schedules', {
   lastRunAt: integer('last_run_at'),
   removedAt: integer('removed_at'),
 });
+
+/**
+ * The steps a provision (or deprovision) has done so far, one row per site while it runs: if
+ * SiteFlow dies meanwhile, the next start undoes them in reverse (or finishes the deprovision).
+ */
+export const provisionJournal = sqliteTable(
+  'provision_journal',
+  {
+    host: text('host').notNull(),
+    site: text('site').notNull(),
+    /** provision | deprovision */
+    kind: text('kind').notNull(),
+    /** The operation that wrote it. */
+    operationId: text('operation_id'),
+    siteDir: text('site_dir').notNull(),
+    /** Steps done, in order (folder, snippet, caddy-reload, compose). */
+    steps: text('steps', { mode: 'json' }).$type<string[]>().notNull(),
+    /** The action's options (a deprovision's removeVolumes/deleteFiles), to finish it the same way. */
+    args: text('args', { mode: 'json' }).$type<Record<string, unknown>>().notNull().default({}),
+    startedAt: integer('started_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.host, t.site] })],
+);

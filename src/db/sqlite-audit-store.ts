@@ -2,6 +2,7 @@ import { and, desc, eq, gte, is, lt, Placeholder, type SQL, sql } from 'drizzle-
 import { SiteFlowError } from '../core/errors.js';
 import type { AuditEntry, AuditPage, AuditQuery, AuditStore, NewAuditEntry } from '../core/ports.js';
 import type { Db } from './database.js';
+import type { HeldWrites } from './held-writes.js';
 import { type AuditRow, auditLog } from './schema.js';
 
 /** Page size when a query names none. */
@@ -55,7 +56,11 @@ export class SqliteAuditStore implements AuditStore {
   private readonly insert;
   private readonly queries = new Map<string, Compiled>();
 
-  constructor(private readonly db: Db) {
+  /** With `writes`, rows the database cannot take now are held and written later (see HeldWrites). */
+  constructor(
+    private readonly db: Db,
+    private readonly writes?: HeldWrites,
+  ) {
     this.insert = db
       .insert(auditLog)
       .values({
@@ -86,8 +91,8 @@ export class SqliteAuditStore implements AuditStore {
       details: entry.details ?? {},
       operationId: entry.operationId ?? null,
     };
-    let result: { lastInsertRowid: number | bigint };
-    try {
+    let result: { lastInsertRowid: number | bigint } = { lastInsertRowid: 0 };
+    const insert = () => {
       result = this.insert.run({
         at: stored.at,
         actorPlatform: stored.actor.platform,
@@ -101,6 +106,11 @@ export class SqliteAuditStore implements AuditStore {
         details: stored.details,
         operationId: stored.operationId,
       });
+    };
+    try {
+      // Held (database locked or full): written later, in order; the entry's id is then 0.
+      if (this.writes) this.writes.run(`audit ${stored.action}`, insert);
+      else insert();
     } catch (e) {
       if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_FOREIGNKEY') {
         throw new SiteFlowError(

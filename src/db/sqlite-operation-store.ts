@@ -8,6 +8,7 @@ import {
   type OperationStore,
 } from '../core/ports.js';
 import type { Db } from './database.js';
+import type { HeldWrites } from './held-writes.js';
 import { type OperationRow, operations } from './schema.js';
 
 /** Page size of list() when none is given, and its upper bound. */
@@ -20,8 +21,14 @@ const p = (name: string) => sql.placeholder(name);
 /** OperationStore on SQLite: one row per run of an action. */
 export class SqliteOperationStore implements OperationStore {
   private readonly getById;
+  /** Operations whose latest writes are held (database locked or full): how they look meanwhile. */
+  private readonly pending = new Map<string, { op: Operation; writes: number }>();
 
-  constructor(private readonly db: Db) {
+  /** With `writes`, rows the database cannot take now are held and written later (see HeldWrites). */
+  constructor(
+    private readonly db: Db,
+    private readonly writes?: HeldWrites,
+  ) {
     this.getById = db
       .select()
       .from(operations)
@@ -30,24 +37,31 @@ export class SqliteOperationStore implements OperationStore {
   }
 
   create(op: NewOperation): Operation {
-    const row = this.db
-      .insert(operations)
-      .values({
-        id: op.id,
-        kind: op.kind,
-        host: op.host,
-        site: op.site,
-        args: op.args,
-        requestedByPlatform: op.requestedBy.platform,
-        requestedById: op.requestedBy.id,
-        requestedByName: op.requestedBy.name,
-        status: op.status,
-        createdAt: op.createdAt,
-        logPath: op.logPath,
-      })
-      .returning()
-      .get();
-    return toOperation(row);
+    const values = {
+      id: op.id,
+      kind: op.kind,
+      host: op.host,
+      site: op.site,
+      args: op.args,
+      requestedByPlatform: op.requestedBy.platform,
+      requestedById: op.requestedBy.id,
+      requestedByName: op.requestedBy.name,
+      status: op.status,
+      createdAt: op.createdAt,
+      logPath: op.logPath,
+    };
+    if (!this.writes) return toOperation(this.db.insert(operations).values(values).returning().get());
+    const created: Operation = {
+      ...op,
+      startedAt: null,
+      finishedAt: null,
+      exitCode: null,
+      error: null,
+      outputTail: null,
+      output: null,
+    };
+    this.write(op.id, created, () => this.db.insert(operations).values(values).run());
+    return created;
   }
 
   update(id: string, patch: OperationPatch): Operation | null {
@@ -65,13 +79,34 @@ export class SqliteOperationStore implements OperationStore {
       set.outputMessageId = patch.output?.messageId ?? null;
     }
     if (Object.keys(set).length === 0) return this.get(id);
-    const row = this.db.update(operations).set(set).where(eq(operations.id, id)).returning().get();
-    return row ? toOperation(row) : null;
+    if (!this.writes) {
+      const row = this.db.update(operations).set(set).where(eq(operations.id, id)).returning().get();
+      return row ? toOperation(row) : null;
+    }
+    const before = this.get(id);
+    if (!before) return null;
+    const after: Operation = { ...before, ...patch } as Operation;
+    this.write(id, after, () => this.db.update(operations).set(set).where(eq(operations.id, id)).run());
+    return after;
   }
 
   get(id: string): Operation | null {
+    const held = this.pending.get(id);
+    if (held) return held.op;
     const row = this.getById.get({ id });
     return row ? toOperation(row) : null;
+  }
+
+  /** Runs (or holds) one write of operation `id`, which then looks like `op` until it is written. */
+  private write(id: string, op: Operation, run: () => unknown): void {
+    const entry = this.pending.get(id) ?? { op, writes: 0 };
+    entry.op = op;
+    entry.writes++;
+    this.pending.set(id, entry);
+    const done = () => {
+      if (--entry.writes === 0 && this.pending.get(id) === entry) this.pending.delete(id);
+    };
+    if (this.writes!.run(`operation ${id}`, run, done)) done();
   }
 
   list(q: { site?: string; host?: string; status?: OperationStatus[]; limit?: number } = {}): Operation[] {

@@ -19,7 +19,8 @@ import type {
   SiteFolder,
   SiteInfo,
 } from '../core/engine.js';
-import { SiteFlowError } from '../core/errors.js';
+import { describeError, SiteFlowError } from '../core/errors.js';
+import { formatDuration } from '../core/format.js';
 import { type InspectData, pickDigest, toContainerInfo } from './container-info.js';
 import { type RawStats, statsFrom } from './container-stats.js';
 import { dockerError } from './docker-errors.js';
@@ -51,6 +52,13 @@ export interface DockerodeEngineOptions {
   sitesRoot?: string | null;
   /** Inspect calls in flight at once when listing containers. */
   concurrency?: number;
+  /**
+   * Deadline of every non-streaming call (DOCKER_CALL_TIMEOUT_SECONDS; default 30 s); a restart
+   * gets its stop timeout on top. Streams get it as their connect deadline.
+   */
+  callTimeoutMs?: number;
+  /** An open stream (events, log follow) quiet this long pings the engine; no answer ends it (default: the call timeout). */
+  keepaliveMs?: number;
 }
 
 /** Throws INPUT_INVALID unless `name` is a valid site name. */
@@ -96,6 +104,9 @@ export class DockerodeEngine implements Engine {
   readonly docker: Dockerode;
   private readonly sitesRoot: string | null;
   private readonly concurrency: number;
+  private readonly callTimeoutMs: number;
+  private readonly keepaliveMs: number;
+  private listing: Promise<SiteInfo[]> | null = null;
 
   constructor(opts: DockerodeEngineOptions) {
     if (!NAME_RE.test(opts.name))
@@ -104,21 +115,88 @@ export class DockerodeEngine implements Engine {
     this.docker = opts.docker instanceof Dockerode ? opts.docker : new Dockerode(opts.docker);
     this.sitesRoot = opts.sitesRoot ?? null;
     this.concurrency = opts.concurrency ?? 8;
+    this.callTimeoutMs = Math.max(1, opts.callTimeoutMs ?? 30_000);
+    this.keepaliveMs = Math.max(1, opts.keepaliveMs ?? this.callTimeoutMs);
   }
 
-  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  /**
+   * One engine call with a deadline: `fn` gets a signal that aborts when the caller's does or
+   * when `timeoutMs` (default the call timeout) passes; the latter throws DOCKER_TIMEOUT.
+   * docker-modem hands the signal to http.request and to the answer's body, so nothing of a
+   * hung call stays open.
+   */
+  private async call<T>(
+    what: string,
+    fn: (signal: AbortSignal) => Promise<T>,
+    o: { signal?: AbortSignal; timeoutMs?: number } = {},
+  ): Promise<T> {
+    const deadline = this.deadline(what, o.timeoutMs ?? this.callTimeoutMs, o.signal);
     try {
-      return await fn();
+      return await fn(deadline.signal);
     } catch (e) {
-      throw dockerError(e, this.name, what);
+      throw deadline.error(e);
+    } finally {
+      deadline.clear();
     }
   }
 
-  async ping(): Promise<void> {
-    await this.call('ping', () => this.docker.ping());
+  /** An AbortController that aborts on `signal` or after `ms`, and maps errors accordingly. */
+  private deadline(what: string, ms: number, signal?: AbortSignal) {
+    const ctl = new AbortController();
+    let timedOut = false;
+    const onAbort = () => ctl.abort(signal?.reason);
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      ctl.abort(new Error(`deadline of ${what}`));
+    }, ms);
+    timer.unref?.();
+    return {
+      signal: ctl.signal,
+      /** Stops the timer (the caller's signal stays linked until `clear`). */
+      settle: () => clearTimeout(timer),
+      clear: () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      },
+      error: (e: unknown): Error =>
+        timedOut && !signal?.aborted
+          ? new SiteFlowError(
+              'DOCKER_TIMEOUT',
+              `Docker on ${this.name} did not answer within ${formatDuration(ms)}: ${what}`,
+              { host: this.name, timeoutMs: ms },
+              { cause: e },
+            )
+          : dockerError(e, this.name, what),
+    };
   }
 
-  async listSites(siteFolders?: readonly SiteFolder[]): Promise<SiteInfo[]> {
+  async ping(): Promise<void> {
+    // A ping is cheap: a host that cannot answer one in 10 s is not answering.
+    await this.call(
+      'ping',
+      (abortSignal) =>
+        (this.docker.ping as (o: object) => Promise<unknown>).call(this.docker, { abortSignal }),
+      {
+        timeoutMs: Math.min(this.callTimeoutMs, 10_000),
+      },
+    );
+  }
+
+  /**
+   * Sites of this engine. Calls that overlap (a burst of /status, the reconciler's timer) share
+   * one listing: the engine is asked once, not once per caller.
+   */
+  listSites(siteFolders?: readonly SiteFolder[]): Promise<SiteInfo[]> {
+    if (siteFolders) return this.listSitesNow(siteFolders);
+    this.listing ??= this.listSitesNow().finally(() => {
+      this.listing = null;
+    });
+    return this.listing.then((sites) => [...sites]);
+  }
+
+  private async listSitesNow(siteFolders?: readonly SiteFolder[]): Promise<SiteInfo[]> {
     const [containers, folders] = await Promise.all([
       this.composeContainers(null),
       siteFolders ?? (this.sitesRoot ? scanSitesRoot(this.sitesRoot) : Promise.resolve([])),
@@ -158,15 +236,18 @@ export class DockerodeEngine implements Engine {
   ): Promise<void> {
     checkContainerRef(id);
     const t = Math.max(0, Math.floor(opts.timeoutSec ?? 10));
-    await this.call(`restart ${id}`, () =>
-      this.docker.getContainer(id).restart({ t, ...(opts.signal ? { abortSignal: opts.signal } : {}) }),
+    // The engine answers only once the container stopped (up to t s) and started again.
+    await this.call(
+      `restart ${id}`,
+      (abortSignal) => this.docker.getContainer(id).restart({ t, abortSignal }),
+      { ...(opts.signal ? { signal: opts.signal } : {}), timeoutMs: t * 1000 + this.callTimeoutMs },
     );
   }
 
   async inspect(containerId: string): Promise<ContainerInfo> {
     checkContainerRef(containerId);
-    const d = (await this.call(`inspect ${containerId}`, () =>
-      this.docker.getContainer(containerId).inspect(),
+    const d = (await this.call(`inspect ${containerId}`, (abortSignal) =>
+      this.docker.getContainer(containerId).inspect({ abortSignal }),
     )) as unknown as InspectData;
     const digest = await this.digestOf(d.Image, d.Config.Image ?? d.Image, new Map());
     return toContainerInfo(d, digest);
@@ -175,8 +256,8 @@ export class DockerodeEngine implements Engine {
   async stats(containerId: string): Promise<ContainerStats> {
     checkContainerRef(containerId);
     // stream=false without one-shot: the engine takes two samples so precpu is filled in.
-    const raw = await this.call(`stats ${containerId}`, () =>
-      this.docker.getContainer(containerId).stats({ stream: false }),
+    const raw = await this.call(`stats ${containerId}`, (abortSignal) =>
+      this.docker.getContainer(containerId).stats({ stream: false, abortSignal } as { stream: false }),
     );
     return statsFrom(raw as unknown as RawStats);
   }
@@ -186,8 +267,10 @@ export class DockerodeEngine implements Engine {
     const { signal } = opts;
     if (signal?.aborted) return;
     const what = `logs ${containerId}`;
-    const info = (await this.call(what, () =>
-      this.docker.getContainer(containerId).inspect(),
+    const info = (await this.call(
+      what,
+      (abortSignal) => this.docker.getContainer(containerId).inspect({ abortSignal }),
+      signal ? { signal } : {},
     )) as unknown as {
       Config: { Tty?: boolean };
     };
@@ -201,10 +284,16 @@ export class DockerodeEngine implements Engine {
     let res: Readable;
     try {
       // dockerode only returns a stream for follow=true; dial directly so both cases stream.
-      res = await this.dialStream(`/containers/${encodeURIComponent(containerId)}/logs?`, query, signal);
+      res = await this.dialStream(
+        what,
+        `/containers/${encodeURIComponent(containerId)}/logs?`,
+        query,
+        signal,
+        opts.follow === true,
+      );
     } catch (e) {
       if (signal?.aborted) return;
-      throw dockerError(e, this.name, what);
+      throw e;
     }
     const demux = new LogDemuxer(info.Config.Tty === true);
     const onAbort = () => res.destroy();
@@ -234,9 +323,17 @@ export class DockerodeEngine implements Engine {
     signal?.throwIfAborted();
     const what = `pull ${ref}`;
     const tracker = new PullTracker(ref);
-    const stream = (await this.call(what, () =>
-      this.docker.pull(ref, signal ? { abortSignal: signal } : {}),
-    )) as Readable;
+    // Connect deadline until the engine answers; from then on the caller's stall check rules.
+    const deadline = this.deadline(what, this.callTimeoutMs, signal);
+    let stream: Readable;
+    try {
+      stream = (await this.docker.pull(ref, { abortSignal: deadline.signal })) as Readable;
+    } catch (e) {
+      deadline.clear();
+      throw deadline.error(e);
+    }
+    deadline.settle();
+    stream.once('close', deadline.clear);
     const onAbort = () => stream.destroy();
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
@@ -281,13 +378,32 @@ export class DockerodeEngine implements Engine {
   async imageDigest(ref: string): Promise<string | null> {
     checkImageRef(ref);
     try {
-      const img = await this.docker.getImage(ref).inspect();
+      const img = await this.inspectImage(ref);
       return pickDigest(img.RepoDigests, ref);
     } catch (e) {
-      const err = dockerError(e, this.name, `inspect image ${ref}`);
-      if (err instanceof SiteFlowError && err.code === 'DOCKER_NOT_FOUND') return null;
-      throw err;
+      if (e instanceof SiteFlowError && e.code === 'DOCKER_NOT_FOUND') return null;
+      throw e;
     }
+  }
+
+  /** GET /images/REF/json with the call deadline (dockerode's Image.inspect takes no signal). */
+  private inspectImage(ref: string): Promise<{ RepoDigests?: string[] }> {
+    return this.call(
+      `inspect image ${ref}`,
+      (abortSignal) =>
+        new Promise((resolve, reject) => {
+          this.docker.modem.dial(
+            {
+              path: `/images/${ref}/json`,
+              method: 'GET',
+              abortSignal,
+              statusCodes: { 200: true, 404: 'no such image', 500: 'server error' },
+            },
+            (err: unknown, data: unknown) =>
+              err ? reject(err) : resolve(data as { RepoDigests?: string[] }),
+          );
+        }),
+    );
   }
 
   async *events(opts: { signal?: AbortSignal; since?: number } = {}): AsyncGenerator<ContainerEvent> {
@@ -297,10 +413,10 @@ export class DockerodeEngine implements Engine {
     if (opts.since !== undefined) query.since = Math.floor(opts.since / 1000);
     let res: Readable;
     try {
-      res = await this.dialStream('/events?', query, signal);
+      res = await this.dialStream('events', '/events?', query, signal, true);
     } catch (e) {
       if (signal?.aborted) return;
-      throw dockerError(e, this.name, 'events');
+      throw e;
     }
     const onAbort = () => res.destroy();
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -331,37 +447,93 @@ export class DockerodeEngine implements Engine {
     });
   }
 
-  /** A GET that always answers with a stream (dockerode buffers some non-follow endpoints). */
-  private dialStream(
+  /**
+   * A GET that always answers with a stream (dockerode buffers some non-follow endpoints), with
+   * the call timeout as its connect deadline. With `keepalive`, a stream that stays quiet for
+   * the keepalive interval pings the engine and ends with DOCKER_UNREACHABLE when it does not
+   * answer: an engine that hangs (or a network that silently drops) is noticed.
+   */
+  private async dialStream(
+    what: string,
     path: string,
     options: Record<string, unknown>,
-    signal?: AbortSignal,
+    signal: AbortSignal | undefined,
+    keepalive: boolean,
   ): Promise<Readable> {
-    return new Promise((resolve, reject) => {
-      this.docker.modem.dial(
-        {
-          path,
-          method: 'GET',
-          options,
-          isStream: true,
-          ...(signal ? { abortSignal: signal } : {}),
-          statusCodes: { 200: true, 400: 'bad parameter', 404: 'no such container', 500: 'server error' },
+    const deadline = this.deadline(what, this.callTimeoutMs, signal);
+    let res: Readable;
+    try {
+      res = await new Promise<Readable>((resolve, reject) => {
+        this.docker.modem.dial(
+          {
+            path,
+            method: 'GET',
+            options,
+            isStream: true,
+            abortSignal: deadline.signal,
+            statusCodes: { 200: true, 400: 'bad parameter', 404: 'no such container', 500: 'server error' },
+          },
+          (err: unknown, data: unknown) => (err ? reject(err) : resolve(data as Readable)),
+        );
+      });
+    } catch (e) {
+      deadline.clear();
+      throw deadline.error(e);
+    }
+    deadline.settle();
+    res.once('close', deadline.clear);
+    if (keepalive) this.keepalive(res, what);
+    return res;
+  }
+
+  /** Pings the engine whenever `res` had no bytes for the keepalive interval; see dialStream. */
+  private keepalive(res: Readable, what: string): void {
+    const sock = (
+      res as { socket?: { bytesRead?: number; setKeepAlive?: (on: boolean, ms: number) => void } }
+    ).socket;
+    // TCP keepalive finds a dead peer at the socket level; the ping finds a hung engine.
+    sock?.setKeepAlive?.(true, this.keepaliveMs);
+    let seen = sock?.bytesRead ?? -1;
+    let probing = false;
+    const timer = setInterval(() => {
+      const now = sock?.bytesRead;
+      if (now !== undefined && now !== seen) {
+        seen = now;
+        return;
+      }
+      if (probing || res.destroyed) return;
+      probing = true;
+      this.ping().then(
+        () => {
+          probing = false;
         },
-        (err: unknown, data: unknown) => (err ? reject(err) : resolve(data as Readable)),
+        (e) =>
+          res.destroy(
+            new SiteFlowError(
+              'DOCKER_UNREACHABLE',
+              `Docker on ${this.name} stopped answering (${describeError(e)}): ${what}`,
+              { host: this.name },
+            ),
+          ),
       );
-    });
+    }, this.keepaliveMs);
+    timer.unref?.();
+    res.once('close', () => clearInterval(timer));
   }
 
   /** Compose containers of one project, or of every project when `project` is null. */
   private async composeContainers(project: string | null): Promise<ContainerInfo[]> {
     const label = project === null ? LABEL.project : `${LABEL.project}=${project}`;
-    const list = await this.call(project ? `list containers of ${project}` : 'list containers', () =>
-      this.docker.listContainers({ all: true, filters: { label: [label] } }),
+    const list = await this.call(
+      project ? `list containers of ${project}` : 'list containers',
+      (abortSignal) => this.docker.listContainers({ all: true, filters: { label: [label] }, abortSignal }),
     );
     const digests = new Map<string, Promise<string[] | null>>();
     const infos = await mapLimit(list, this.concurrency, async (c) => {
       try {
-        const d = (await this.docker.getContainer(c.Id).inspect()) as unknown as InspectData;
+        const d = (await this.call(`inspect ${c.Id.slice(0, 12)}`, (abortSignal) =>
+          this.docker.getContainer(c.Id).inspect({ abortSignal }),
+        )) as unknown as InspectData;
         return toContainerInfo(d, await this.digestOf(d.Image, d.Config.Image ?? d.Image, digests));
       } catch (e) {
         const err = dockerError(e, this.name, `inspect ${c.Id.slice(0, 12)}`);
@@ -383,13 +555,10 @@ export class DockerodeEngine implements Engine {
   ): Promise<string | null> {
     let p = cache.get(imageId);
     if (!p) {
-      p = this.docker
-        .getImage(imageId)
-        .inspect()
-        .then(
-          (img) => img.RepoDigests ?? [],
-          () => null,
-        );
+      p = this.inspectImage(imageId).then(
+        (img) => img.RepoDigests ?? [],
+        () => null,
+      );
       cache.set(imageId, p);
     }
     const repoDigests = await p;

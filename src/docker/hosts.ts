@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type Dockerode from 'dockerode';
 import { formatFingerprint } from '../core/backup.js';
 import { NAME_RE, type SiteRef } from '../core/command.js';
+import { HOST_ANSWER_MS, settleWithin } from '../core/deadline.js';
 import type { Engine, HostRegistry, ResolveError, SiteInfo } from '../core/engine.js';
 import { describeError, isSiteFlowError, SiteFlowError } from '../core/errors.js';
 import { isLoopbackHost } from '../core/net.js';
@@ -196,8 +197,9 @@ export function dockerOptionsFor(
         ...(o.tls
           ? { protocol: 'https', ca: o.tls.ca, cert: o.tls.cert, key: o.tls.key }
           : { protocol: 'http' }),
-        // docker-modem reads connectionTimeout (not in the typings): fail fast on a dead host.
-        ...({ connectionTimeout: timeout } as object),
+        // No docker-modem connectionTimeout: it limits the whole answer (cleared only on the
+        // response), so a restart of a slow-stopping container failed. Every call of the
+        // engine carries its own deadline instead (DockerodeEngine callTimeoutMs).
       };
     case 'ssh':
       return {
@@ -213,7 +215,6 @@ export function dockerOptionsFor(
           ...(o.ssh?.agent ? { agent: o.ssh.agent } : {}),
           ...(o.ssh?.privateKey ? { privateKey: o.ssh.privateKey } : {}),
         },
-        ...({ connectionTimeout: timeout } as object),
       };
   }
 }
@@ -249,6 +250,8 @@ export interface HostsConfig {
   scope?: ScopeMode;
   /** Where skipped projects are reported. */
   logger?: Logger;
+  /** Deadline of each non-streaming engine call (DOCKER_CALL_TIMEOUT_SECONDS). */
+  callTimeoutMs?: number;
 }
 
 /** The sites of every host, and the hosts that could not be listed. */
@@ -331,6 +334,7 @@ export class Hosts implements HostRegistry {
           ...(cfg.connectTimeoutMs !== undefined ? { connectTimeoutMs: cfg.connectTimeoutMs } : {}),
         }),
         sitesRoot: spec.name === rootHost ? (cfg.sitesRoot ?? null) : null,
+        ...(cfg.callTimeoutMs !== undefined ? { callTimeoutMs: cfg.callTimeoutMs } : {}),
       });
       return new ScopedEngine(engine, scope);
     });
@@ -377,17 +381,14 @@ export class Hosts implements HostRegistry {
         ? ok({ engine, site })
         : err({ kind: 'not-found', name: ref.name, host: null, unreachable: [] });
     }
-    const results = await Promise.all(
-      engines.map(async (engine) => {
-        try {
-          return { engine, site: await engine.site(ref.name), failed: false };
-        } catch (e) {
-          // A bad name fails the same way on every host: that is the caller's problem, not a host's.
-          if (isSiteFlowError(e, 'INPUT_')) throw e;
-          return { engine, site: null, failed: true };
-        }
-      }),
-    );
+    // Each host gets HOST_ANSWER_MS: a hung one is reported as not reachable, never waited on.
+    const settled = await settleWithin(engines, HOST_ANSWER_MS, (engine) => engine.site(ref.name));
+    const results = settled.map((r, i) => {
+      const engine = engines[i]!;
+      // A bad name fails the same way on every host: that is the caller's problem, not a host's.
+      if (r.status === 'failed' && isSiteFlowError(r.error, 'INPUT_')) throw r.error;
+      return { engine, site: r.status === 'ok' ? r.value : null, failed: r.status !== 'ok' };
+    });
     const found = results.filter((r) => r.site !== null);
     if (found.length > 1)
       return err({ kind: 'ambiguous', name: ref.name, hosts: found.map((r) => r.engine.name) });
@@ -401,27 +402,28 @@ export class Hosts implements HostRegistry {
     });
   }
 
-  /** Sites of every host; a host that fails is reported, not fatal. */
-  async listAllSites(): Promise<AllSites> {
-    const per = await Promise.all(
-      this.all().map(async (engine) => {
-        try {
-          return { host: engine.name, sites: await engine.listSites(), error: null };
-        } catch (e) {
-          return { host: engine.name, sites: [] as SiteInfo[], error: e };
-        }
-      }),
-    );
-    return {
-      sites: per.flatMap((p) => p.sites),
-      failures: per
-        .filter((p) => p.error !== null)
-        .map((p) => ({
-          host: p.host,
+  /**
+   * Sites of every host; a host that fails, or does not answer within `answerMs` (default
+   * HOST_ANSWER_MS), is reported (code DOCKER_TIMEOUT for the latter), not fatal.
+   */
+  async listAllSites(answerMs = HOST_ANSWER_MS): Promise<AllSites> {
+    const engines = this.all();
+    const per = await settleWithin(engines, answerMs, (engine) => engine.listSites());
+    const sites: SiteInfo[] = [];
+    const failures: AllSites['failures'] = [];
+    per.forEach((p, i) => {
+      const host = engines[i]!.name;
+      if (p.status === 'ok') sites.push(...p.value);
+      else if (p.status === 'timeout')
+        failures.push({ host, code: 'DOCKER_TIMEOUT', message: `not answering within ${answerMs / 1000} s` });
+      else
+        failures.push({
+          host,
           code: isSiteFlowError(p.error) ? p.error.code : 'DOCKER_API',
           message: describeError(p.error),
-        })),
-    };
+        });
+    });
+    return { sites, failures };
   }
 }
 

@@ -30,6 +30,11 @@ export interface DeliveryQueueOptions {
   backoffMs?: { initial: number; max: number };
   /** One attempt may take this long before it counts as failed (default 30 s). */
   attemptTimeoutMs?: number;
+  /**
+   * An attempt still without an answer this long after it started is given up (dropped and
+   * reported through onDropped), so the channel's later jobs go out (default 4 attempt timeouts).
+   */
+  giveUpAfterMs?: number;
   /** Called when the queue length may have changed. */
   onLength?: (channel: string, length: number) => void;
   /**
@@ -54,11 +59,12 @@ export class AlertDeliveryQueue {
   private readonly again = new Set<string>();
   private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
   /** Per channel: an attempt that timed out and may still be running (awaited before any retry). */
-  private readonly pending = new Map<string, { id: number; promise: Promise<void> }>();
+  private readonly pending = new Map<string, { id: number; promise: Promise<void>; since: number }>();
   private readonly expected: readonly string[];
   private stopped = false;
   private readonly backoff: { initial: number; max: number };
   private readonly attemptTimeoutMs: number;
+  private readonly giveUpAfterMs: number;
 
   private onLength: ((channel: string, length: number) => void) | undefined;
 
@@ -66,6 +72,7 @@ export class AlertDeliveryQueue {
     this.onLength = opts.onLength;
     this.backoff = opts.backoffMs ?? { initial: 1000, max: 300_000 };
     this.attemptTimeoutMs = opts.attemptTimeoutMs ?? 30_000;
+    this.giveUpAfterMs = opts.giveUpAfterMs ?? 4 * this.attemptTimeoutMs;
     this.expected = [...new Set(opts.expectedChannels ?? [])];
   }
 
@@ -191,7 +198,8 @@ export class AlertDeliveryQueue {
       // An earlier attempt of this job that timed out may still be running: wait for it
       // instead of sending again (a late success must not be followed by a duplicate).
       const earlier = this.pending.get(name);
-      const attempt = earlier?.id === d.id ? earlier : { id: d.id, promise: this.deliver(ch, d) };
+      const attempt =
+        earlier?.id === d.id ? earlier : { id: d.id, promise: this.deliver(ch, d), since: clock.now() };
       if (earlier && earlier !== attempt) this.pending.delete(name);
       try {
         await withTimeout(attempt.promise, this.attemptTimeoutMs);
@@ -199,6 +207,18 @@ export class AlertDeliveryQueue {
         store.done(d.id);
       } catch (e) {
         if (this.stopped) return; // shutting down: the job stays queued for the next start
+        if (e instanceof AttemptTimeout && clock.now() - attempt.since >= this.giveUpAfterMs) {
+          // A request that never answers must not hold the channel's later alerts forever.
+          this.pending.delete(name);
+          this.drop(
+            name,
+            d,
+            new Error(
+              `no answer from ${name} for ${Math.round((clock.now() - attempt.since) / 1000)} s; given up`,
+            ),
+          );
+          continue;
+        }
         if (e instanceof AttemptTimeout) this.pending.set(name, attempt);
         else this.pending.delete(name);
         if (attempt === earlier && !(e instanceof AttemptTimeout) && !classifyDeliveryError(e).permanent) {

@@ -257,6 +257,12 @@ export class Monitor implements MonitorControl, BackupAlertSink {
     this.queue.stop();
   }
 
+  /** SiteFlow's data folder is full (or has room again): one disk alert, one recovery. */
+  diskChanged(host: string, ok: boolean, note: string): void {
+    this.engine.diskChanged(host, ok, note);
+    this.flush();
+  }
+
   /** See {@link BackupAlertSink}. */
   backupChanged(host: string, site: string, state: BackupState, note: string | null = null): void {
     this.engine.backupChanged(host, site, state, note);

@@ -9,7 +9,9 @@ import { chmod, mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sanitizeLine } from '../actions/sanitize.js';
 import type { Compose } from '../core/engine.js';
+import { describeError } from '../core/errors.js';
 import type { ActionDef } from '../core/runs.js';
+import type { SqliteProvisionJournal } from '../db/sqlite-provision-journal.js';
 import type { Caddy } from './caddy.js';
 import { exists } from './fs-exists.js';
 import { runTool } from './run-tool.js';
@@ -36,6 +38,10 @@ export interface DeprovisionOptions {
   deleteFiles: boolean;
   timeoutMs: number;
   now?: () => Date;
+  /** Journals the deprovision, so one killed with SiteFlow is finished at the next start. */
+  journal?: SqliteProvisionJournal;
+  /** Finishing one interrupted by a crash: a missing folder means compose down already ran. */
+  resume?: boolean;
 }
 
 /** `20250131T120501Z` */
@@ -59,13 +65,42 @@ export function deprovisionSite(o: DeprovisionOptions): ActionDef {
     async run(io) {
       const step = (t: string) => io.line(t, 'info');
       const siteDir = join(o.sitesRoot, o.site);
+      // Best effort: a journal that cannot be written must not stop the deprovision.
+      const journal = (fn: (j: SqliteProvisionJournal) => void) => {
+        try {
+          if (o.journal) fn(o.journal);
+        } catch (e) {
+          io.logger.warn({ err: describeError(e) }, 'provision journal not written');
+        }
+      };
+      journal((j) =>
+        j.begin({
+          host: o.host,
+          site: o.site,
+          kind: 'deprovision',
+          operationId: null,
+          siteDir,
+          args: { removeVolumes: o.removeVolumes, deleteFiles: o.deleteFiles },
+          startedAt: Date.now(),
+        }),
+      );
+      if (o.resume) step(`Finishing the deprovision of ${o.site} that a restart of SiteFlow interrupted.`);
 
-      step(`Stopping ${o.site}: compose down${o.removeVolumes ? ' -v (removing its volumes)' : ''}`);
-      await o.compose.run(siteDir, o.site, ['down', '--remove-orphans', ...(o.removeVolumes ? ['-v'] : [])], {
-        env: o.composeEnv ?? {},
-        signal: io.signal,
-        onLine: (l, s) => io.line(sanitizeLine(l), s),
-      });
+      if (o.resume && !(await exists(siteDir))) {
+        step(`No folder ${siteDir} any more: compose down already ran.`);
+      } else {
+        step(`Stopping ${o.site}: compose down${o.removeVolumes ? ' -v (removing its volumes)' : ''}`);
+        await o.compose.run(
+          siteDir,
+          o.site,
+          ['down', '--remove-orphans', ...(o.removeVolumes ? ['-v'] : [])],
+          {
+            env: o.composeEnv ?? {},
+            signal: io.signal,
+            onLine: (l, s) => io.line(sanitizeLine(l), s),
+          },
+        );
+      }
       step(
         o.removeVolumes
           ? 'Containers, networks and named volumes removed.'
@@ -110,6 +145,7 @@ export function deprovisionSite(o: DeprovisionOptions): ActionDef {
         await rm(siteDir, { recursive: true, force: true });
         step(`Archived ${siteDir} to ${archive} and removed the folder.`);
       }
+      journal((j) => j.end(o.host, o.site));
       step(`${o.site} is deprovisioned.`);
       return { exitCode: 0 };
     },

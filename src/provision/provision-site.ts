@@ -14,6 +14,7 @@ import { describeHealth, waitHealthy } from '../actions/wait-healthy.js';
 import type { Compose, Engine } from '../core/engine.js';
 import { describeError, SiteFlowError } from '../core/errors.js';
 import type { ActionDef, ActionIO } from '../core/runs.js';
+import type { ProvisionStep, SqliteProvisionJournal } from '../db/sqlite-provision-journal.js';
 import type { Caddy } from './caddy.js';
 import { exists } from './fs-exists.js';
 import type { ProvisionSettings } from './provisioning.js';
@@ -47,6 +48,8 @@ export interface ProvisionOptions {
   timeoutMs: number;
   /** Picks the loopback port the web service is published on (default: a free one). */
   allocatePort?: () => Promise<number>;
+  /** Journals each step, so a provision killed with SiteFlow is undone at the next start. */
+  journal?: SqliteProvisionJournal;
 }
 
 /** A free TCP port on 127.0.0.1, as the OS hands it out. */
@@ -101,6 +104,25 @@ export function provisionSite(o: ProvisionOptions): ActionDef {
         io.line(mask(line), stream);
       const step = (text: string) => io.line(text, 'info');
       const siteDir = join(o.settings.sitesRoot, o.site);
+      // The journal must never fail the provision (a locked or full database): it is best effort.
+      const journal = (what: 'begin' | 'end' | ProvisionStep) => {
+        if (!o.journal) return;
+        try {
+          if (what === 'begin')
+            o.journal.begin({
+              host: o.host,
+              site: o.site,
+              kind: 'provision',
+              operationId: null,
+              siteDir,
+              startedAt: Date.now(),
+            });
+          else if (what === 'end') o.journal.end(o.host, o.site);
+          else o.journal.step(o.host, o.site, what);
+        } catch (e) {
+          io.logger.warn({ err: describeError(e), step: what }, 'provision journal not written');
+        }
+      };
       try {
         const taken = await nameTaken(o.site, { ...o, sitesRoot: o.settings.sitesRoot });
         if (taken) throw new SiteFlowError('PROVISION_EXISTS', `${o.site} cannot be provisioned: ${taken}`);
@@ -116,8 +138,10 @@ export function provisionSite(o: ProvisionOptions): ActionDef {
         secrets = r.secretNames.map((n) => r.env[n]!).filter(Boolean);
 
         step(`Creating ${siteDir} from template ${o.template.name}`);
+        journal('begin');
         await mkdir(o.settings.sitesRoot, { recursive: true });
         await mkdir(siteDir, { mode: 0o750 }); // fails if it appeared meanwhile: never reuse a folder
+        journal('folder'); // only once it is ours: an undo after a crash removes it
         undo.push({ what: `removed ${siteDir}`, run: () => rm(siteDir, { recursive: true, force: true }) });
         await writeFile(join(siteDir, SITE_COMPOSE_FILE), r.compose, { mode: 0o640 });
         await writeFile(join(siteDir, '.env'), envFile(o.site, o.template.name, r), { mode: 0o600 });
@@ -133,6 +157,7 @@ export function provisionSite(o: ProvisionOptions): ActionDef {
 
         step(`Adding the Caddy route ${r.address} -> 127.0.0.1:${port}`);
         const snippet = await o.caddy.writeSnippet(o.site, r.caddy);
+        journal('snippet');
         let reloaded = false;
         undo.push({
           what: `removed ${snippet} and reloaded Caddy`,
@@ -142,6 +167,7 @@ export function provisionSite(o: ProvisionOptions): ActionDef {
           },
         });
         reloaded = true; // from here on Caddy may hold the route: the undo reloads
+        journal('caddy-reload');
         out(`Caddy: ${await o.caddy.reload({ signal: io.signal })}`);
 
         step(`Starting ${r.images.length} image(s) with compose: ${r.images.join(', ')}`);
@@ -156,6 +182,7 @@ export function provisionSite(o: ProvisionOptions): ActionDef {
             });
           },
         });
+        journal('compose');
         // Pinned tags do not change: pull only what is missing, with aggregated progress.
         for (const ref of r.images) {
           if (await o.engine.imageDigest(ref).catch(() => null)) continue;
@@ -192,6 +219,7 @@ export function provisionSite(o: ProvisionOptions): ActionDef {
           step(
             `Credentials (${r.secretNames.join(', ')}) are in ${join(siteDir, '.env')}, readable by its owner only.`,
           );
+        journal('end');
         return { exitCode: 0 };
       } catch (e) {
         const reason = describeError(e).split('\n')[0]!;
@@ -201,6 +229,7 @@ export function provisionSite(o: ProvisionOptions): ActionDef {
             step(
               `KEEP_ON_FAILURE=true: left in place for debugging: ${undo.map((u) => u.what.replace(/^\w+ /, '')).join('; ')}`,
             );
+          journal('end');
           throw new SiteFlowError('PROVISION_FAILED', `${mask(reason)} (kept for debugging)`);
         }
         step(`Provision failed: ${mask(reason)}`);
@@ -216,6 +245,8 @@ export function provisionSite(o: ProvisionOptions): ActionDef {
             step(`could not undo (${u.what}): ${mask(describeError(x).split('\n')[0]!)}`);
           }
         }
+        // An incomplete undo stays journalled: the next start tries it again.
+        if (failed.length === 0) journal('end');
         throw new SiteFlowError(
           'PROVISION_FAILED',
           `${mask(reason)}; ${failed.length ? `undo incomplete (${failed.length} step(s) failed)` : `undid ${undo.length} step(s)`}`,

@@ -1,6 +1,7 @@
 /** Everything /provision, /deprovision and /templates need, built once from the config. */
 import type { Config } from '../config.js';
 import type { Logger } from '../core/ports.js';
+import type { SqliteProvisionJournal } from '../db/sqlite-provision-journal.js';
 import { type Caddy, CaddyReloader } from './caddy.js';
 import { builtInTemplatesDir, TemplateCatalog } from './template-catalog.js';
 
@@ -23,6 +24,8 @@ export interface Provisioning {
   /** Null when CADDY_SITES_DIR is not set: provisioning is then off. */
   caddy: Caddy | null;
   settings: ProvisionSettings;
+  /** Steps of running provisions, for the undo after a crash (set by the composition root). */
+  journal?: SqliteProvisionJournal;
 }
 
 /** `a=b,c=d` pairs (already split by the config) as a map. */

@@ -14,31 +14,44 @@ const PATH_RE = /^(\d{4}-\d{2})\/(op_[0-9a-hjkmnp-tv-z]{26})\.log$/;
 /** Lines are gathered and written in chunks of about this many characters. */
 const CHUNK = 64 * 1024;
 
+/** Options of {@link FileRunLog}. */
+export interface FileRunLogOptions {
+  /** Largest log kept per run (RUN_LOG_MAX_MB); the rest is dropped after a marker line. */
+  maxBytes?: number;
+  /** Called when a log could not be written for lack of space (for the disk watch). */
+  onNoSpace?: (path: string) => void;
+}
+
 /** Run logs as files under one directory (DATA_DIR/logs). */
 export class FileRunLog implements RunLog {
   constructor(
     private readonly dir: string,
     private readonly clock: Clock = { now: Date.now },
+    private readonly opts: FileRunLogOptions = {},
   ) {}
 
+  /**
+   * Starts the log of a run. Never fails for I/O: a log that cannot be created or written
+   * (a full disk) is marked truncated and the run goes on; only a bad id throws.
+   */
   open(opId: string): RunLogWriter {
     if (!isOperationId(opId)) throw new SiteFlowError('RUN_LOG_BAD_ID', 'not a valid operation id');
     const d = new Date(this.clock.now());
     const month = `${d.getUTCFullYear()}-${String(d.getUTCMonth() + 1).padStart(2, '0')}`;
+    const path = `${month}/${opId}.log`;
+    let failed: Error | null = null;
     try {
       mkdirSync(join(this.dir, month), { recursive: true, mode: 0o700 });
     } catch (e) {
-      throw new SiteFlowError(
-        'RUN_LOG_OPEN',
-        `cannot create the run log directory: ${(e as Error).message}`,
-        {},
-        {
-          cause: e,
-        },
-      );
+      failed = e as Error;
     }
-    const path = `${month}/${opId}.log`;
-    return new FileRunLogWriter(path, join(this.dir, path));
+    return new FileRunLogWriter(path, join(this.dir, path), {
+      maxBytes: this.opts.maxBytes ?? Number.POSITIVE_INFINITY,
+      failed,
+      onError: (e) => {
+        if ((e as NodeJS.ErrnoException).code === 'ENOSPC') this.opts.onNoSpace?.(path);
+      },
+    });
   }
 
   async read(path: string): Promise<string> {
@@ -95,9 +108,11 @@ export class FileRunLog implements RunLog {
 
 /** Appends lines to one file; writes are batched and never block the caller. */
 class FileRunLogWriter implements RunLogWriter {
-  private readonly stream: WriteStream;
+  private readonly stream: WriteStream | null;
   private chunks: string[] = [];
   private chars = 0;
+  private bytes = 0;
+  private cut = false;
   private scheduled = false;
   private error: Error | null = null;
   private closing: Promise<void> | null = null;
@@ -105,16 +120,38 @@ class FileRunLogWriter implements RunLogWriter {
   constructor(
     readonly path: string,
     abs: string,
+    private readonly o: { maxBytes: number; failed: Error | null; onError: (e: Error) => void },
   ) {
+    if (o.failed) {
+      this.error = o.failed;
+      this.stream = null;
+      o.onError(o.failed);
+      return;
+    }
     this.stream = createWriteStream(abs, { flags: 'a', encoding: 'utf8', mode: 0o600 });
     // Without a listener an I/O error would crash the process; it is reported by close().
     this.stream.on('error', (e) => {
+      if (!this.error) o.onError(e);
       this.error ??= e;
     });
   }
 
+  /** True when the file lacks part of the output: it could not be written, or hit the size cap. */
+  get truncated(): boolean {
+    return this.error !== null || this.cut;
+  }
+
   write(line: string): void {
-    if (this.closing || this.error) return;
+    if (this.closing || this.error || this.cut) return;
+    const size = Buffer.byteLength(line, 'utf8') + 1;
+    if (this.bytes + size > this.o.maxBytes) {
+      this.cut = true;
+      const mb = Math.round(this.o.maxBytes / (1024 * 1024));
+      this.chunks.push(`# … output beyond ${mb} MB dropped (RUN_LOG_MAX_MB)\n`);
+      this.flush();
+      return;
+    }
+    this.bytes += size;
     this.chunks.push(line, '\n');
     this.chars += line.length + 1;
     if (this.chars >= CHUNK) this.flush();
@@ -132,17 +169,18 @@ class FileRunLogWriter implements RunLogWriter {
         const e = this.error;
         reject(new SiteFlowError('RUN_LOG_WRITE', `run log ${this.path}: ${e.message}`, {}, { cause: e }));
       };
+      const stream = this.stream;
       // A stream that failed to open is already closed and will not emit 'close' again.
-      if (this.stream.closed) return done();
-      this.stream.once('close', done);
-      this.stream.end();
+      if (!stream || stream.closed) return done();
+      stream.once('close', done);
+      stream.end();
     });
     return this.closing;
   }
 
   private flush(): void {
     this.scheduled = false;
-    if (this.chunks.length === 0 || this.error || this.stream.destroyed) return;
+    if (this.chunks.length === 0 || this.error || !this.stream || this.stream.destroyed) return;
     this.stream.write(this.chunks.join(''));
     this.chunks = [];
     this.chars = 0;

@@ -11,6 +11,7 @@
  * The seam for the monitor: `onContainerEvent(listener)` hands every engine event (with its
  * host) to other code as it arrives, before the inspect it triggers has updated the state.
  */
+import { HOST_ANSWER_MS, settleWithin } from '../core/deadline.js';
 import type { ContainerEvent, ContainerStats, Engine, HostRegistry } from '../core/engine.js';
 import { describeError, isSiteFlowError } from '../core/errors.js';
 import type { LiveState } from '../core/live-state.js';
@@ -59,7 +60,7 @@ export class StateReconciler {
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private readonly inflight = new Map<string, { again: boolean }>();
   private readonly refreshing = new Map<string, Promise<void>>();
-  private statsRunning = false;
+  private readonly statsRunning = new Set<string>();
   private started = false;
   private readonly clock: Clock;
   private readonly intervalMs: number;
@@ -82,20 +83,29 @@ export class StateReconciler {
     };
   }
 
-  /** Lists every host once (awaited), then follows events and refreshes on the timers. */
-  async start(): Promise<void> {
+  /**
+   * Lists every host, then follows its events and refreshes it on its own timer, so a hung
+   * host never holds up another. Resolves once every host was listed, or after `waitMs`
+   * (default 3000 ms) at the latest: a host slower than that is filled in when it answers.
+   */
+  async start(opts: { waitMs?: number } = {}): Promise<void> {
     if (this.started) return;
     this.started = true;
-    await this.refreshAll();
-    for (const name of this.opts.hosts.names()) {
+    const names = this.opts.hosts.names();
+    const first = settleWithin(names, opts.waitMs ?? 3000, async (name) => {
       const engine = this.opts.hosts.get(name);
-      if (engine) void this.follow(engine);
-    }
-    this.every(this.intervalMs, () => this.refreshAll());
+      try {
+        await this.refreshHost(name);
+      } finally {
+        if (engine) void this.follow(engine);
+        this.every(this.intervalMs, () => this.refreshHost(name));
+      }
+    });
     if (this.statsIntervalMs > 0) {
       void this.sampleStats();
       this.every(this.statsIntervalMs, () => this.sampleStats());
     }
+    for (const r of await first) if (r.status === 'failed') throw r.error;
   }
 
   /** Stops the timers and closes the event streams. */
@@ -105,9 +115,13 @@ export class StateReconciler {
     this.timers.clear();
   }
 
-  /** Lists every host now. */
-  async refreshAll(): Promise<void> {
-    await Promise.all(this.opts.hosts.names().map((h) => this.refreshHost(h)));
+  /**
+   * Lists every host now; waits for each at most `waitMs` (default HOST_ANSWER_MS): a slower
+   * listing still lands in the state when it answers.
+   */
+  async refreshAll(waitMs = HOST_ANSWER_MS): Promise<void> {
+    const settled = await settleWithin(this.opts.hosts.names(), waitMs, (h) => this.refreshHost(h));
+    for (const r of settled) if (r.status === 'failed') throw r.error;
   }
 
   /** Lists one host now (a listing already under way is joined, not repeated). */
@@ -121,14 +135,15 @@ export class StateReconciler {
 
   /** Samples CPU and memory of every running container once. */
   async sampleStats(): Promise<void> {
-    if (this.statsRunning || this.controller.signal.aborted) return;
-    this.statsRunning = true;
-    try {
-      const snap = this.opts.state.snapshot();
-      await Promise.all(
-        snap.hosts.map(async (h) => {
-          const engine = this.opts.hosts.get(h.name);
-          if (!engine || h.reachable === false) return;
+    if (this.controller.signal.aborted) return;
+    const snap = this.opts.state.snapshot();
+    // Per host: a host whose samples hang does not hold up the others' next round.
+    await Promise.all(
+      snap.hosts.map(async (h) => {
+        const engine = this.opts.hosts.get(h.name);
+        if (!engine || h.reachable === false || this.statsRunning.has(h.name)) return;
+        this.statsRunning.add(h.name);
+        try {
           const ids = h.sites.flatMap((s) =>
             s.containers.map((c) => ({ id: c.id, running: c.state === 'running' })),
           );
@@ -147,11 +162,11 @@ export class StateReconciler {
           });
           await Promise.all(workers);
           if (!this.controller.signal.aborted) this.opts.state.setStats(h.name, samples);
-        }),
-      );
-    } finally {
-      this.statsRunning = false;
-    }
+        } finally {
+          this.statsRunning.delete(h.name);
+        }
+      }),
+    );
   }
 
   private async list(host: string): Promise<void> {

@@ -126,6 +126,35 @@ export class WebMetrics {
     });
   }
 
+  /** Where the data folder's figures come from (free space, disk ok, database writes held). */
+  bindDisk(source: () => { ok: boolean; freeBytes: number | null; heldWrites: number }): void {
+    const registers = [this.registry];
+    new client.Gauge({
+      name: 'siteflow_data_free_bytes',
+      help: 'Free space of DATA_DIR in bytes (-1 when unknown).',
+      registers,
+      collect() {
+        this.set(source().freeBytes ?? -1);
+      },
+    });
+    new client.Gauge({
+      name: 'siteflow_data_disk_ok',
+      help: '1 while DATA_DIR has at least DISK_MIN_FREE_MB free and takes writes, else 0.',
+      registers,
+      collect() {
+        this.set(source().ok ? 1 : 0);
+      },
+    });
+    new client.Gauge({
+      name: 'siteflow_db_writes_held',
+      help: 'Audit and operation rows held in memory because the database was locked or full.',
+      registers,
+      collect() {
+        this.set(source().heldWrites);
+      },
+    });
+  }
+
   /** Where scrape-time figures come from. */
   bind(sources: { snapshot?: () => LiveSnapshot | null; sseClients?: () => number }): void {
     if (sources.snapshot) this.snapshot = sources.snapshot;

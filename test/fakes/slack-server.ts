@@ -120,7 +120,7 @@ interface ApiResult {
 interface Fault {
   method: string;
   remaining: number;
-  kind: '429' | 'error' | 'http';
+  kind: '429' | 'error' | 'http' | 'hang';
   retryAfterSec?: number;
   error?: string;
   status?: number;
@@ -270,6 +270,11 @@ export class FakeSlack {
   /** The next `count` calls of `method` answer `{ ok: false, error }`. */
   injectError(method: string, error: string, count = 1): void {
     this.faults.push({ method, remaining: count, kind: 'error', error });
+  }
+
+  /** The next `count` calls of `method` are received (and recorded) but never answered. */
+  injectHang(method: string, count = 1): void {
+    this.faults.push({ method, remaining: count, kind: 'hang' });
   }
 
   /** The next `count` calls of `method` answer with an HTTP error status (e.g. 503). */
@@ -578,6 +583,13 @@ export class FakeSlack {
       response: {},
     };
     this.calls.push(call);
+    const hang = this.faults.find((f) => f.remaining > 0 && f.method === method && f.kind === 'hang');
+    if (hang) {
+      // Never answered; the socket is closed when the fake stops.
+      hang.remaining--;
+      call.status = 0;
+      return;
+    }
     const out = this.answer(method, tokenKind, params);
     call.status = out.status ?? 200;
     call.response = out.body;

@@ -1,6 +1,9 @@
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger, REDACTED, redactSecrets } from '../../src/logger.js';
+import { createLogger, REDACTED, redactSecrets, SafeLogDestination } from '../../src/logger.js';
 
 function capture() {
   const lines: string[] = [];
@@ -44,5 +47,34 @@ describe('logger', () => {
   it('redacts JSON-escaped forms of a secret', () => {
     const s = 'pa"ss\\word';
     expect(redactSecrets(JSON.stringify({ v: s }), [s])).not.toContain('ss\\\\word');
+  });
+});
+
+describe('SafeLogDestination', () => {
+  // /dev/full fails every write with ENOSPC, like a full disk.
+  it('falls back to the second descriptor when the log file cannot be written, and never throws', () => {
+    const spare = mkdtempSync(join(tmpdir(), 'sf-log-'));
+    const fallback = openSync(join(spare, 'stderr'), 'a');
+    const d = new SafeLogDestination('/dev/full', fallback);
+    const log = createLogger({ level: 'info', secrets: [], destination: d });
+    for (let i = 0; i < 10; i++) log.info({ i }, 'line');
+    expect(d.onStderr).toBe(true);
+    expect(d.dropped).toBe(0);
+    closeSync(fallback);
+    const text = readFileSync(join(spare, 'stderr'), 'utf8');
+    expect(text).toMatch(/log file cannot be written/);
+    expect(text.match(/"msg":"line"/g)).toHaveLength(10);
+    d.close();
+    rmSync(spare, { recursive: true, force: true });
+  });
+
+  it('counts lines it could write nowhere', () => {
+    const full = openSync('/dev/full', 'w');
+    const d = new SafeLogDestination('/dev/full', full);
+    const log = createLogger({ level: 'info', secrets: [], destination: d });
+    for (let i = 0; i < 5; i++) log.info('line');
+    expect(d.dropped).toBe(5);
+    d.close();
+    closeSync(full);
   });
 });

@@ -115,7 +115,12 @@ export class DiscordSurface implements ChatSurface {
       );
     const client = new Client({
       intents: [GatewayIntentBits.Guilds],
-      rest: { version: '10', ...(config.DISCORD_API_URL ? { api: config.DISCORD_API_URL } : {}) },
+      rest: {
+        version: '10',
+        // discord.js aborts a request after this and retries it (up to its `retries`).
+        timeout: config.CHAT_REQUEST_TIMEOUT_SECONDS * 1000,
+        ...(config.DISCORD_API_URL ? { api: config.DISCORD_API_URL } : {}),
+      },
       allowedMentions: noMentions,
     });
     this.client = client;

@@ -143,6 +143,9 @@ export class SlackSurface implements ChatSurface {
     this.stream = { ...SLACK_STREAM, ...opts.stream };
     const clientOptions = {
       retryConfig: opts.retryConfig ?? SLACK_RETRY,
+      // Without it a request that never answers waits forever (the WebClient's default is none);
+      // a timed-out request is retried by retryConfig.
+      timeout: c.CHAT_REQUEST_TIMEOUT_SECONDS * 1000,
       ...(c.SLACK_API_URL ? { slackApiUrl: c.SLACK_API_URL } : {}),
     };
     const logger = boltLogger(this.log);

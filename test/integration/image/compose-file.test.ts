@@ -43,7 +43,7 @@ describe('compose.yaml', () => {
       expect(s.restart).toBe('unless-stopped');
     }
     expect(sf.group_add).toEqual(['998']);
-    expect(sf.stop_grace_period).toBe('45s');
+    expect(sf.stop_grace_period).toBe('3m');
     expect(sf.healthcheck).toMatchObject({ interval: '30s', retries: 3 });
     expect(sf.volumes).toEqual(
       expect.arrayContaining([

@@ -34,15 +34,15 @@ describe('NAME_FILE variants of secret keys', () => {
       NTFY_URL: 'https://ntfy.example/value-of-NTFY_URL',
       SMTP_URL: 'smtp://mail.example:25/value-of-SMTP_URL',
     };
-    const valueOf = (name: string) => shaped[name] ?? `value-of-${name}`;
-    for (const k of secrets) env[`${k.name}_FILE`] = secretFile(k.name, `${valueOf(k.name)}\n`);
+    const sampleOf = (name: string) => shaped[name] ?? `value-of-${name}`;
+    for (const k of secrets) env[`${k.name}_FILE`] = secretFile(k.name, `${sampleOf(k.name)}\n`);
     const c = loadConfig(env, { envFile: null }) as unknown as Record<string, unknown> & {
       secrets: string[];
     };
     for (const k of secrets) {
-      expect(c[k.name]).toBe(valueOf(k.name));
+      expect(c[k.name]).toBe(sampleOf(k.name));
       // SMTP_URL redacts only the password inside it (none here).
-      if (k.name !== 'SMTP_URL') expect(c.secrets).toContain(valueOf(k.name));
+      if (k.name !== 'SMTP_URL') expect(c.secrets).toContain(sampleOf(k.name));
     }
   });
 

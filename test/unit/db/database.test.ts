@@ -35,7 +35,7 @@ describe('openDatabase', () => {
       .all();
     expect(tables).toEqual(expect.arrayContaining(['__drizzle_migrations', 'audit_log', 'operations']));
     expect(h.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect(h.sqlite.pragma('busy_timeout', { simple: true })).toBe(5000);
+    expect(h.sqlite.pragma('busy_timeout', { simple: true })).toBe(200);
     expect(h.sqlite.pragma('foreign_keys', { simple: true })).toBe(1);
     expect(h.sqlite.pragma('synchronous', { simple: true })).toBe(1); // NORMAL
     const indexes = h.sqlite

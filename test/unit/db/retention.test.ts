@@ -5,6 +5,7 @@ import {
   readFileSync,
   rmSync,
   symlinkSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -150,6 +151,7 @@ describe('RetentionJob', () => {
       alertsDeleted: 0,
       silencesDeleted: 0,
       deliveriesDeleted: 0,
+      archivesDeleted: 0,
     });
     const ages = audit.query({}).entries.map((e) => e.details.age);
     expect(ages).toEqual([0, 10, 90]);
@@ -181,6 +183,7 @@ describe('RetentionJob', () => {
       alertsDeleted: 0,
       silencesDeleted: 0,
       deliveriesDeleted: 0,
+      archivesDeleted: 0,
     });
   });
 
@@ -264,6 +267,29 @@ describe('RetentionJob', () => {
     expect(h.sqlite.prepare('select count(*) as n from alert_silences').get()).toEqual({ n: 1 });
     expect(store.queueLength('discord')).toBe(1);
     expect(store.queueLength('slack')).toBe(0);
+  });
+
+  it('deletes site archives older than ARCHIVE_RETENTION_DAYS, only archive files, and none with 0', async () => {
+    const archives = join(dir, 'sites', '.archive');
+    mkdirSync(archives, { recursive: true });
+    const make = (name: string, ageDays: number) => {
+      const f = join(archives, name);
+      writeFileSync(f, 'x');
+      const t = (NOW - ageDays * 86_400_000) / 1000;
+      utimesSync(f, t, t);
+      return f;
+    };
+    const old = make('blog-20250101T000000Z.tar.gz', 200);
+    const recent = make('shop-20260101T000000Z.tar.gz', 10);
+    const notOurs = make('notes.txt', 400);
+    job = makeJob({ archives: { dir: archives, days: 0 } });
+    expect((await job.runOnce(NOW)).archivesDeleted).toBe(0);
+    expect(existsSync(old)).toBe(true);
+    job = makeJob({ archives: { dir: archives, days: 180 } });
+    expect((await job.runOnce(NOW)).archivesDeleted).toBe(1);
+    expect(existsSync(old)).toBe(false);
+    expect(existsSync(recent)).toBe(true);
+    expect(existsSync(notOurs)).toBe(true);
   });
 
   it('rejects a bad cron expression and non-positive retention', () => {

@@ -96,7 +96,7 @@ afterEach(() => {
   db = null;
 });
 
-function setup(opts: { expected?: string[]; attemptTimeoutMs?: number } = {}) {
+function setup(opts: { expected?: string[]; attemptTimeoutMs?: number; giveUpAfterMs?: number } = {}) {
   db = openDatabase(':memory:');
   const store = new SqliteAlertStore(db.db);
   const dropped: Array<{ d: Delivery; error: string }> = [];
@@ -106,6 +106,7 @@ function setup(opts: { expected?: string[]; attemptTimeoutMs?: number } = {}) {
     logger: quiet,
     backoffMs: { initial: 10, max: 40 },
     ...(opts.attemptTimeoutMs ? { attemptTimeoutMs: opts.attemptTimeoutMs } : {}),
+    giveUpAfterMs: opts.giveUpAfterMs ?? 60_000,
     ...(opts.expected ? { expectedChannels: opts.expected } : {}),
     onDropped: (d, error) => dropped.push({ d, error }),
   });
@@ -323,5 +324,23 @@ describe('alertChannelNames', () => {
         true,
       ),
     ).toEqual(['console', 'discord', 'slack']);
+  });
+
+  it('an attempt that never answers is given up and reported; later jobs of the channel go out', async () => {
+    const { queue, dropped } = setup({ attemptTimeoutMs: 20, giveUpAfterMs: 100 });
+    const ch = new RecordingChannel('c');
+    queue.addChannel(ch);
+    const a = alert('al_a');
+    queue.post(a);
+    await until('posted', () => ch.calls.length === 1);
+    ch.hook = (c) => (c.op === 'update' ? new Promise<void>(() => undefined) : Promise.resolve());
+    queue.update(a);
+    const b = alert('al_b');
+    queue.post(b);
+    await until('queue empty', () => queue.length() === 0, 5000);
+    expect(ch.calls.map((c) => c.op)).toEqual(['post', 'update', 'post']);
+    expect(dropped).toHaveLength(1);
+    expect(dropped[0]!.d.op).toBe('update');
+    expect(dropped[0]!.error).toMatch(/given up/);
   });
 });

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -102,5 +102,42 @@ describe('FileRunLog', () => {
     // Cut exactly at a line start: that line is kept.
     const lastTwo = whole.split('\n').slice(-3).join('\n');
     expect((await log.readTail(w.path, Buffer.byteLength(lastTwo))).text).toBe(lastTwo);
+  });
+});
+
+describe('FileRunLog limits and failures', () => {
+  let dir = '';
+  afterEach(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keeps at most maxBytes per run, then one marker line, and says the log is truncated', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'siteflow-runlog-cap-'));
+    const log = new FileRunLog(dir, { now: () => Date.UTC(2026, 2, 1) }, { maxBytes: 1000 });
+    const w = log.open(newOperationId());
+    for (let i = 0; i < 500; i++) w.write(`line ${i}`);
+    await w.close();
+    const text = await log.read(w.path);
+    expect(Buffer.byteLength(text)).toBeLessThan(1100);
+    expect(text).toMatch(/# … output beyond 0 MB dropped \(RUN_LOG_MAX_MB\)\n$/);
+    expect(w.truncated).toBe(true);
+  });
+
+  it('a log that cannot even be created does not throw at open: it is truncated and reports no space', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'siteflow-runlog-fail-'));
+    // A file where the month folder should be: mkdir fails.
+    writeFileSync(join(dir, '2026-03'), 'not a folder');
+    const failed: string[] = [];
+    const log = new FileRunLog(
+      dir,
+      { now: () => Date.UTC(2026, 2, 1) },
+      { onNoSpace: (p) => failed.push(p) },
+    );
+    const w = log.open(newOperationId());
+    expect(() => w.write('lost')).not.toThrow();
+    expect(w.truncated).toBe(true);
+    await expect(w.close()).rejects.toSatisfy((e) => isSiteFlowError(e, 'RUN_LOG_WRITE'));
+    // Not a lack of space (ENOTDIR): the disk watch is not told.
+    expect(failed).toEqual([]);
   });
 });
