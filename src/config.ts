@@ -166,6 +166,20 @@ export const KEYS = {
     description: 'How long restarted or recreated containers get to become healthy before the action fails.',
     group: 'docker',
   }),
+  ROLLBACK_ON_FAILURE: key({
+    schema: bool,
+    default: 'true',
+    description:
+      'When services recreated by /pull or /up do not come up healthy, recreate them with their previous image (kept locally until the change succeeded).',
+    group: 'docker',
+  }),
+  PRUNE_AFTER_PULL: key({
+    schema: bool,
+    default: 'true',
+    description:
+      'After a successful /pull or /up, remove the superseded images no container uses; false keeps each under a `sf-prev-*` tag.',
+    group: 'docker',
+  }),
   PULL_STALL_SECONDS: key({
     schema: positiveInt,
     default: '180',

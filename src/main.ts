@@ -128,7 +128,11 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
       pullStallMs: config.PULL_STALL_SECONDS * 1000,
       logsMaxFollowMs: 15 * 60_000,
     },
-    policy: { confirmPull: config.CONFIRM_PULL },
+    policy: {
+      confirmPull: config.CONFIRM_PULL,
+      rollbackOnFailure: config.ROLLBACK_ON_FAILURE,
+      pruneAfterPull: config.PRUNE_AFTER_PULL,
+    },
     confirmations: new Confirmations(clock),
     grantHint: GRANT_HINT,
     provisioning: createProvisioning(config, logger),

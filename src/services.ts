@@ -41,7 +41,7 @@ export interface Services {
   runner: ActionRunner;
   limits: Limits;
   /** Site policies from the configuration. */
-  policy: { confirmPull: boolean };
+  policy: { confirmPull: boolean; rollbackOnFailure: boolean; pruneAfterPull: boolean };
   confirmations: Confirmations;
   /** Shown by /help and denials: how an admin grants more. */
   grantHint: string;
@@ -180,4 +180,19 @@ export function askConfirmation(
     blocks: [{ kind: 'text', text: `Only ${ctx.actor.name} or an admin can confirm, within ${secs} s.` }],
     confirm: { id: c.id, confirmLabel: o.confirmLabel, expiresAt: c.expiresAt },
   };
+}
+
+/** Reports a failed change of a site once, as a notice through the alert channels (when the monitor runs). */
+export function failureNotice(
+  services: Services,
+  site: Pick<SiteInfo, 'host' | 'name'>,
+): (title: string, lines: string[]) => void {
+  return (title, lines) =>
+    services.monitor?.notice({
+      key: `notice:failed:${site.host}/${site.name}`,
+      host: site.host,
+      site: site.name,
+      title,
+      lines,
+    });
 }

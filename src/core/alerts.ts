@@ -16,7 +16,9 @@ export type AlertKind =
   /** Many sites of one host changed within seconds: one incident, the sites in its thread. */
   | 'storm'
   /** A site's newest NAS backup is stale, missing or cannot be checked. */
-  | 'backup';
+  | 'backup'
+  /** Something SiteFlow did or found that people should know once (a failed pull, rolled back): no reminders. */
+  | 'notice';
 
 /** Lifecycle of an alert. */
 export type AlertStatus = 'open' | 'resolved';
@@ -71,6 +73,11 @@ export function alertButtons(
   if (a.kind === 'site' && a.site) {
     out.push({ action: 'restart', label: 'Restart', command: 'restart', args: { site: target } });
     out.push({ action: 'logs', label: 'Logs', command: 'logs', args: { site: target } });
+  }
+  if (a.kind === 'notice') {
+    if (a.site) out.push({ action: 'logs', label: 'Logs', command: 'logs', args: { site: target } });
+    out.push({ action: 'ack', label: 'Ack', command: 'ack', args: { alert: a.id } });
+    return out;
   }
   out.push({ action: 'silence', label: 'Silence 1h', command: 'silence', args: { target, duration: '1h' } });
   out.push({ action: 'ack', label: 'Ack', command: 'ack', args: { alert: a.id } });

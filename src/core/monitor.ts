@@ -382,6 +382,23 @@ export class AlertEngine implements BackupAlertSink {
     }
   }
 
+  /**
+   * A notice: posted once (no reminders) as an open alert of kind `notice` under `key`; the same
+   * key while it is open adds `lines` as a reply instead of a second message.
+   */
+  notice(o: { key: string; host: string; site: string | null; title: string; lines: string[] }): AlertRecord {
+    const now = this.clock.now();
+    const id = this.byKey.get(o.key);
+    const a = id ? this.open.get(id) : undefined;
+    if (a) {
+      a.title = o.title;
+      a.lines = o.lines;
+      this.change(a, now, 'changed', [o.title, ...o.lines].join('\n'));
+      return a;
+    }
+    return this.openAlert({ kind: 'notice', severity: 'info', ...o }, now);
+  }
+
   /** Acknowledges an open alert: no more reminders. Null when no such open alert. */
   ack(alertId: string, by: string): AlertRecord | null {
     const a = this.open.get(alertId);
@@ -435,6 +452,7 @@ export class AlertEngine implements BackupAlertSink {
       }
       if (
         this.s.reminderMs > 0 &&
+        a.kind !== 'notice' &&
         a.announced &&
         !quiet &&
         !a.ackedBy &&

@@ -52,6 +52,8 @@ export interface MonitorControl {
   openAlerts(): AlertRecord[];
   /** Adds a place alerts are delivered to (chat surfaces add their ops channel once connected). */
   addChannel(ch: AlertChannel): void;
+  /** Posts a notice once through the alert channels (see `AlertEngine.notice`). */
+  notice(o: { key: string; host: string; site: string | null; title: string; lines: string[] }): AlertRecord;
   /** The command an alert's button runs (for chat surfaces), or null. */
   actionFor(alertId: string, action: AlertAction): { command: string; args: Record<string, string> } | null;
 }
@@ -232,6 +234,12 @@ export class Monitor implements MonitorControl, BackupAlertSink {
 
   openAlerts(): AlertRecord[] {
     return this.engine.openAlerts();
+  }
+
+  notice(o: { key: string; host: string; site: string | null; title: string; lines: string[] }): AlertRecord {
+    const a = this.engine.notice(o);
+    this.flush();
+    return a;
   }
 
   actionFor(alertId: string, action: AlertAction): { command: string; args: Record<string, string> } | null {

@@ -459,3 +459,31 @@ describe('AlertEngine: silences, reminders, acks, restarts, backups', () => {
     expect(h.changes('resolved')).toHaveLength(1);
   });
 });
+
+describe('AlertEngine: notices', () => {
+  it('posts a notice once, never reminds, and answers a repeat of its key in its thread', () => {
+    const h = setup({ reminderMs: 60_000 });
+    const a = h.engine.notice({
+      key: 'notice:x',
+      host: 'local',
+      site: 'blog',
+      title: 'Pull failed',
+      lines: ['l1'],
+    });
+    h.pump();
+    expect(a.kind).toBe('notice');
+    expect(h.posts()).toHaveLength(1);
+    h.advance(5 * 60_000, 10_000);
+    expect(h.replies()).toEqual([]);
+    h.engine.notice({
+      key: 'notice:x',
+      host: 'local',
+      site: 'blog',
+      title: 'Pull failed again',
+      lines: ['l2'],
+    });
+    h.pump();
+    expect(h.posts()).toHaveLength(1);
+    expect(h.replies()).toEqual(['Pull failed again\nl2']);
+  });
+});
