@@ -12,15 +12,21 @@ import pull from './pull.js';
 import restart from './restart.js';
 import silence from './silence.js';
 import silences from './silences.js';
+import start from './start.js';
 import status from './status.js';
+import stop from './stop.js';
 import templates from './templates.js';
 import unsilence from './unsilence.js';
+import up from './up.js';
 
 export const commands = [
   help,
   status,
   restart,
   pull,
+  start,
+  stop,
+  up,
   logs,
   cancel,
   confirm,

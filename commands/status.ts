@@ -3,6 +3,7 @@ import { opt, reply } from '../src/core/command.js';
 import type { ContainerInfo, ContainerStats, SiteInfo } from '../src/core/engine.js';
 import { describeError } from '../src/core/errors.js';
 import { formatAgo, formatDuration } from '../src/core/format.js';
+import { stoppedBy } from '../src/core/stopped.js';
 import { defineCommand, findSite, type Services, siteLabel } from '../src/services.js';
 
 const MB = 1024 * 1024;
@@ -20,9 +21,10 @@ async function overview(services: Services) {
       try {
         for (const s of await services.hosts.get(host)!.listSites()) {
           const last = services.operations.list({ site: s.name, host: s.host, limit: 1 })[0];
+          const stopped = s.state === 'up' ? null : stoppedBy(services.operations, s.host, s.name);
           rows.push([
             siteLabel(services, s),
-            s.state,
+            stopped ? `stopped by ${stopped.by}` : s.state,
             counts(s),
             last ? `${last.kind} ${last.status} ${formatAgo(last.createdAt, services.clock.now())}` : '-',
           ]);
@@ -71,7 +73,15 @@ export default defineCommand({
     );
     const ops = services.operations.list({ site: info.name, host: info.host, limit: 5 });
     const now = services.clock.now();
-    const r = reply.ok(`${siteLabel(services, info)}: ${info.state} (${counts(info)} up) on ${info.host}`);
+    const stopped = info.state === 'up' ? null : stoppedBy(services.operations, info.host, info.name);
+    const r = reply.ok(
+      `${siteLabel(services, info)}: ${stopped ? `stopped by ${stopped.by}` : info.state} (${counts(info)} up) on ${info.host}`,
+    );
+    if (stopped)
+      r.blocks.push({
+        kind: 'text',
+        text: `Stopped${stopped.service ? ` (${stopped.service})` : ''} by ${stopped.by} ${formatAgo(stopped.at, now)}; no alerts until /start.`,
+      });
     if (info.containers.length) {
       r.blocks.push({
         kind: 'table',

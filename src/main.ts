@@ -225,6 +225,7 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     probe: async (h) => hosts.get(h)?.ping(),
     console: consoleSurface,
     channels: alertChannels,
+    operations,
   });
   if (monitor) services.monitor = monitor;
   // NAS backup checks fill the live state's backup slot and report freshness changes to the monitor.

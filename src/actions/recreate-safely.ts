@@ -14,10 +14,15 @@ export interface RecreateTarget {
   service: string;
   /** The image reference of the service (its compose `image:`). */
   ref: string;
-  /** The image the service runs now: local id and registry digest (null when never pushed). */
-  previous: { id: string; digest: string | null };
+  /**
+   * The image the service runs now: local id and registry digest (null when never pushed);
+   * null when its image does not change (nothing to roll back to).
+   */
+  previous: { id: string; digest: string | null } | null;
   /** The image it gets; unknown (null) for a build that has not happened yet. */
   next: { id: string | null; digest: string | null };
+  /** Said on success instead of the digests when the image does not change, e.g. `recreated`. */
+  note?: string;
 }
 
 /** Options of {@link recreateSafely}. */
@@ -68,7 +73,7 @@ export async function recreateSafely(o: RecreateSafelyOptions): Promise<boolean>
   // Keep each previous image reachable by a tag of its own until this succeeded.
   const kept = new Map<string, string>(); // previous image id -> keep tag
   for (const t of o.targets) {
-    if (kept.has(t.previous.id)) continue;
+    if (!t.previous || kept.has(t.previous.id)) continue;
     const tag = keepTag(t.ref, t.previous.id);
     try {
       await engine.tagImage(t.previous.id, tag);
@@ -78,11 +83,15 @@ export async function recreateSafely(o: RecreateSafelyOptions): Promise<boolean>
     }
   }
   const names = o.targets.map((t) => t.service);
-  io.line(`Recreating ${names.join(', ')}`, 'info');
+  io.line(`${o.what === 'pull' ? 'Recreating' : 'Applying'} ${names.join(', ')}`, 'info');
   const first = await recreateAndWait(o, names, false, stableMs);
   if (first.failed.length === 0) {
     for (const t of o.targets)
-      io.line(`${t.service}: ${short(t.previous.digest ?? t.previous.id)} -> ${short(imageName(t.next))}`);
+      io.line(
+        t.previous
+          ? `${t.service}: ${short(t.previous.digest ?? t.previous.id)} -> ${short(imageName(t.next))}`
+          : `${t.service}: ${t.note ?? 'recreated'}`,
+      );
     io.line(`All recreated services are up.`, 'info');
     await cleanUp(o, kept);
     return true;
@@ -104,9 +113,17 @@ export async function recreateSafely(o: RecreateSafelyOptions): Promise<boolean>
   const failedRefs = new Set(
     o.targets.filter((t) => first.failed.some((f) => f.service === t.service)).map((t) => t.ref),
   );
-  const back = o.targets.filter((t) => failedRefs.has(t.ref) && kept.has(t.previous.id));
-  const noRollback = o.targets.filter((t) => failedRefs.has(t.ref) && !kept.has(t.previous.id));
-  for (const t of noRollback) lines.push(`${t.service}: no previous image kept, not rolled back`);
+  const back = o.targets.filter(
+    (t): t is RecreateTarget & { previous: { id: string; digest: string | null } } =>
+      failedRefs.has(t.ref) && t.previous !== null && kept.has(t.previous.id),
+  );
+  for (const f of first.failed) {
+    if (back.some((t) => t.service === f.service)) continue;
+    const t = o.targets.find((x) => x.service === f.service);
+    const why = t?.previous ? 'no previous image kept' : 'its image did not change';
+    lines.push(`${f.service}: not rolled back (${why})`);
+    io.line(lines.at(-1)!, 'info');
+  }
   const moved = new Set<string>();
   for (const t of back) {
     if (moved.has(t.ref)) continue;

@@ -161,6 +161,8 @@ export class AlertEngine implements BackupAlertSink {
   private readonly sites = new Map<string, SiteTrack>();
   private readonly hosts = new Map<string, HostTrack>();
   private readonly intents = new Map<string, IntentTrack>();
+  /** Sites stopped on purpose (siteAlertKey -> who stopped them). */
+  private readonly stopped = new Map<string, string>();
   private silences: SilenceRule[] = [];
   private effects: AlertEffect[] = [];
   private readonly newId: () => string;
@@ -340,6 +342,16 @@ export class AlertEngine implements BackupAlertSink {
   intentEnded(operationId: string, at: number = this.clock.now()): void {
     const i = this.intents.get(operationId);
     if (i && i.endedAt === null) i.endedAt = at;
+  }
+
+  /**
+   * Marks a site as stopped on purpose by `by` (null: no longer): while marked it is never
+   * alerted on, and an alert still open for it resolves.
+   */
+  setStopped(host: string, site: string, by: string | null): void {
+    const key = siteAlertKey(host, site);
+    if (by === null) this.stopped.delete(key);
+    else this.stopped.set(key, by);
   }
 
   /** Ids of operations known as running intents. */
@@ -545,6 +557,11 @@ export class AlertEngine implements BackupAlertSink {
     const key = siteAlertKey(t.host, t.name);
     const id = this.byKey.get(key);
     const a = id ? this.open.get(id) : undefined;
+    const stoppedBy = this.stopped.get(key);
+    if (stoppedBy !== undefined) {
+      if (a) this.resolve(a, now, `${t.name} was stopped by ${stoppedBy}.`);
+      return;
+    }
     if (a) {
       if (!obs) {
         this.resolve(a, now, `${t.name} no longer exists.`);

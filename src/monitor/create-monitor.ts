@@ -5,7 +5,8 @@
  * every configured channel from the start, so none raised before a surface connects is lost.
  */
 import type { Config } from '../config.js';
-import type { AuditStore, Clock, Logger } from '../core/ports.js';
+import type { AuditStore, Clock, Logger, OperationStore } from '../core/ports.js';
+import { stoppedBy } from '../core/stopped.js';
 import type { Db } from '../db/database.js';
 import { SqliteAlertStore } from '../db/sqlite-alert-store.js';
 import { ConsoleAlertChannel, type NoticeSink } from './console-alert-channel.js';
@@ -26,6 +27,8 @@ export interface CreateMonitorDeps {
   /** Resolves when a host's engine answers (Engine.ping). */
   probe(host: string): Promise<void>;
   console: NoticeSink | null;
+  /** Operation history: who stopped a site on purpose (such sites are not alerted on). */
+  operations?: Pick<OperationStore, 'list' | 'get'>;
   /** Alert channel names expected to attach (default: {@link alertChannelNames} of the config). */
   channels?: readonly string[];
 }
@@ -81,6 +84,12 @@ export function createMonitor(d: CreateMonitorDeps): Monitor | null {
     settings: alertSettingsFrom(d.config),
     reconcileCron: d.config.MONITOR_RECONCILE_CRON,
     channels: d.channels ?? alertChannelNames(d.config, d.console !== null),
+    ...(d.operations
+      ? {
+          stoppedBy: (host: string, site: string) => stoppedBy(d.operations!, host, site)?.by ?? null,
+          operation: (id: string) => d.operations!.get(id),
+        }
+      : {}),
   });
   if (d.console) monitor.addChannel(new ConsoleAlertChannel(d.console));
   monitor.start();

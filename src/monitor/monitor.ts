@@ -77,6 +77,10 @@ export interface MonitorDeps {
   settings?: Partial<AlertSettings>;
   /** node-cron expression of the reconcile (default every 30 s). */
   reconcileCron?: string;
+  /** Who stopped a site on purpose (see `core/stopped.ts`), or null; such sites are not alerted on. */
+  stoppedBy?: (host: string, site: string) => string | null;
+  /** The operation of a run (to learn its site when it ends). */
+  operation?: (id: string) => { host: string | null; site: string | null } | null;
   /** Period of the rule clock (default 250 ms). */
   tickMs?: number;
   /** Called with the delivery queue length when it may have changed. */
@@ -137,6 +141,7 @@ export class Monitor implements MonitorControl, BackupAlertSink {
     this.syncIntents();
     // What is known already (the reconciler lists before the monitor starts).
     const snap = state.snapshot();
+    for (const h of snap.hosts) for (const s of h.sites) this.syncStopped(h.name, s.name);
     for (const h of snap.hosts) this.observeHost(h.name, h.reachable, h.reason, h.sites);
     this.flush();
     this.unsubs.push(state.subscribe((c) => this.onState(c)));
@@ -154,7 +159,11 @@ export class Monitor implements MonitorControl, BackupAlertSink {
           this.seenRuns.add(runId);
           this.syncIntents();
         }
-        if (ev.type === 'end') this.engine.intentEnded(runId, ev.at);
+        if (ev.type === 'end') {
+          const op = this.deps.operation?.(runId);
+          if (op?.host && op.site) this.syncStopped(op.host, op.site);
+          this.engine.intentEnded(runId, ev.at);
+        }
       }),
     );
     this.timer = setInterval(() => this.tick(), this.deps.tickMs ?? 250);
@@ -322,6 +331,16 @@ export class Monitor implements MonitorControl, BackupAlertSink {
       });
     }
     for (const id of this.engine.runningIntents()) if (!seen.has(id)) this.engine.intentEnded(id, now);
+  }
+
+  /** Tells the rules whether a site is stopped on purpose. */
+  private syncStopped(host: string, site: string): void {
+    if (!this.deps.stoppedBy) return;
+    try {
+      this.engine.setStopped(host, site, this.deps.stoppedBy(host, site));
+    } catch (e) {
+      this.deps.logger.warn({ err: describeError(e) }, 'reading who stopped a site failed');
+    }
   }
 
   private reloadSilences(): void {

@@ -487,3 +487,19 @@ describe('AlertEngine: notices', () => {
     expect(h.replies()).toEqual(['Pull failed again\nl2']);
   });
 });
+
+describe('AlertEngine: sites stopped on purpose', () => {
+  it('a stopped site going down is not alerted on; once it is no longer marked, it is', () => {
+    const h = setup();
+    h.engine.observeHost('local', true);
+    h.engine.observeSite('local', 'blog', { state: 'up', containers: [c('web', 'up')] });
+    h.advance(1000);
+    h.engine.setStopped('local', 'blog', 'ann');
+    h.engine.observeSite('local', 'blog', { state: 'down', containers: [c('web', 'down')] });
+    h.advance(10_000);
+    expect(h.posts()).toHaveLength(0);
+    h.engine.setStopped('local', 'blog', null);
+    h.advance(10_000);
+    expect(h.posts()).toHaveLength(1);
+  });
+});
