@@ -473,6 +473,15 @@ export const KEYS = {
       'Watch every Docker host and post alerts (console, DISCORD_ALERT_CHANNEL_ID, SLACK_ALERT_CHANNEL).',
     group: 'monitor',
   }),
+  DRIFT_CHECK_CRON: key({
+    schema: z
+      .string()
+      .refine((v) => v === 'off' || cron.validate(v), { message: 'expected a cron expression or off' }),
+    default: '*/5 * * * *',
+    description:
+      "When every site's running config is compared with its compose file and .env (`compose config --hash`); a new drift is announced once with an Up button. `off`: only after SiteFlow's own operations on a site.",
+    group: 'monitor',
+  }),
   MONITOR_RECONCILE_CRON: key({
     schema: z
       .string()

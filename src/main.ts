@@ -35,6 +35,7 @@ import { Hosts } from './docker/hosts.js';
 import { siteState } from './docker/status.js';
 import { createLogger } from './logger.js';
 import { alertChannelNames, createMonitor } from './monitor/create-monitor.js';
+import { DriftWatch } from './monitor/drift-watch.js';
 import type { Monitor } from './monitor/monitor.js';
 import { createProvisioning } from './provision/provisioning.js';
 import { FileRunLog } from './runs/file-run-log.js';
@@ -70,6 +71,8 @@ export interface SiteFlow {
   reconciler: StateReconciler;
   /** Prometheus metrics; chat adapters feed `setChatQueue`. */
   metrics: WebMetrics;
+  /** The drift check (compose file vs running config). */
+  drift: DriftWatch;
   /** The monitor (alerts); null when MONITOR_ENABLED=false. Chat surfaces add their AlertChannel to it. */
   monitor: Monitor | null;
   /** Stops taking commands, lets running operations finish within the grace period, closes the database. */
@@ -228,6 +231,20 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     operations,
   });
   if (monitor) services.monitor = monitor;
+  // Drift: running config vs compose file and .env, into the live state and (once per change) a notice.
+  const drift = new DriftWatch({
+    state: live,
+    hosts,
+    compose,
+    runner,
+    hub,
+    operation: (id) => operations.get(id),
+    notices: monitor,
+    logger: logger.child({ part: 'drift' }),
+    cron: config.DRIFT_CHECK_CRON,
+  });
+  drift.start();
+  services.driftOf = (host, site) => live.site(host, site)?.drift ?? null;
   // NAS backup checks fill the live state's backup slot and report freshness changes to the monitor.
   const backups = createBackupChecks({
     config,
@@ -279,6 +296,7 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
       for (const s of surfaces)
         await s.stop().catch((e) => logger.warn({ err: describeError(e) }, 'surface stop failed'));
       monitor?.stop();
+      drift.stop();
       reconciler.stop();
       await web.close();
       await retention.stop();
@@ -297,6 +315,7 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     webUrl: web.url,
     live,
     reconciler,
+    drift,
     metrics,
     monitor,
     stop,

@@ -51,6 +51,8 @@ export interface Services {
   backups?: BackupService;
   /** The monitor (/silence, /unsilence, /silences, /ack); absent when MONITOR_ENABLED=false. */
   monitor?: MonitorControl;
+  /** Drifted services of a site as the last drift check found them (service -> what changed). */
+  driftOf?: (host: string, site: string) => Readonly<Record<string, string>> | null;
 }
 
 /** Declares a command whose handler receives the SiteFlow services. */

@@ -53,7 +53,10 @@ export interface AlertRecord {
 }
 
 /** Buttons under an alert. */
-export type AlertAction = 'restart' | 'logs' | 'silence' | 'ack';
+export const ALERT_ACTIONS = ['restart', 'logs', 'silence', 'ack', 'up'] as const;
+/** One kind of alert button. */
+export type AlertAction = (typeof ALERT_ACTIONS)[number];
+const ACTION_ALT = ALERT_ACTIONS.join('|');
 
 /** One button, platform-neutral: a surface shows `label` and dispatches `command` with `args`. */
 export interface AlertButton {
@@ -65,7 +68,7 @@ export interface AlertButton {
 
 /** The buttons an alert offers (site alerts: all four; host/storm: silence and ack). */
 export function alertButtons(
-  a: Pick<AlertRecord, 'id' | 'kind' | 'host' | 'site' | 'status'>,
+  a: Pick<AlertRecord, 'id' | 'kind' | 'host' | 'site' | 'status'> & { key?: string },
 ): AlertButton[] {
   if (a.status !== 'open') return [];
   const target = a.site ? `${a.host}/${a.site}` : a.host;
@@ -75,7 +78,10 @@ export function alertButtons(
     out.push({ action: 'logs', label: 'Logs', command: 'logs', args: { site: target } });
   }
   if (a.kind === 'notice') {
-    if (a.site) out.push({ action: 'logs', label: 'Logs', command: 'logs', args: { site: target } });
+    // A drift notice offers to apply the compose file (its key is `notice:drift:host/site`).
+    if (a.site && a.key?.startsWith('notice:drift:'))
+      out.push({ action: 'up', label: 'Up', command: 'up', args: { site: target } });
+    else if (a.site) out.push({ action: 'logs', label: 'Logs', command: 'logs', args: { site: target } });
     out.push({ action: 'ack', label: 'Ack', command: 'ack', args: { alert: a.id } });
     return out;
   }
@@ -86,7 +92,7 @@ export function alertButtons(
 
 /** The command a button of `alert` dispatches, or null when it offers no such button. */
 export function alertActionCommand(
-  alert: Pick<AlertRecord, 'id' | 'kind' | 'host' | 'site' | 'status'>,
+  alert: Pick<AlertRecord, 'id' | 'kind' | 'host' | 'site' | 'status'> & { key?: string },
   action: string,
 ): { command: string; args: Record<string, string> } | null {
   const b = alertButtons({ ...alert, status: 'open' }).find((x) => x.action === action);
@@ -100,7 +106,7 @@ export function alertCustomId(action: AlertAction, alertId: string): string {
 
 /** Parses a Discord custom id made by {@link alertCustomId}; null for anything else. */
 export function parseAlertCustomId(id: string): { action: AlertAction; alertId: string } | null {
-  const m = /^sf:alert:(restart|logs|silence|ack):(al_[0-9a-z]{1,40})$/.exec(id);
+  const m = new RegExp(`^sf:alert:(${ACTION_ALT}):(al_[0-9a-z]{1,40})$`).exec(id);
   return m ? { action: m[1] as AlertAction, alertId: m[2]! } : null;
 }
 
@@ -111,7 +117,7 @@ export function alertSlackActionId(action: AlertAction): string {
 
 /** Parses a Slack action_id made by {@link alertSlackActionId}. */
 export function parseAlertSlackActionId(id: string): AlertAction | null {
-  const m = /^sf_alert_(restart|logs|silence|ack)$/.exec(id);
+  const m = new RegExp(`^sf_alert_(${ACTION_ALT})$`).exec(id);
   return m ? (m[1] as AlertAction) : null;
 }
 

@@ -411,6 +411,13 @@ export class AlertEngine implements BackupAlertSink {
     return this.openAlert({ kind: 'notice', severity: 'info', ...o }, now);
   }
 
+  /** Resolves the open notice under `key` (its condition is gone), saying `text` in its thread. */
+  endNotice(key: string, text: string): void {
+    const id = this.byKey.get(key);
+    const a = id ? this.open.get(id) : undefined;
+    if (a?.kind === 'notice') this.resolve(a, this.clock.now(), text);
+  }
+
   /** Acknowledges an open alert: no more reminders. Null when no such open alert. */
   ack(alertId: string, by: string): AlertRecord | null {
     const a = this.open.get(alertId);

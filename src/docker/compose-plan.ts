@@ -107,6 +107,11 @@ export async function composePlan(
   };
 }
 
+/** What a drift reason reads like to people. */
+export function driftReason(reason: ServicePlan['reason']): string {
+  return reason === 'image' ? 'a newer local image' : 'compose file or .env changed';
+}
+
 /** `create new; recreate web (config); remove old`, or `nothing to change`. */
 export function describePlan(p: ComposePlan): string {
   const parts: string[] = [];
@@ -115,7 +120,7 @@ export function describePlan(p: ComposePlan): string {
     parts.push(
       `recreate ${p.services
         .filter((s) => s.action === 'recreate')
-        .map((s) => `${s.service} (${s.reason === 'image' ? 'new image' : 'compose file or .env changed'})`)
+        .map((s) => `${s.service} (${driftReason(s.reason)})`)
         .join(', ')}`,
     );
   if (p.start.length) parts.push(`start ${p.start.join(', ')}`);

@@ -54,6 +54,8 @@ export interface MonitorControl {
   addChannel(ch: AlertChannel): void;
   /** Posts a notice once through the alert channels (see `AlertEngine.notice`). */
   notice(o: { key: string; host: string; site: string | null; title: string; lines: string[] }): AlertRecord;
+  /** Resolves the open notice under `key` (see `AlertEngine.endNotice`). */
+  endNotice(key: string, text: string): void;
   /** The command an alert's button runs (for chat surfaces), or null. */
   actionFor(alertId: string, action: AlertAction): { command: string; args: Record<string, string> } | null;
 }
@@ -249,6 +251,11 @@ export class Monitor implements MonitorControl, BackupAlertSink {
     const a = this.engine.notice(o);
     this.flush();
     return a;
+  }
+
+  endNotice(key: string, text: string): void {
+    this.engine.endNotice(key, text);
+    this.flush();
   }
 
   actionFor(alertId: string, action: AlertAction): { command: string; args: Record<string, string> } | null {

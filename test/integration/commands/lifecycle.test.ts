@@ -33,7 +33,7 @@ beforeAll(async () => {
   docker = testDocker(env);
   const sleeper = { command: ['sleep', '3600'], restart: 'unless-stopped' };
   site = createComposeProject({ name: 'life', services: { web: sleeper, worker: sleeper } }, env);
-  edited = createComposeProject({ name: 'drift', services: { web: sleeper, side: sleeper } }, env);
+  edited = createComposeProject({ name: 'edit', services: { web: sleeper, side: sleeper } }, env);
   await Promise.all([site.up(), edited.up()]);
   sf = await startTestSiteFlow({
     DOCKER_HOSTS: env.dockerHost,
@@ -41,6 +41,8 @@ beforeAll(async () => {
     // Other test files share this engine: keep their churn from folding our sites into a storm.
     ALERT_STORM_THRESHOLD: '1000',
     ALERT_ACTION_GRACE_SECONDS: String(GRACE_S),
+    // Every site on the shared engine would be checked on a schedule: this file checks its own.
+    DRIFT_CHECK_CRON: 'off',
   });
   await waitFor('sites listed', async () =>
     (await sf.driver.type(`/status ${edited.name}`, /on local|No site/)).includes('on local'),
@@ -100,8 +102,17 @@ describe('/stop and /start', () => {
   });
 });
 
-describe('/up', () => {
-  it('an environment variable added to the compose file: /up lists the recreate, applies it, and then has nothing to do', async () => {
+async function apiDrift(project: string): Promise<Record<string, boolean>> {
+  const res = await fetch(`${sf.app.webUrl}/api/status`);
+  const body = (await res.json()) as {
+    hosts: Array<{ sites: Array<{ name: string; containers: Array<{ service: string; drift: boolean }> }> }>;
+  };
+  const s = body.hosts.flatMap((h) => h.sites).find((x) => x.name === project);
+  return Object.fromEntries((s?.containers ?? []).map((c) => [c.service, c.drift]));
+}
+
+describe('drift and /up', () => {
+  it('an environment variable added to the compose file: drift in /status, /api/status and one notice; /up (confirmed) recreates it and the drift is gone', async () => {
     const nothing = await sf.driver.type(`/up ${edited.name}`, /nothing to change|Confirm/);
     expect(nothing).toContain('nothing to change');
     const spec = JSON.parse(readFileSync(edited.file, 'utf8'));
@@ -110,6 +121,34 @@ describe('/up', () => {
     const before = (await containers(edited.name)).find(
       (c) => c.Config.Labels['com.docker.compose.service'] === 'side',
     )!;
+
+    const status = await sf.driver.type(`/status ${edited.name}`, 'on local');
+    expect(status).toMatch(/web\s+up \(drift\)/);
+    expect(status).toMatch(/side\s+up\s/);
+    expect(status).toMatch(/Drift: web \(compose file or \.env changed\)/);
+    // The drift check (what the schedule runs, here for this site only) fills the page and API,
+    // and announces the drift once, with an Up button.
+    const from = sf.driver.transcript.length;
+    const live = () => sf.app.live.site('local', edited.name)!;
+    await sf.app.drift.checkSite(live());
+    expect(await apiDrift(edited.name)).toEqual({ side: false, web: true });
+    const page = await (await fetch(sf.app.webUrl)).text();
+    expect(page).toMatch(/data-role="drift"[^>]*>drift</);
+    await sf.driver.waitFor(
+      new RegExp(`ALERT .*${edited.name} has drifted from its compose file`),
+      from,
+      10_000,
+    );
+    await sf.app.drift.checkSite(live());
+    const notices = sf.driver.transcript
+      .slice(from)
+      .split('\n')
+      .filter((l) => l.includes('has drifted'));
+    expect(notices).toHaveLength(1);
+    expect(sf.driver.transcript.slice(from)).toMatch(/\[Up: \/up local\/\S+edit\]/);
+    expect(await sf.driver.type('/status', /site\s+state/)).toMatch(
+      new RegExp(`${edited.name}\\s+up \\(drift\\)`),
+    );
 
     const ask = await sf.driver.type(`/up ${edited.name}`, /Type \/confirm (cf_[0-9a-f]{16})/);
     expect(ask).toMatch(/recreate web \(compose file or \.env changed\)/);
@@ -126,5 +165,9 @@ describe('/up', () => {
     expect(await sf.driver.type(`/up ${edited.name}`, /nothing to change|Confirm/)).toContain(
       'nothing to change',
     );
+    // The end of the /up checks the site again: the drift is gone everywhere, and its notice resolves.
+    await waitFor('drift gone from the API', async () => (await apiDrift(edited.name)).web === false);
+    expect(await sf.driver.type(`/status ${edited.name}`, 'on local')).not.toMatch(/\(drift\)|Drift:/);
+    await sf.driver.waitFor(`${edited.name} matches its compose file again`, from, 10_000);
   });
 });
