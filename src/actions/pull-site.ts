@@ -7,8 +7,9 @@
  * succeeded; a service that does not come up is rolled back to it (see `recreateSafely`).
  */
 import type { Compose, Engine, PullProgress, SiteInfo } from '../core/engine.js';
-import { SiteFlowError } from '../core/errors.js';
+import { describeError, isSiteFlowError, SiteFlowError } from '../core/errors.js';
 import type { ActionDef, ActionIO } from '../core/runs.js';
+import { type ServiceImageConfig, serviceImageConfigs } from '../docker/compose-plan.js';
 import { type RecreateTarget, recreateSafely } from './recreate-safely.js';
 import { sanitizeLine } from './sanitize.js';
 
@@ -97,6 +98,37 @@ export async function pullWithStallGuard(engine: Engine, ref: string, io: Action
   }
 }
 
+/**
+ * Makes sure `ref` is present: a local image (pulled before, built, or loaded) is used as is;
+ * otherwise it is pulled. Throws DOCKER_IMAGE_UNAVAILABLE, saying why, when it is neither
+ * local nor pullable.
+ */
+export async function ensureImage(
+  engine: Engine,
+  ref: string,
+  opts: { signal?: AbortSignal; onProgress?: (p: PullProgress) => void } = {},
+): Promise<{ pulled: boolean; digest: string | null }> {
+  const local = await engine.localImage(ref);
+  if (local) return { pulled: false, digest: local.digest };
+  try {
+    const p = await engine.pullImage(ref, opts);
+    return { pulled: true, digest: p.digest };
+  } catch (e) {
+    if (opts.signal?.aborted) throw e;
+    throw unavailable(engine, ref, e);
+  }
+}
+
+/** DOCKER_IMAGE_UNAVAILABLE: `ref` is not on the engine and its pull failed with `cause`. */
+function unavailable(engine: Engine, ref: string, cause: unknown): SiteFlowError {
+  return new SiteFlowError(
+    'DOCKER_IMAGE_UNAVAILABLE',
+    `image ${ref} is neither present on ${engine.name} nor pullable: ${describeError(cause)}`,
+    { host: engine.name },
+    { cause },
+  );
+}
+
 /** `-f` files for compose: the ones the site was started with (or its folder's), when known. */
 export function composeFilesOf(site: SiteInfo): { files?: readonly string[] } {
   return site.composeFiles.length ? { files: site.composeFiles } : {};
@@ -137,9 +169,47 @@ export function pullSite(o: PullOptions): ActionDef {
       for (const c of containers) services.set(c.service!, { ref: c.image, old: c.digest, oldId: c.imageId });
       const refs = [...new Set([...services.values()].map((s) => s.ref))];
       io.line(`Pulling ${refs.length} image${refs.length === 1 ? '' : 's'}: ${refs.join(', ')}`, 'info');
+      // Compose decides how a service gets its image: `build:` and `pull_policy` are honoured.
+      const configs = await serviceImageConfigs(o.compose, o.site, {
+        signal: io.signal,
+        ...(o.composeEnv ? { env: o.composeEnv } : {}),
+      }).catch((e) => {
+        io.line(`Could not read the compose file (${describeError(e)}): pulling every image`, 'info');
+        return new Map<string, ServiceImageConfig>();
+      });
+      const builds = [...services.keys()].filter((svc) => {
+        const c = configs.get(svc);
+        return c?.build && c.pullPolicy !== 'always' && c.pullPolicy !== 'never';
+      });
+      const noPull = new Set(
+        [...services]
+          .filter(([svc]) => builds.includes(svc) || configs.get(svc)?.pullPolicy === 'never')
+          .map(([, s]) => s.ref),
+      );
+      if (builds.length) {
+        io.line(`Building ${builds.join(', ')}`, 'info');
+        await compose(['build', ...builds], o.recreateTimeoutMs);
+      }
       const pulled = new Map<string, { digest: string | null; id: string | null }>();
       for (const ref of refs) {
-        const r = await pullWithStallGuard(o.engine, ref, io, o.stallMs);
+        if (noPull.has(ref)) {
+          const local = await o.engine.localImage(ref);
+          pulled.set(ref, { digest: local?.digest ?? null, id: local?.id ?? null });
+          io.line(`${ref}: local image (built, or pull_policy: never), not pulled`);
+          continue;
+        }
+        let r: Awaited<ReturnType<typeof pullWithStallGuard>>;
+        try {
+          r = await pullWithStallGuard(o.engine, ref, io, o.stallMs);
+        } catch (e) {
+          if (io.signal.aborted || isSiteFlowError(e, 'DOCKER_PULL_STALLED')) throw e;
+          // Compose's default (pull_policy: missing) uses an image present locally.
+          const local = await o.engine.localImage(ref);
+          if (!local) throw unavailable(o.engine, ref, e);
+          pulled.set(ref, { digest: local.digest, id: local.id });
+          io.line(`${ref}: local image, not pulled (${describeError(e).split('\n')[0]})`);
+          continue;
+        }
         const local = await o.engine.localImage(ref);
         const digest = r.digest ?? local?.digest ?? null;
         pulled.set(ref, { digest, id: local?.id ?? null });

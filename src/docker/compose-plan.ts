@@ -5,6 +5,8 @@
  * docker-compose v1 (1.29) hashes `Service.config_dict()`, which includes the local image id,
  * so a pulled but not applied image is drift there too; v2 hashes the service config only.
  */
+
+import { parse as parseYaml } from 'yaml';
 import type { Compose, ContainerInfo, Engine, SiteInfo } from '../core/engine.js';
 import { SiteFlowError } from '../core/errors.js';
 
@@ -60,6 +62,44 @@ export async function configHashes(
     },
   });
   return hashes;
+}
+
+/** How compose gets a service's image: its `image`, whether it has a `build:`, and `pull_policy`. */
+export interface ServiceImageConfig {
+  image: string | null;
+  build: boolean;
+  /** `always`, `missing` (the default), `never`, `build`, ... as written; null when unset. */
+  pullPolicy: string | null;
+}
+
+/** Every service's image settings from `compose config` (the file as compose resolves it). */
+export async function serviceImageConfigs(
+  compose: Compose,
+  site: Pick<SiteInfo, 'name' | 'projectDir' | 'composeFiles'>,
+  o: ComposePlanOptions = {},
+): Promise<Map<string, ServiceImageConfig>> {
+  if (!site.projectDir)
+    throw new SiteFlowError('COMPOSE_NO_PROJECT_DIR', `no project folder known for ${site.name}`);
+  const lines: string[] = [];
+  await compose.run(site.projectDir, site.name, ['config'], {
+    ...(site.composeFiles.length ? { files: site.composeFiles } : {}),
+    ...(o.env ? { env: o.env } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
+    timeoutMs: o.timeoutMs ?? 30_000,
+    onLine: (line, stream) => {
+      if (stream === 'stdout') lines.push(line);
+    },
+  });
+  const doc = parseYaml(lines.join('\n')) as { services?: Record<string, Record<string, unknown>> } | null;
+  const out = new Map<string, ServiceImageConfig>();
+  for (const [name, svc] of Object.entries(doc?.services ?? {})) {
+    out.set(name, {
+      image: typeof svc.image === 'string' ? svc.image : null,
+      build: svc.build !== undefined && svc.build !== null,
+      pullPolicy: typeof svc.pull_policy === 'string' ? svc.pull_policy : null,
+    });
+  }
+  return out;
 }
 
 /** The plan of `compose up -d --remove-orphans` for `site` (its containers as listed). */
