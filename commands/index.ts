@@ -18,6 +18,7 @@ import stop from './stop.js';
 import templates from './templates.js';
 import unsilence from './unsilence.js';
 import up from './up.js';
+import updates from './updates.js';
 
 export const commands = [
   help,
@@ -27,6 +28,7 @@ export const commands = [
   start,
   stop,
   up,
+  updates,
   logs,
   cancel,
   confirm,

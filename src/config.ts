@@ -473,6 +473,29 @@ export const KEYS = {
       'Watch every Docker host and post alerts (console, DISCORD_ALERT_CHANNEL_ID, SLACK_ALERT_CHANNEL).',
     group: 'monitor',
   }),
+  UPDATE_CHECK_CRON: key({
+    schema: z
+      .string()
+      .refine((v) => v === 'off' || cron.validate(v), { message: 'expected a cron expression or off' }),
+    default: '0 */6 * * *',
+    description:
+      'When every service is checked for a newer image under its tag (a manifest request to its registry, nothing is downloaded); a new digest is announced once with Pull / Skip this version / Logs. `off` turns the schedule off (/updates still works).',
+    group: 'monitor',
+  }),
+  REGISTRY_TIMEOUT_SECONDS: key({
+    schema: positiveInt,
+    default: '10',
+    description:
+      'Deadline of one update check against one registry; a slow registry only delays its own images.',
+    group: 'monitor',
+  }),
+  DOCKER_CONFIG: key({
+    schema: z.string(),
+    default: '',
+    description:
+      'Folder of the Docker config file (config.json) whose `auths` are used for registry update checks; default ~/.docker.',
+    group: 'monitor',
+  }),
   DRIFT_CHECK_CRON: key({
     schema: z
       .string()

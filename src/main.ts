@@ -5,6 +5,7 @@
  * temp dirs); running this file starts SiteFlow from the environment.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
@@ -32,11 +33,13 @@ import { SqliteAuditStore } from './db/sqlite-audit-store.js';
 import { SqliteOperationStore } from './db/sqlite-operation-store.js';
 import { ComposeCli } from './docker/compose-cli.js';
 import { Hosts } from './docker/hosts.js';
+import { RegistryClient, readDockerAuths } from './docker/registry-client.js';
 import { siteState } from './docker/status.js';
 import { createLogger } from './logger.js';
 import { alertChannelNames, createMonitor } from './monitor/create-monitor.js';
 import { DriftWatch } from './monitor/drift-watch.js';
 import type { Monitor } from './monitor/monitor.js';
+import { UpdateChecker, UpdateSchedule } from './monitor/update-checks.js';
 import { createProvisioning } from './provision/provisioning.js';
 import { FileRunLog } from './runs/file-run-log.js';
 import type { Services } from './services.js';
@@ -73,6 +76,8 @@ export interface SiteFlow {
   metrics: WebMetrics;
   /** The drift check (compose file vs running config). */
   drift: DriftWatch;
+  /** The scheduled update check. */
+  updates: UpdateSchedule;
   /** The monitor (alerts); null when MONITOR_ENABLED=false. Chat surfaces add their AlertChannel to it. */
   monitor: Monitor | null;
   /** Stops taking commands, lets running operations finish within the grace period, closes the database. */
@@ -245,6 +250,28 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
   });
   drift.start();
   services.driftOf = (host, site) => live.site(host, site)?.drift ?? null;
+  // Update checks: /updates on demand, and a schedule that announces each new digest once.
+  const updateChecker = new UpdateChecker(
+    new RegistryClient({
+      auths: await readDockerAuths(config.DOCKER_CONFIG || join(homedir(), '.docker')).catch((e) => {
+        logger.warn(
+          { err: describeError(e) },
+          'Docker config file not readable: registry checks without credentials',
+        );
+        return new Map();
+      }),
+      timeoutMs: config.REGISTRY_TIMEOUT_SECONDS * 1000,
+    }),
+  );
+  services.updates = updateChecker;
+  const updateSchedule = new UpdateSchedule({
+    checker: updateChecker,
+    hosts,
+    notices: monitor,
+    logger: logger.child({ part: 'updates' }),
+    cron: config.UPDATE_CHECK_CRON,
+  });
+  updateSchedule.start();
   // NAS backup checks fill the live state's backup slot and report freshness changes to the monitor.
   const backups = createBackupChecks({
     config,
@@ -297,6 +324,7 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
         await s.stop().catch((e) => logger.warn({ err: describeError(e) }, 'surface stop failed'));
       monitor?.stop();
       drift.stop();
+      updateSchedule.stop();
       reconciler.stop();
       await web.close();
       await retention.stop();
@@ -316,6 +344,7 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     live,
     reconciler,
     drift,
+    updates: updateSchedule,
     metrics,
     monitor,
     stop,

@@ -20,6 +20,7 @@ import { formatAgo } from './core/format.js';
 import type { AuditStore, Clock, OperationStore } from './core/ports.js';
 import type { ActionDef, ActionRunner } from './core/runs.js';
 import type { MonitorControl } from './monitor/monitor.js';
+import type { UpdateChecker } from './monitor/update-checks.js';
 import type { Provisioning } from './provision/provisioning.js';
 
 /** Time limits and sizes commands apply. */
@@ -51,6 +52,8 @@ export interface Services {
   backups?: BackupService;
   /** The monitor (/silence, /unsilence, /silences, /ack); absent when MONITOR_ENABLED=false. */
   monitor?: MonitorControl;
+  /** Registry update checks (/updates). */
+  updates?: UpdateChecker;
   /** Drifted services of a site as the last drift check found them (service -> what changed). */
   driftOf?: (host: string, site: string) => Readonly<Record<string, string>> | null;
 }

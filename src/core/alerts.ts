@@ -53,7 +53,7 @@ export interface AlertRecord {
 }
 
 /** Buttons under an alert. */
-export const ALERT_ACTIONS = ['restart', 'logs', 'silence', 'ack', 'up'] as const;
+export const ALERT_ACTIONS = ['restart', 'logs', 'silence', 'ack', 'up', 'pull', 'skip'] as const;
 /** One kind of alert button. */
 export type AlertAction = (typeof ALERT_ACTIONS)[number];
 const ACTION_ALT = ALERT_ACTIONS.join('|');
@@ -78,6 +78,15 @@ export function alertButtons(
     out.push({ action: 'logs', label: 'Logs', command: 'logs', args: { site: target } });
   }
   if (a.kind === 'notice') {
+    // An update notice (key `notice:update:host/site/service@digest`): Pull, Skip this version, Logs.
+    const update = a.site ? /^notice:update:[^/]+\/[^/]+\/([^@]+)@/.exec(a.key ?? '') : null;
+    if (update) {
+      const service = update[1]!;
+      out.push({ action: 'pull', label: 'Pull', command: 'pull', args: { site: target, service } });
+      out.push({ action: 'skip', label: 'Skip this version', command: 'ack', args: { alert: a.id } });
+      out.push({ action: 'logs', label: 'Logs', command: 'logs', args: { site: target, service } });
+      return out;
+    }
     // A drift notice offers to apply the compose file (its key is `notice:drift:host/site`).
     if (a.site && a.key?.startsWith('notice:drift:'))
       out.push({ action: 'up', label: 'Up', command: 'up', args: { site: target } });

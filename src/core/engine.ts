@@ -148,6 +148,16 @@ export interface PullResult {
   updated: boolean;
 }
 
+/** A local image: id, content digest of `ref`'s repository, tags and the platform it was built for. */
+export interface LocalImage {
+  id: string;
+  digest: string | null;
+  tags: string[];
+  os: string;
+  architecture: string;
+  variant: string | null;
+}
+
 /** A container event from the engine's event stream. */
 export interface ContainerEvent {
   /** Epoch ms. */
@@ -200,7 +210,7 @@ export interface Engine {
   /** Content digest (`sha256:...`) of a local image's RepoDigest; null when absent or never pulled. */
   imageDigest(ref: string): Promise<string | null>;
   /** The local image `ref` names (tag, id or repo@digest): id, content digest and tags; null when absent. */
-  localImage(ref: string): Promise<{ id: string; digest: string | null; tags: string[] } | null>;
+  localImage(ref: string): Promise<LocalImage | null>;
   /** Tags the local image `source` (id, tag or repo@digest) as `ref` (`repo:tag`), moving the tag if it exists. */
   tagImage(source: string, ref: string): Promise<void>;
   /**

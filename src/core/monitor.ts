@@ -403,6 +403,8 @@ export class AlertEngine implements BackupAlertSink {
     const id = this.byKey.get(o.key);
     const a = id ? this.open.get(id) : undefined;
     if (a) {
+      // The same news again (a repeated check, a restart): nothing new to say.
+      if (a.title === o.title && a.lines.join('\n') === o.lines.join('\n')) return a;
       a.title = o.title;
       a.lines = o.lines;
       this.change(a, now, 'changed', [o.title, ...o.lines].join('\n'));

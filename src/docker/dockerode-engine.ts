@@ -12,6 +12,7 @@ import type {
   ContainerInfo,
   ContainerStats,
   Engine,
+  LocalImage,
   LogLine,
   LogOptions,
   PullProgress,
@@ -290,11 +291,20 @@ export class DockerodeEngine implements Engine {
     }
   }
 
-  async localImage(ref: string): Promise<{ id: string; digest: string | null; tags: string[] } | null> {
+  async localImage(ref: string): Promise<LocalImage | null> {
     checkImageRef(ref);
     try {
-      const img = await this.docker.getImage(ref).inspect();
-      return { id: img.Id, digest: pickDigest(img.RepoDigests, ref), tags: img.RepoTags ?? [] };
+      const img = (await this.docker.getImage(ref).inspect()) as Dockerode.ImageInspectInfo & {
+        Variant?: string;
+      };
+      return {
+        id: img.Id,
+        digest: pickDigest(img.RepoDigests, ref),
+        tags: img.RepoTags ?? [],
+        os: img.Os,
+        architecture: img.Architecture,
+        variant: img.Variant ?? null,
+      };
     } catch (e) {
       const err = dockerError(e, this.name, `inspect image ${ref}`);
       if (err instanceof SiteFlowError && err.code === 'DOCKER_NOT_FOUND') return null;

@@ -10,75 +10,17 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   type ComposeProject,
   createComposeProject,
-  registryDigest,
   registryRunImage,
-  run,
-  runId,
-  TEST_LABEL,
   testDocker,
-  testLabels,
 } from '../../env/harness.js';
+import { pushImage } from '../../support/images.js';
 import { startTestSiteFlow, type TestSiteFlow } from '../../support/siteflow.js';
 
 const env = inject('siteflowTestEnv');
-const cliEnv = { ...process.env, DOCKER_HOST: env.dockerHost };
 
 let docker: Docker;
 let sf: TestSiteFlow;
 const projects: ComposeProject[] = [];
-const images: string[] = [];
-
-/**
- * Commits the busybox test image with a unique layer and the given Dockerfile changes as `ref`,
- * pushes it, and returns its local id and registry digest. With `keepLocal: false` the local
- * copy is removed (and `restore`, when given, gets the tag back), so a pull must download it.
- */
-async function pushImage(
-  ref: string,
-  name: string,
-  changes: string[],
-  opts: { restore?: string; healthy?: boolean } = {},
-): Promise<{ id: string; digest: string }> {
-  const c = await docker.createContainer({
-    Image: env.images.busybox,
-    Cmd: ['sh', '-c', `echo ${runId}-${name} > /version.txt`],
-    Labels: testLabels(),
-    // `docker commit --change` takes no HEALTHCHECK: the container's own config carries it.
-    ...(opts.healthy === undefined
-      ? {}
-      : {
-          Healthcheck: { Test: ['CMD', opts.healthy ? 'true' : 'false'], Interval: 1e9, Retries: 2 },
-        }),
-  });
-  await c.start();
-  await c.wait();
-  const args = ['commit', '--change', `LABEL ${TEST_LABEL}=${runId}`];
-  for (const ch of changes) args.push('--change', ch);
-  await run('docker', [...args, c.id, ref], { env: cliEnv });
-  await c.remove({ force: true });
-  const id = (await docker.getImage(ref).inspect()).Id;
-  images.push(id);
-  await docker.getImage(ref).push({ authconfig: {} }).then(followPush);
-  const [repo, tag] = [ref.slice(0, ref.lastIndexOf(':')), ref.slice(ref.lastIndexOf(':') + 1)];
-  const digest = await registryDigest(env.registry, repo.slice(env.registry.length + 1), tag);
-  if (opts.restore) {
-    await run('docker', ['tag', opts.restore, ref], { env: cliEnv });
-    await run('docker', ['rmi', id], { env: cliEnv });
-  }
-  return { id, digest: digest! };
-}
-
-async function followPush(stream: NodeJS.ReadableStream): Promise<void> {
-  await new Promise<void>((resolve, reject) =>
-    docker.modem.followProgress(
-      stream,
-      (e: unknown) => (e ? reject(e) : resolve()),
-      (m: { error?: string }) => {
-        if (m.error) reject(new Error(m.error));
-      },
-    ),
-  );
-}
 
 async function running(project: string, service: string) {
   const list = await docker.listContainers({
@@ -106,11 +48,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await sf?.stop();
   await Promise.all(projects.map((p) => p.down().catch(() => undefined)));
-  for (const id of images)
-    await docker
-      .getImage(id)
-      .remove({ force: true })
-      .catch(() => undefined);
 });
 
 async function siteOn(name: string, ref: string, service: Record<string, unknown> = {}) {
@@ -123,9 +60,11 @@ async function siteOn(name: string, ref: string, service: Record<string, unknown
 describe('safe /pull (busybox stand-in images, test registry)', () => {
   it('a new image whose command exits 1: the pull fails, rolls back to the previous digest, one alert', async () => {
     const ref = `${registryRunImage('crashy', env)}:1`;
-    const good = await pushImage(ref, 'good', ['CMD ["sleep", "3600"]']);
+    const good = await pushImage(docker, env, ref, 'good', ['CMD ["sleep", "3600"]']);
     const p = await siteOn('crashy', ref, { restart: 'unless-stopped' });
-    const bad = await pushImage(ref, 'bad', ['CMD ["sh", "-c", "exit 1"]'], { restore: good.id });
+    const bad = await pushImage(docker, env, ref, 'bad', ['CMD ["sh", "-c", "exit 1"]'], {
+      restore: good.id,
+    });
     expect(bad.digest).not.toBe(good.digest);
     expect((await running(p.name, 'web')).Image).toBe(good.id);
 
@@ -159,9 +98,12 @@ describe('safe /pull (busybox stand-in images, test registry)', () => {
 
   it('a new image whose healthcheck fails is rolled back too', async () => {
     const ref = `${registryRunImage('sick', env)}:1`;
-    const good = await pushImage(ref, 'good', ['CMD ["sleep", "3600"]'], { healthy: true });
+    const good = await pushImage(docker, env, ref, 'good', ['CMD ["sleep", "3600"]'], { healthy: true });
     const p = await siteOn('sick', ref);
-    const bad = await pushImage(ref, 'bad', ['CMD ["sleep", "3600"]'], { restore: good.id, healthy: false });
+    const bad = await pushImage(docker, env, ref, 'bad', ['CMD ["sleep", "3600"]'], {
+      restore: good.id,
+      healthy: false,
+    });
     const out = await sf.driver.type(`/pull ${p.name}`, /op_\w+ (succeeded|failed)/, 120_000);
     expect(out).toMatch(/web: unhealthy/);
     expect(out).toContain(`web: rolled back to ${good.digest}`);
@@ -174,9 +116,9 @@ describe('safe /pull (busybox stand-in images, test registry)', () => {
 
   it('a good new image: the pull succeeds after the health wait and the superseded image is removed', async () => {
     const ref = `${registryRunImage('fine', env)}:1`;
-    const first = await pushImage(ref, 'one', ['CMD ["sleep", "3600"]']);
+    const first = await pushImage(docker, env, ref, 'one', ['CMD ["sleep", "3600"]']);
     const p = await siteOn('fine', ref);
-    const second = await pushImage(ref, 'two', ['CMD ["sleep", "3600"]'], { restore: first.id });
+    const second = await pushImage(docker, env, ref, 'two', ['CMD ["sleep", "3600"]'], { restore: first.id });
     const out = await sf.driver.type(`/pull ${p.name}`, /op_\w+ (succeeded|failed)/, 120_000);
     expect(out).toMatch(/web: up/);
     expect(out).toContain(`web: ${first.digest.slice(7, 19)} -> ${second.digest.slice(7, 19)}`);
