@@ -482,6 +482,15 @@ export const KEYS = {
       'When every service is checked for a newer image under its tag (a manifest request to its registry, nothing is downloaded); a new digest is announced once with Pull / Skip this version / Logs. `off` turns the schedule off (/updates still works).',
     group: 'monitor',
   }),
+  UPDATE_WINDOW_CRON: key({
+    schema: z
+      .string()
+      .refine((v) => v === '' || cron.validate(v), { message: 'expected a cron expression or empty' }),
+    default: '',
+    description:
+      'When services labelled `siteflow.update=auto` are pulled automatically (health wait and rollback as /pull), reported in the alert channels. Empty: never automatically (they are announced like notify).',
+    group: 'monitor',
+  }),
   REGISTRY_TIMEOUT_SECONDS: key({
     schema: positiveInt,
     default: '10',

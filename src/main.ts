@@ -11,6 +11,7 @@ import type { Readable, Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { type Logger as PinoLogger, pino } from 'pino';
 import { commands } from '../commands/index.js';
+import { pullSite } from './actions/pull-site.js';
 import { createBackupChecks } from './backup/backup-checks.js';
 import { completionSource } from './chat/completions.js';
 import { ConsoleSurface } from './chat/console/console-surface.js';
@@ -42,7 +43,7 @@ import type { Monitor } from './monitor/monitor.js';
 import { UpdateChecker, UpdateSchedule } from './monitor/update-checks.js';
 import { createProvisioning } from './provision/provisioning.js';
 import { FileRunLog } from './runs/file-run-log.js';
-import type { Services } from './services.js';
+import { failureNotice, type Services } from './services.js';
 import { StateReconciler } from './state/state-reconciler.js';
 import { WebMetrics } from './web/metrics.js';
 import { startWebServer, type WebServer } from './web/server.js';
@@ -270,6 +271,31 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     notices: monitor,
     logger: logger.child({ part: 'updates' }),
     cron: config.UPDATE_CHECK_CRON,
+    windowCron: config.UPDATE_WINDOW_CRON,
+    autoPull: async (u) => {
+      const engine = hosts.get(u.host);
+      const site = await engine?.site(u.site);
+      if (!engine || !site) return `${u.site} not found`;
+      const started = runner.start(
+        pullSite({
+          engine,
+          compose,
+          site,
+          service: u.service,
+          timeoutMs: Math.max(services.limits.actionTimeoutMs, 6 * 3600_000),
+          stallMs: services.limits.pullStallMs,
+          recreateTimeoutMs: services.limits.actionTimeoutMs,
+          composeEnv: hosts.composeEnv(u.host),
+          healthTimeoutMs: services.limits.healthTimeoutMs,
+          rollback: config.ROLLBACK_ON_FAILURE,
+          prune: config.PRUNE_AFTER_PULL,
+          onFailure: failureNotice(services, site),
+        }),
+        { actor: { platform: 'system', id: 'updates', name: 'update window' } },
+      );
+      if (!started.ok) return started.error.message;
+      return (await runner.wait(started.value.id))?.status ?? 'unknown';
+    },
   });
   updateSchedule.start();
   // NAS backup checks fill the live state's backup slot and report freshness changes to the monitor.

@@ -128,29 +128,83 @@ export interface UpdateScheduleDeps {
   logger: Logger;
   /** node-cron expression, or `off`. */
   cron: string;
+  /** When `siteflow.update=auto` services are pulled (node-cron); empty: never automatically. */
+  windowCron?: string;
+  /**
+   * Pulls one service (with health wait and rollback) and resolves with how it ended:
+   * `succeeded`, or why not (a failed pull reports its own notice).
+   */
+  autoPull?: (u: ServiceUpdate) => Promise<string>;
 }
 
 /** Runs the update check on its schedule and announces new digests; see the module comment. */
 export class UpdateSchedule {
   private task: ScheduledTask | null = null;
+  private window: ScheduledTask | null = null;
 
   constructor(private readonly deps: UpdateScheduleDeps) {}
 
+  /** Whether `auto` services are pulled in a window (else they are announced like `notify`). */
+  private get hasWindow(): boolean {
+    return Boolean(this.deps.windowCron && this.deps.autoPull);
+  }
+
   start(): void {
-    if (this.deps.cron === 'off' || this.task) return;
-    this.task = cron.schedule(this.deps.cron, () => this.runOnce(), {
-      noOverlap: true,
-      name: 'update-check',
-    });
+    if (this.deps.cron !== 'off' && !this.task)
+      this.task = cron.schedule(this.deps.cron, () => this.runOnce(), {
+        noOverlap: true,
+        name: 'update-check',
+      });
+    if (this.hasWindow && !this.window)
+      this.window = cron.schedule(this.deps.windowCron!, () => this.runWindow(), {
+        noOverlap: true,
+        name: 'update-window',
+      });
   }
 
   stop(): void {
     void this.task?.destroy();
+    void this.window?.destroy();
     this.task = null;
+    this.window = null;
+  }
+
+  /** The update window: checks, then pulls every `auto` service with a new digest and reports it. */
+  async runWindow(): Promise<ServiceUpdate[]> {
+    const all = await this.checkAll();
+    for (const u of all) {
+      if (u.policy !== 'auto' || u.status !== 'update available' || !this.deps.autoPull) continue;
+      const how = await this.deps.autoPull(u).catch((e) => describeError(e));
+      if (how !== 'succeeded') continue; // a failed pull posted its own notice (rolled back or not)
+      this.deps.notices?.notice({
+        key: `notice:auto:${u.host}/${u.site}/${u.service}@${u.remote ?? ''}`,
+        host: u.host,
+        site: u.site,
+        title: `Updated ${u.site}: ${u.service} (siteflow.update=auto)`,
+        lines: [`${u.image}: ${shortDigest(u.running)} -> ${shortDigest(u.remote)}`],
+      });
+    }
+    return all;
   }
 
   /** One round over every host; announces each new digest once. Never throws. */
   async runOnce(): Promise<ServiceUpdate[]> {
+    const all = await this.checkAll();
+    for (const u of all) {
+      if (u.status !== 'update available' || u.policy === 'off') continue;
+      if (u.policy === 'auto' && this.hasWindow) continue; // the window pulls it
+      this.deps.notices?.notice({
+        key: updateNoticeKey(u),
+        host: u.host,
+        site: u.site,
+        title: `Update available for ${u.site}: ${u.service}`,
+        lines: [`${u.image}: ${shortDigest(u.running)} -> ${shortDigest(u.remote)}`],
+      });
+    }
+    return all;
+  }
+
+  private async checkAll(): Promise<ServiceUpdate[]> {
     const all: ServiceUpdate[] = [];
     await Promise.all(
       this.deps.hosts.names().map(async (h) => {
@@ -163,16 +217,6 @@ export class UpdateSchedule {
         }
       }),
     );
-    for (const u of all) {
-      if (u.status !== 'update available' || u.policy === 'off') continue;
-      this.deps.notices?.notice({
-        key: updateNoticeKey(u),
-        host: u.host,
-        site: u.site,
-        title: `Update available for ${u.site}: ${u.service}`,
-        lines: [`${u.image}: ${shortDigest(u.running)} -> ${shortDigest(u.remote)}`],
-      });
-    }
     return all;
   }
 }

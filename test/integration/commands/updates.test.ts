@@ -23,6 +23,9 @@ const short = (d: string) => d.slice(7, 19);
 let docker: Docker;
 let sf: TestSiteFlow;
 let site: ComposeProject;
+let auto: ComposeProject;
+const autoRef = `${registryRunImage('updauto', env)}:1`;
+let autoFirst: { id: string; digest: string };
 let first: { id: string; digest: string };
 const ref = `${registryRunImage('upd', env)}:1`;
 const deadRef = `127.0.0.1:1/siteflow-test/run-${runId}/none:1`;
@@ -43,7 +46,12 @@ beforeAll(async () => {
   );
   // The "dead" service runs the busybox test image under a name whose registry does not answer;
   await docker.getImage(env.images.busybox).tag({ repo: deadRef.slice(0, -2), tag: '1' });
-  await site.up();
+  autoFirst = await pushImage(docker, env, autoRef, 'one', ['CMD ["sleep", "3600"]']);
+  auto = createComposeProject(
+    { name: 'updauto', services: { web: { image: autoRef, labels: { 'siteflow.update': 'auto' } } } },
+    env,
+  );
+  await Promise.all([site.up(), auto.up()]);
   sf = await startTestSiteFlow({
     DOCKER_HOSTS: env.dockerHost,
     HEALTH_TIMEOUT_SECONDS: '20',
@@ -52,12 +60,14 @@ beforeAll(async () => {
     UPDATE_CHECK_CRON: 'off',
     DRIFT_CHECK_CRON: 'off',
     REGISTRY_TIMEOUT_SECONDS: '3',
+    // A window that does not come during the test: runWindow is what it runs.
+    UPDATE_WINDOW_CRON: '0 0 1 1 *',
   });
 }, 120_000);
 
 afterAll(async () => {
   await sf?.stop();
-  await site?.down();
+  await Promise.all([site?.down(), auto?.down()]);
   await docker
     ?.getImage(deadRef)
     .remove()
@@ -104,5 +114,32 @@ describe('update checks (busybox stand-in images, test registry)', () => {
     expect(img.RepoDigests).toContain(`${ref.slice(0, ref.lastIndexOf(':'))}@${web.remote}`);
     const after = await sf.driver.type(`/updates ${site.name}`, /updates? available/);
     expect(after).toMatch(/web\s+.*up to date/);
+  });
+
+  it('siteflow.update=auto: not announced, but pulled in the update window (health wait as /pull) and reported', async () => {
+    const second = await pushImage(docker, env, autoRef, 'two', ['CMD ["sleep", "3600"]'], {
+      restore: autoFirst.id,
+    });
+    const from = sf.driver.transcript.length;
+    const checked = await sf.app.updates.runOnce();
+    expect(checked.find((u) => u.site === auto.name)).toMatchObject({
+      policy: 'auto',
+      status: 'update available',
+    });
+    await sf.app.updates.runWindow();
+    const op = sf.app.services.operations.list({ site: auto.name, limit: 5 })[0]!;
+    expect(op).toMatchObject({ kind: 'pull', status: 'succeeded' });
+    expect(op.requestedBy.name).toBe('update window');
+    const [c] = await docker.listContainers({
+      filters: { label: [`com.docker.compose.project=${auto.name}`, 'com.docker.compose.service=web'] },
+    });
+    expect(c!.ImageID).toBe(second.id);
+    await sf.driver.waitFor(
+      new RegExp(`ALERT .*Updated ${auto.name}: web \\(siteflow.update=auto\\)`),
+      from,
+      10_000,
+    );
+    const part = sf.driver.transcript.slice(from);
+    expect(part).not.toMatch(new RegExp(`Update available for ${auto.name}`));
   });
 });
