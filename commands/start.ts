@@ -1,5 +1,12 @@
 import { startSite } from '../src/actions/lifecycle-site.js';
-import { defineCommand, findSiteService, siteAndService, siteLabel, startRun } from '../src/services.js';
+import {
+  defineCommand,
+  findSiteService,
+  lifecycleOptions,
+  siteAndService,
+  siteLabel,
+  startRun,
+} from '../src/services.js';
 
 export default defineCommand({
   name: 'start',
@@ -10,19 +17,10 @@ export default defineCommand({
   run: async (ctx, { site, service }) => {
     const found = await findSiteService(ctx.services, site, service);
     if (!found.ok) return found.reply;
-    const { limits, compose, hosts } = ctx.services;
     const label = siteLabel(ctx.services, found.site);
     return startRun(
       ctx,
-      startSite({
-        engine: found.engine,
-        compose,
-        site: found.site,
-        ...(service ? { service } : {}),
-        timeoutMs: limits.actionTimeoutMs,
-        healthTimeoutMs: limits.healthTimeoutMs,
-        composeEnv: hosts.composeEnv(found.site.host),
-      }),
+      startSite(lifecycleOptions(ctx.services, found, service)),
       `Starting ${service ? `${service} of ${label}` : label}`,
     );
   },

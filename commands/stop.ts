@@ -3,6 +3,7 @@ import {
   askConfirmation,
   defineCommand,
   findSiteService,
+  lifecycleOptions,
   siteAndService,
   siteLabel,
   startRun,
@@ -17,7 +18,6 @@ export default defineCommand({
   run: async (ctx, { site, service }) => {
     const found = await findSiteService(ctx.services, site, service);
     if (!found.ok) return found.reply;
-    const { limits, compose, hosts } = ctx.services;
     const label = siteLabel(ctx.services, found.site);
     const what = service ? `${service} of ${label}` : label;
     return askConfirmation(ctx, {
@@ -25,19 +25,7 @@ export default defineCommand({
       confirmLabel: `Stop ${label}`,
       site: found.site.name,
       proceed: () =>
-        startRun(
-          ctx,
-          stopSite({
-            engine: found.engine,
-            compose,
-            site: found.site,
-            ...(service ? { service } : {}),
-            timeoutMs: limits.actionTimeoutMs,
-            healthTimeoutMs: limits.healthTimeoutMs,
-            composeEnv: hosts.composeEnv(found.site.host),
-          }),
-          `Stopping ${what}`,
-        ),
+        startRun(ctx, stopSite(lifecycleOptions(ctx.services, found, service)), `Stopping ${what}`),
     });
   },
 });

@@ -7,6 +7,7 @@ import {
   defineCommand,
   failureNotice,
   findSite,
+  lifecycleOptions,
   siteLabel,
   startRun,
 } from '../src/services.js';
@@ -20,7 +21,7 @@ export default defineCommand({
   run: async (ctx, { site }) => {
     const found = await findSite(ctx.services, site);
     if (!found.ok) return found.reply;
-    const { limits, compose, hosts, policy } = ctx.services;
+    const { compose, hosts, policy } = ctx.services;
     const label = siteLabel(ctx.services, found.site);
     const composeEnv = hosts.composeEnv(found.site.host);
     let plan: Awaited<ReturnType<typeof composePlan>>;
@@ -43,12 +44,7 @@ export default defineCommand({
         startRun(
           ctx,
           upSite({
-            engine: found.engine,
-            compose,
-            site: found.site,
-            timeoutMs: limits.actionTimeoutMs,
-            healthTimeoutMs: limits.healthTimeoutMs,
-            composeEnv,
+            ...lifecycleOptions(ctx.services, found),
             rollback: policy.rollbackOnFailure,
             prune: policy.pruneAfterPull,
             onFailure: failureNotice(ctx.services, found.site),

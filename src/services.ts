@@ -3,6 +3,7 @@
  * Built once in main.ts (and by tests with real or fake parts); commands depend on this
  * shape, never on adapters.
  */
+import type { LifecycleOptions } from './actions/lifecycle-site.js';
 import type { BackupService } from './core/backup.js';
 import {
   type Command,
@@ -200,4 +201,21 @@ export function failureNotice(
       title,
       lines,
     });
+}
+
+/** The options every lifecycle action (/start, /stop, /up) takes for a found site. */
+export function lifecycleOptions(
+  services: Services,
+  found: { engine: Engine; site: SiteInfo },
+  service?: string,
+): LifecycleOptions {
+  return {
+    engine: found.engine,
+    compose: services.compose,
+    site: found.site,
+    ...(service ? { service } : {}),
+    timeoutMs: services.limits.actionTimeoutMs,
+    healthTimeoutMs: services.limits.healthTimeoutMs,
+    composeEnv: services.hosts.composeEnv(found.site.host),
+  };
 }
