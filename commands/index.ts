@@ -15,15 +15,23 @@ import restart from './restart.js';
 import schedule from './schedule.js';
 import silence from './silence.js';
 import silences from './silences.js';
+import start from './start.js';
 import status from './status.js';
+import stop from './stop.js';
 import templates from './templates.js';
 import unsilence from './unsilence.js';
+import up from './up.js';
+import updates from './updates.js';
 
 export const commands = [
   help,
   status,
   restart,
   pull,
+  start,
+  stop,
+  up,
+  updates,
   logs,
   cancel,
   confirm,

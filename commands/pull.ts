@@ -2,6 +2,7 @@ import { pullSite } from '../src/actions/pull-site.js';
 import {
   askConfirmation,
   defineCommand,
+  failureNotice,
   findSiteService,
   siteAndService,
   siteLabel,
@@ -33,6 +34,10 @@ export default defineCommand({
           stallMs: limits.pullStallMs,
           recreateTimeoutMs: limits.actionTimeoutMs,
           composeEnv: hosts.composeEnv(found.site.host),
+          healthTimeoutMs: limits.healthTimeoutMs,
+          rollback: ctx.services.policy.rollbackOnFailure,
+          prune: ctx.services.policy.pruneAfterPull,
+          onFailure: failureNotice(ctx.services, found.site),
         }),
         `Pulling ${what}`,
       );

@@ -1,9 +1,11 @@
 import type { Block } from '../src/core/command.js';
 import { opt, reply } from '../src/core/command.js';
 import { HOST_ANSWER_MS, settleWithin } from '../src/core/deadline.js';
-import type { ContainerInfo, ContainerStats, SiteInfo } from '../src/core/engine.js';
+import type { ContainerInfo, ContainerStats, Engine, SiteInfo } from '../src/core/engine.js';
 import { describeError } from '../src/core/errors.js';
 import { formatAgo, formatDuration } from '../src/core/format.js';
+import { stoppedBy } from '../src/core/stopped.js';
+import { composePlan, driftReason } from '../src/docker/compose-plan.js';
 import { defineCommand, findSite, type Services, siteLabel } from '../src/services.js';
 
 const MB = 1024 * 1024;
@@ -31,9 +33,11 @@ async function overview(services: Services) {
     }
     for (const s of r.value) {
       const last = services.operations.list({ site: s.name, host: s.host, limit: 1 })[0];
+      const stopped = s.state === 'up' ? null : stoppedBy(services.operations, s.host, s.name);
+      const drift = Object.keys(services.driftOf?.(s.host, s.name) ?? {}).length > 0;
       rows.push([
         siteLabel(services, s),
-        s.state,
+        `${stopped ? `stopped by ${stopped.by}` : s.state}${drift ? ' (drift)' : ''}`,
         counts(s),
         last ? `${last.kind} ${last.status} ${formatAgo(last.createdAt, services.clock.now())}` : '-',
       ]);
@@ -51,16 +55,36 @@ async function overview(services: Services) {
   );
 }
 
-function containerRow(c: ContainerInfo, s: ContainerStats | null): string[] {
+function containerRow(c: ContainerInfo, s: ContainerStats | null, drifted: boolean): string[] {
   return [
     c.service ?? c.name,
-    c.status,
+    drifted ? `${c.status} (drift)` : c.status,
     c.health ?? '-',
     String(c.restartCount),
     s ? `${s.cpuPercent.toFixed(1)}%` : '-',
     s ? `${(s.memoryBytes / MB).toFixed(0)} MB` : '-',
     c.image,
   ];
+}
+
+/** The site's drifted services now (service -> what changed), compared through compose. */
+async function siteDrift(
+  services: Services,
+  engine: Engine,
+  info: SiteInfo,
+): Promise<{ services: Record<string, string>; error: string | null }> {
+  if (!info.projectDir || info.containers.length === 0) return { services: {}, error: null };
+  try {
+    const plan = await composePlan(services.compose, engine, info, {
+      env: services.hosts.composeEnv(info.host),
+      timeoutMs: 20_000,
+    });
+    const out: Record<string, string> = {};
+    for (const p of plan.services) if (p.action === 'recreate') out[p.service] = driftReason(p.reason);
+    return { services: out, error: null };
+  } catch (e) {
+    return { services: {}, error: describeError(e) };
+  }
 }
 
 export default defineCommand({
@@ -77,14 +101,32 @@ export default defineCommand({
       info.containers.map((c) => (c.state === 'running' ? engine.stats(c.id).catch(() => null) : null)),
     );
     const ops = services.operations.list({ site: info.name, host: info.host, limit: 5 });
+    const drift = await siteDrift(services, engine, info);
     const now = services.clock.now();
-    const r = reply.ok(`${siteLabel(services, info)}: ${info.state} (${counts(info)} up) on ${info.host}`);
+    const stopped = info.state === 'up' ? null : stoppedBy(services.operations, info.host, info.name);
+    const r = reply.ok(
+      `${siteLabel(services, info)}: ${stopped ? `stopped by ${stopped.by}` : info.state} (${counts(info)} up) on ${info.host}`,
+    );
+    if (stopped)
+      r.blocks.push({
+        kind: 'text',
+        text: `Stopped${stopped.service ? ` (${stopped.service})` : ''} by ${stopped.by} ${formatAgo(stopped.at, now)}; no alerts until /start.`,
+      });
     if (info.containers.length) {
       r.blocks.push({
         kind: 'table',
         columns: ['service', 'status', 'health', 'restarts', 'cpu', 'memory', 'image'],
-        rows: info.containers.map((c, i) => containerRow(c, stats[i] ?? null)),
+        rows: info.containers.map((c, i) =>
+          containerRow(c, stats[i] ?? null, !!c.service && drift.services[c.service] !== undefined),
+        ),
       });
+      const drifted = Object.entries(drift.services);
+      if (drifted.length)
+        r.blocks.push({
+          kind: 'text',
+          text: `⚠ Drift: ${drifted.map(([svc, why]) => `${svc} (${why})`).join(', ')}. /up ${siteLabel(services, info)} applies the compose file.`,
+        });
+      else if (drift.error) r.blocks.push({ kind: 'text', text: `Drift not checked: ${drift.error}` });
     } else r.blocks.push({ kind: 'text', text: 'No containers: the site is stopped.' });
     if (ops.length) {
       r.blocks.push({

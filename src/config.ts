@@ -229,6 +229,20 @@ export const KEYS = {
     description: 'How long restarted or recreated containers get to become healthy before the action fails.',
     group: 'docker',
   }),
+  ROLLBACK_ON_FAILURE: key({
+    schema: bool,
+    default: 'true',
+    description:
+      'When services recreated by /pull or /up do not come up healthy, recreate them with their previous image (kept locally until the change succeeded).',
+    group: 'docker',
+  }),
+  PRUNE_AFTER_PULL: key({
+    schema: bool,
+    default: 'true',
+    description:
+      'After a successful /pull or /up, remove the superseded images no container uses; false keeps each under a `sf-prev-*` tag.',
+    group: 'docker',
+  }),
   PULL_STALL_SECONDS: key({
     schema: positiveInt,
     default: '180',
@@ -553,6 +567,47 @@ export const KEYS = {
     default: 'true',
     description:
       'Watch every Docker host and post alerts (console, DISCORD_ALERT_CHANNEL_ID, SLACK_ALERT_CHANNEL).',
+    group: 'monitor',
+  }),
+  UPDATE_CHECK_CRON: key({
+    schema: z
+      .string()
+      .refine((v) => v === 'off' || cron.validate(v), { message: 'expected a cron expression or off' }),
+    default: '0 */6 * * *',
+    description:
+      'When every service is checked for a newer image under its tag (a manifest request to its registry, nothing is downloaded); a new digest is announced once with Pull / Skip this version / Logs. `off` turns the schedule off (/updates still works).',
+    group: 'monitor',
+  }),
+  UPDATE_WINDOW_CRON: key({
+    schema: z
+      .string()
+      .refine((v) => v === '' || cron.validate(v), { message: 'expected a cron expression or empty' }),
+    default: '',
+    description:
+      'When services labelled `siteflow.update=auto` are pulled automatically (health wait and rollback as /pull), reported in the alert channels. Empty: never automatically (they are announced like notify).',
+    group: 'monitor',
+  }),
+  REGISTRY_TIMEOUT_SECONDS: key({
+    schema: positiveInt,
+    default: '10',
+    description:
+      'Deadline of one update check against one registry; a slow registry only delays its own images.',
+    group: 'monitor',
+  }),
+  DOCKER_CONFIG: key({
+    schema: z.string(),
+    default: '',
+    description:
+      'Folder of the Docker config file (config.json) whose `auths` are used for registry update checks; default ~/.docker.',
+    group: 'monitor',
+  }),
+  DRIFT_CHECK_CRON: key({
+    schema: z
+      .string()
+      .refine((v) => v === 'off' || cron.validate(v), { message: 'expected a cron expression or off' }),
+    default: '*/5 * * * *',
+    description:
+      "When every site's running config is compared with its compose file and .env (`compose config --hash`); a new drift is announced once with an Up button. `off`: only after SiteFlow's own operations on a site.",
     group: 'monitor',
   }),
   MONITOR_RECONCILE_CRON: key({

@@ -5,11 +5,13 @@
  * temp dirs); running this file starts SiteFlow from the environment.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import type { Logger as PinoLogger } from 'pino';
 import { commands } from '../commands/index.js';
+import { pullSite } from './actions/pull-site.js';
 import { createBackupChecks } from './backup/backup-checks.js';
 import { completionSource } from './chat/completions.js';
 import { ConsoleSurface } from './chat/console/console-surface.js';
@@ -39,17 +41,20 @@ import { SqliteScheduleStore } from './db/sqlite-schedule-store.js';
 import { ComposeCli } from './docker/compose-cli.js';
 import { Hosts, parseDockerHosts, parseSshHostKeys } from './docker/hosts.js';
 import { knownHostTargets, writeKnownHosts } from './docker/known-hosts.js';
+import { RegistryClient, readDockerAuths } from './docker/registry-client.js';
 import { siteState } from './docker/status.js';
 import { createLogger, SafeLogDestination } from './logger.js';
 import { alertChannelNames, createMonitor } from './monitor/create-monitor.js';
+import { DriftWatch } from './monitor/drift-watch.js';
 import type { Monitor } from './monitor/monitor.js';
+import { UpdateChecker, UpdateSchedule } from './monitor/update-checks.js';
 import { ARCHIVE_DIR, deprovisionSite } from './provision/deprovision-site.js';
 import { createProvisioning } from './provision/provisioning.js';
 import { undoInterruptedProvision } from './provision/recover-provision.js';
 import { FileRunLog } from './runs/file-run-log.js';
 import { SiteEnvSecrets } from './runs/site-secrets.js';
 import { Scheduler } from './schedule/scheduler.js';
-import type { Services } from './services.js';
+import { failureNotice, type Services } from './services.js';
 import { StateReconciler } from './state/state-reconciler.js';
 import { WebMetrics } from './web/metrics.js';
 import { startWebServer, type WebServer } from './web/server.js';
@@ -81,6 +86,10 @@ export interface SiteFlow {
   reconciler: StateReconciler;
   /** Prometheus metrics; chat adapters feed `setChatQueue`. */
   metrics: WebMetrics;
+  /** The drift check (compose file vs running config). */
+  drift: DriftWatch;
+  /** The scheduled update check. */
+  updates: UpdateSchedule;
   /** The monitor (alerts); null when MONITOR_ENABLED=false. Chat surfaces add their AlertChannel to it. */
   monitor: Monitor | null;
   /** Stops taking commands, lets running operations finish within the grace period, closes the database. */
@@ -189,7 +198,11 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
       pullStallMs: config.PULL_STALL_SECONDS * 1000,
       logsMaxFollowMs: 15 * 60_000,
     },
-    policy: { confirmPull: config.CONFIRM_PULL },
+    policy: {
+      confirmPull: config.CONFIRM_PULL,
+      rollbackOnFailure: config.ROLLBACK_ON_FAILURE,
+      pruneAfterPull: config.PRUNE_AFTER_PULL,
+    },
     confirmations: new Confirmations(clock),
     grantHint: GRANT_HINT,
     provisioning: createProvisioning(config, logger),
@@ -346,10 +359,72 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     console: consoleSurface,
     channels: alertChannels,
     masker,
+    operations,
   });
   if (monitor) services.monitor = monitor;
   onDisk = (s) => monitor?.diskChanged(hosts.sitesRootHost(), s.ok, s.note);
   disk.start();
+  // Drift: running config vs compose file and .env, into the live state and (once per change) a notice.
+  const drift = new DriftWatch({
+    state: live,
+    hosts,
+    compose,
+    runner,
+    hub,
+    operation: (id) => operations.get(id),
+    notices: monitor,
+    logger: logger.child({ part: 'drift' }),
+    cron: config.DRIFT_CHECK_CRON,
+  });
+  drift.start();
+  services.driftOf = (host, site) => live.site(host, site)?.drift ?? null;
+  // Update checks: /updates on demand, and a schedule that announces each new digest once.
+  const updateChecker = new UpdateChecker(
+    new RegistryClient({
+      auths: await readDockerAuths(config.DOCKER_CONFIG || join(homedir(), '.docker')).catch((e) => {
+        logger.warn(
+          { err: describeError(e) },
+          'Docker config file not readable: registry checks without credentials',
+        );
+        return new Map();
+      }),
+      timeoutMs: config.REGISTRY_TIMEOUT_SECONDS * 1000,
+    }),
+  );
+  services.updates = updateChecker;
+  const updateSchedule = new UpdateSchedule({
+    checker: updateChecker,
+    hosts,
+    notices: monitor,
+    logger: logger.child({ part: 'updates' }),
+    cron: config.UPDATE_CHECK_CRON,
+    windowCron: config.UPDATE_WINDOW_CRON,
+    autoPull: async (u) => {
+      const engine = hosts.get(u.host);
+      const site = await engine?.site(u.site);
+      if (!engine || !site) return `${u.site} not found`;
+      const started = runner.start(
+        pullSite({
+          engine,
+          compose,
+          site,
+          service: u.service,
+          timeoutMs: Math.max(services.limits.actionTimeoutMs, 6 * 3600_000),
+          stallMs: services.limits.pullStallMs,
+          recreateTimeoutMs: services.limits.actionTimeoutMs,
+          composeEnv: hosts.composeEnv(u.host),
+          healthTimeoutMs: services.limits.healthTimeoutMs,
+          rollback: config.ROLLBACK_ON_FAILURE,
+          prune: config.PRUNE_AFTER_PULL,
+          onFailure: failureNotice(services, site),
+        }),
+        { actor: { platform: 'system', id: 'updates', name: 'update window' } },
+      );
+      if (!started.ok) return started.error.message;
+      return (await runner.wait(started.value.id))?.status ?? 'unknown';
+    },
+  });
+  updateSchedule.start();
   // NAS backup checks fill the live state's backup slot and report freshness changes to the monitor.
   const backups = createBackupChecks({
     config,
@@ -405,6 +480,8 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
       for (const s of surfaces)
         await s.stop().catch((e) => logger.warn({ err: describeError(e) }, 'surface stop failed'));
       monitor?.stop();
+      drift.stop();
+      updateSchedule.stop();
       await monitor?.settle();
       reconciler.stop();
       await web.close();
@@ -428,6 +505,8 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     webUrl: web.url,
     live,
     reconciler,
+    drift,
+    updates: updateSchedule,
     metrics,
     monitor,
     stop,

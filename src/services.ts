@@ -3,6 +3,7 @@
  * Built once in main.ts (and by tests with real or fake parts); commands depend on this
  * shape, never on adapters.
  */
+import type { LifecycleOptions } from './actions/lifecycle-site.js';
 import type { BackupService } from './core/backup.js';
 import {
   type Command,
@@ -20,6 +21,7 @@ import { formatAgo } from './core/format.js';
 import type { AuditStore, Clock, OperationStore } from './core/ports.js';
 import type { ActionDef, ActionRunner } from './core/runs.js';
 import type { MonitorControl } from './monitor/monitor.js';
+import type { UpdateChecker } from './monitor/update-checks.js';
 import type { Provisioning } from './provision/provisioning.js';
 import type { ScheduleControl } from './schedule/scheduler.js';
 
@@ -42,7 +44,7 @@ export interface Services {
   runner: ActionRunner;
   limits: Limits;
   /** Site policies from the configuration. */
-  policy: { confirmPull: boolean };
+  policy: { confirmPull: boolean; rollbackOnFailure: boolean; pruneAfterPull: boolean };
   confirmations: Confirmations;
   /** Shown by /help and denials: how an admin grants more. */
   grantHint: string;
@@ -54,6 +56,10 @@ export interface Services {
   monitor?: MonitorControl;
   /** Scheduled commands (/schedule). */
   schedules?: ScheduleControl;
+  /** Registry update checks (/updates). */
+  updates?: UpdateChecker;
+  /** Drifted services of a site as the last drift check found them (service -> what changed). */
+  driftOf?: (host: string, site: string) => Readonly<Record<string, string>> | null;
 }
 
 /** Declares a command whose handler receives the SiteFlow services. */
@@ -184,5 +190,37 @@ export function askConfirmation(
     title: `Confirm: ${o.summary}`,
     blocks: [{ kind: 'text', text: `Only ${ctx.actor.name} or an admin can confirm, within ${secs} s.` }],
     confirm: { id: c.id, confirmLabel: o.confirmLabel, expiresAt: c.expiresAt },
+  };
+}
+
+/** Reports a failed change of a site once, as a notice through the alert channels (when the monitor runs). */
+export function failureNotice(
+  services: Services,
+  site: Pick<SiteInfo, 'host' | 'name'>,
+): (title: string, lines: string[]) => void {
+  return (title, lines) =>
+    services.monitor?.notice({
+      key: `notice:failed:${site.host}/${site.name}`,
+      host: site.host,
+      site: site.name,
+      title,
+      lines,
+    });
+}
+
+/** The options every lifecycle action (/start, /stop, /up) takes for a found site. */
+export function lifecycleOptions(
+  services: Services,
+  found: { engine: Engine; site: SiteInfo },
+  service?: string,
+): LifecycleOptions {
+  return {
+    engine: found.engine,
+    compose: services.compose,
+    site: found.site,
+    ...(service ? { service } : {}),
+    timeoutMs: services.limits.actionTimeoutMs,
+    healthTimeoutMs: services.limits.healthTimeoutMs,
+    composeEnv: services.hosts.composeEnv(found.site.host),
   };
 }

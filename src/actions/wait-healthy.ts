@@ -8,10 +8,27 @@ export interface HealthOutcome {
   status: ContainerInfo['status'];
   health: ContainerInfo['health'];
   ok: boolean;
+  /** Restarts seen (a restart loop fails a fresh container). */
+  restarts: number;
 }
 
 const settled = (c: ContainerInfo) =>
   c.status === 'up' || c.status === 'completed' || c.status === 'unhealthy' || c.status === 'down';
+
+/**
+ * The strict verdict for freshly created containers (`stableMs` set): a restart, an exit
+ * other than a finished one-shot, or `unhealthy` fails at once; with a healthcheck only
+ * `healthy` passes; without one the container must have run `stableMs` without a restart.
+ * Null while undecided.
+ */
+export function freshVerdict(c: ContainerInfo, now: number, stableMs: number): boolean | null {
+  if (c.restartCount > 0 || c.status === 'restarting') return false;
+  if (c.status === 'completed') return true;
+  if (c.status === 'down' || c.status === 'unhealthy') return false;
+  if (c.health !== null) return c.health === 'healthy' ? true : null;
+  if (c.status === 'up') return c.startedAt !== null && now - c.startedAt >= stableMs ? true : null;
+  return null;
+}
 
 /**
  * Polls `ids` until each is up (healthy, when it has a healthcheck), completed, or failed,
@@ -24,6 +41,8 @@ export async function waitHealthy(
     timeoutMs: number;
     signal: AbortSignal;
     intervalMs?: number;
+    /** Judge as freshly created containers (see {@link freshVerdict}) with this stable-run time. */
+    stableMs?: number;
     onSettled?: (o: HealthOutcome) => void;
   },
 ): Promise<HealthOutcome[]> {
@@ -33,13 +52,21 @@ export async function waitHealthy(
     for (const id of ids) {
       if (done.has(id)) continue;
       const c = await engine.inspect(id);
-      if (settled(c) || Date.now() >= deadline) {
+      const now = Date.now();
+      const verdict =
+        opts.stableMs === undefined
+          ? settled(c)
+            ? c.status === 'up' || c.status === 'completed'
+            : null
+          : freshVerdict(c, now, opts.stableMs);
+      if (verdict !== null || now >= deadline) {
         const o: HealthOutcome = {
           name: c.name,
           service: c.service,
           status: c.status,
           health: c.health,
-          ok: c.status === 'up' || c.status === 'completed',
+          ok: verdict === true,
+          restarts: c.restartCount,
         };
         done.set(id, o);
         opts.onSettled?.(o);
@@ -54,5 +81,6 @@ export async function waitHealthy(
 /** `web: up (healthy)` */
 export function describeHealth(o: HealthOutcome): string {
   const health = o.health && o.health !== o.status ? ` (${o.health})` : '';
-  return `${o.service ?? o.name}: ${o.status}${health}`;
+  const restarts = o.restarts > 0 ? `, restarted ${o.restarts}x` : '';
+  return `${o.service ?? o.name}: ${o.status}${health}${restarts}`;
 }

@@ -53,8 +53,20 @@ export interface RouteSubject {
 }
 
 /** The route subject of an alert. */
-export function routeSubject(a: Pick<AlertRecord, 'site' | 'host' | 'severity' | 'kind'>): RouteSubject {
-  return { site: a.site, host: a.host, severity: a.severity, kind: ROUTE_KIND_OF[a.kind] };
+export function routeSubject(
+  a: Pick<AlertRecord, 'site' | 'host' | 'severity' | 'kind'> & { key?: string },
+): RouteSubject {
+  return { site: a.site, host: a.host, severity: a.severity, kind: routeKindOf(a) };
+}
+
+/** A notice's route kind comes from its key (`notice:update:…`, `notice:auto:…`, `notice:drift:…`). */
+function routeKindOf(a: Pick<AlertRecord, 'kind'> & { key?: string }): RouteKind {
+  if (a.kind === 'notice') {
+    const what = /^notice:([a-z]+):/.exec(a.key ?? '')?.[1];
+    if (what === 'update' || what === 'auto') return 'update';
+    if (what === 'drift') return 'drift';
+  }
+  return ROUTE_KIND_OF[a.kind];
 }
 
 function matches(m: RouteMatch, s: RouteSubject): boolean {

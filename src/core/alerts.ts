@@ -19,7 +19,9 @@ export type AlertKind =
   /** A site's newest NAS backup is stale, missing or cannot be checked. */
   | 'backup'
   /** SiteFlow's own DATA_DIR is (nearly) full or cannot be written. */
-  | 'disk';
+  | 'disk'
+  /** Something SiteFlow did or found that people should know once (a failed pull, rolled back): no reminders. */
+  | 'notice';
 
 /**
  * What an alert is about, as routes match it (`match.kind` in ALERT_ROUTES_FILE). New alert
@@ -45,6 +47,8 @@ export const ROUTE_KIND_OF: Record<AlertKind, RouteKind> = {
   host: 'host',
   backup: 'backup',
   disk: 'disk',
+  // Refined by the notice's key in routeSubject (update, drift); a failed pull's notice is about containers.
+  notice: 'container',
 };
 
 /** Lifecycle of an alert. */
@@ -86,7 +90,10 @@ export interface AlertRecord {
 }
 
 /** Buttons under an alert. */
-export type AlertAction = 'restart' | 'logs' | 'silence' | 'ack';
+export const ALERT_ACTIONS = ['restart', 'logs', 'silence', 'ack', 'up', 'pull', 'skip'] as const;
+/** One kind of alert button. */
+export type AlertAction = (typeof ALERT_ACTIONS)[number];
+const ACTION_ALT = ALERT_ACTIONS.join('|');
 
 /** One button, platform-neutral: a surface shows `label` and dispatches `command` with `args`. */
 export interface AlertButton {
@@ -98,7 +105,7 @@ export interface AlertButton {
 
 /** The buttons an alert offers (site alerts: all four; host/storm: silence and ack). */
 export function alertButtons(
-  a: Pick<AlertRecord, 'id' | 'kind' | 'host' | 'site' | 'status'>,
+  a: Pick<AlertRecord, 'id' | 'kind' | 'host' | 'site' | 'status'> & { key?: string },
 ): AlertButton[] {
   if (a.status !== 'open') return [];
   const target = a.site ? `${a.host}/${a.site}` : a.host;
@@ -107,6 +114,23 @@ export function alertButtons(
     out.push({ action: 'restart', label: 'Restart', command: 'restart', args: { site: target } });
     out.push({ action: 'logs', label: 'Logs', command: 'logs', args: { site: target } });
   }
+  if (a.kind === 'notice') {
+    // An update notice (key `notice:update:host/site/service@digest`): Pull, Skip this version, Logs.
+    const update = a.site ? /^notice:update:[^/]+\/[^/]+\/([^@]+)@/.exec(a.key ?? '') : null;
+    if (update) {
+      const service = update[1]!;
+      out.push({ action: 'pull', label: 'Pull', command: 'pull', args: { site: target, service } });
+      out.push({ action: 'skip', label: 'Skip this version', command: 'ack', args: { alert: a.id } });
+      out.push({ action: 'logs', label: 'Logs', command: 'logs', args: { site: target, service } });
+      return out;
+    }
+    // A drift notice offers to apply the compose file (its key is `notice:drift:host/site`).
+    if (a.site && a.key?.startsWith('notice:drift:'))
+      out.push({ action: 'up', label: 'Up', command: 'up', args: { site: target } });
+    else if (a.site) out.push({ action: 'logs', label: 'Logs', command: 'logs', args: { site: target } });
+    out.push({ action: 'ack', label: 'Ack', command: 'ack', args: { alert: a.id } });
+    return out;
+  }
   out.push({ action: 'silence', label: 'Silence 1h', command: 'silence', args: { target, duration: '1h' } });
   out.push({ action: 'ack', label: 'Ack', command: 'ack', args: { alert: a.id } });
   return out;
@@ -114,7 +138,7 @@ export function alertButtons(
 
 /** The command a button of `alert` dispatches, or null when it offers no such button. */
 export function alertActionCommand(
-  alert: Pick<AlertRecord, 'id' | 'kind' | 'host' | 'site' | 'status'>,
+  alert: Pick<AlertRecord, 'id' | 'kind' | 'host' | 'site' | 'status'> & { key?: string },
   action: string,
 ): { command: string; args: Record<string, string> } | null {
   const b = alertButtons({ ...alert, status: 'open' }).find((x) => x.action === action);
@@ -128,7 +152,7 @@ export function alertCustomId(action: AlertAction, alertId: string): string {
 
 /** Parses a Discord custom id made by {@link alertCustomId}; null for anything else. */
 export function parseAlertCustomId(id: string): { action: AlertAction; alertId: string } | null {
-  const m = /^sf:alert:(restart|logs|silence|ack):(al_[0-9a-z]{1,40})$/.exec(id);
+  const m = new RegExp(`^sf:alert:(${ACTION_ALT}):(al_[0-9a-z]{1,40})$`).exec(id);
   return m ? { action: m[1] as AlertAction, alertId: m[2]! } : null;
 }
 
@@ -139,7 +163,7 @@ export function alertSlackActionId(action: AlertAction): string {
 
 /** Parses a Slack action_id made by {@link alertSlackActionId}. */
 export function parseAlertSlackActionId(id: string): AlertAction | null {
-  const m = /^sf_alert_(restart|logs|silence|ack)$/.exec(id);
+  const m = new RegExp(`^sf_alert_(${ACTION_ALT})$`).exec(id);
   return m ? (m[1] as AlertAction) : null;
 }
 

@@ -154,6 +154,16 @@ export interface PullResult {
   updated: boolean;
 }
 
+/** A local image: id, content digest of `ref`'s repository, tags and the platform it was built for. */
+export interface LocalImage {
+  id: string;
+  digest: string | null;
+  tags: string[];
+  os: string;
+  architecture: string;
+  variant: string | null;
+}
+
 /** A container event from the engine's event stream. */
 export interface ContainerEvent {
   /** Epoch ms. */
@@ -207,6 +217,15 @@ export interface Engine {
   ): Promise<PullResult>;
   /** Content digest (`sha256:...`) of a local image's RepoDigest; null when absent or never pulled. */
   imageDigest(ref: string): Promise<string | null>;
+  /** The local image `ref` names (tag, id or repo@digest): id, content digest and tags; null when absent. */
+  localImage(ref: string): Promise<LocalImage | null>;
+  /** Tags the local image `source` (id, tag or repo@digest) as `ref` (`repo:tag`), moving the tag if it exists. */
+  tagImage(source: string, ref: string): Promise<void>;
+  /**
+   * Removes a tag, or an image by id, without force: `removed` when it went, `in-use` when a
+   * container (or another tag, for an id) still needs it, `absent` when there was nothing.
+   */
+  removeImage(ref: string): Promise<'removed' | 'in-use' | 'absent'>;
   /**
    * Container events until `signal` aborts; throws DOCKER_UNREACHABLE when the engine closes
    * the stream, so the caller can reconnect (with `since` to avoid a gap).

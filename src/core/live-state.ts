@@ -66,6 +66,11 @@ export interface LiveSite {
   composeFiles: readonly string[];
   containers: readonly LiveContainer[];
   backup: BackupStatus | null;
+  /**
+   * Drifted services (service -> what changed), filled by the drift check: the container runs
+   * another config than its compose file and `.env` now give. Absent until checked.
+   */
+  drift?: Readonly<Record<string, string>>;
 }
 
 /** One Docker host; `reachable` is null before the first attempt. */
@@ -142,6 +147,7 @@ export function siteKey(host: string, site: string): string {
 export class LiveState {
   private readonly hosts = new Map<string, HostRec>();
   private readonly backups = new Map<string, BackupStatus>();
+  private readonly drifts = new Map<string, Readonly<Record<string, string>>>();
   /** `host/containerId` -> site name, for event-driven updates by id. */
   private readonly containerSite = new Map<string, string>();
   private readonly stats = new Map<string, ContainerStats>();
@@ -349,6 +355,16 @@ export class LiveState {
     this.emit({ sites: [k] });
   }
 
+  /** Fills a site's drift slot (the drift check calls this); empty or null: no drift. */
+  setDrift(host: string, site: string, drift: Record<string, string> | null): void {
+    const k = siteKey(host, site);
+    const next = drift && Object.keys(drift).length ? drift : null;
+    if (JSON.stringify(this.drifts.get(k) ?? null) === JSON.stringify(next)) return;
+    if (next) this.drifts.set(k, Object.freeze({ ...next }));
+    else this.drifts.delete(k);
+    this.emit({ sites: [k] });
+  }
+
   /** Replaces the open alerts (the monitor calls this). */
   setAlerts(alerts: readonly LiveAlert[]): void {
     if (JSON.stringify(alerts) === JSON.stringify(this.alerts)) return;
@@ -390,7 +406,9 @@ export class LiveState {
 
   private withBackup(s: LiveSite): LiveSite {
     const b = this.backups.get(s.key);
-    return b ? Object.freeze({ ...s, backup: b }) : s;
+    const d = this.drifts.get(s.key);
+    if (!b && !d) return s;
+    return Object.freeze({ ...s, ...(b ? { backup: b } : {}), ...(d ? { drift: d } : {}) });
   }
 
   /** Keeps the container-id index in step with a site replacement (next null: removed). */

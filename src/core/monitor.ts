@@ -172,6 +172,8 @@ export class AlertEngine implements BackupAlertSink {
   private readonly sites = new Map<string, SiteTrack>();
   private readonly hosts = new Map<string, HostTrack>();
   private readonly intents = new Map<string, IntentTrack>();
+  /** Sites stopped on purpose (siteAlertKey -> who stopped them). */
+  private readonly stopped = new Map<string, string>();
   private silences: SilenceRule[] = [];
   private effects: AlertEffect[] = [];
   private readonly newId: () => string;
@@ -362,6 +364,16 @@ export class AlertEngine implements BackupAlertSink {
     if (i && i.endedAt === null) i.endedAt = at;
   }
 
+  /**
+   * Marks a site as stopped on purpose by `by` (null: no longer): while marked it is never
+   * alerted on, and an alert still open for it resolves.
+   */
+  setStopped(host: string, site: string, by: string | null): void {
+    const key = siteAlertKey(host, site);
+    if (by === null) this.stopped.delete(key);
+    else this.stopped.set(key, by);
+  }
+
   /** Ids of operations known as running intents. */
   runningIntents(): string[] {
     return [...this.intents.values()].filter((i) => i.endedAt === null).map((i) => i.operationId);
@@ -436,6 +448,32 @@ export class AlertEngine implements BackupAlertSink {
       );
   }
 
+  /**
+   * A notice: posted once (no reminders) as an open alert of kind `notice` under `key`; the same
+   * key while it is open adds `lines` as a reply instead of a second message.
+   */
+  notice(o: { key: string; host: string; site: string | null; title: string; lines: string[] }): AlertRecord {
+    const now = this.clock.now();
+    const id = this.byKey.get(o.key);
+    const a = id ? this.open.get(id) : undefined;
+    if (a) {
+      // The same news again (a repeated check, a restart): nothing new to say.
+      if (a.title === o.title && a.lines.join('\n') === o.lines.join('\n')) return a;
+      a.title = o.title;
+      a.lines = o.lines;
+      this.change(a, now, 'changed', [o.title, ...o.lines].join('\n'));
+      return a;
+    }
+    return this.openAlert({ kind: 'notice', severity: 'info', ...o }, now);
+  }
+
+  /** Resolves the open notice under `key` (its condition is gone), saying `text` in its thread. */
+  endNotice(key: string, text: string): void {
+    const id = this.byKey.get(key);
+    const a = id ? this.open.get(id) : undefined;
+    if (a?.kind === 'notice') this.resolve(a, this.clock.now(), text);
+  }
+
   /** Acknowledges an open alert: no more reminders. Null when no such open alert. */
   ack(alertId: string, by: string): AlertRecord | null {
     const a = this.open.get(alertId);
@@ -490,6 +528,7 @@ export class AlertEngine implements BackupAlertSink {
       const reminderMs = this.tuned(a.kind, a.host, a.site, a.severity).reminderMs;
       if (
         reminderMs > 0 &&
+        a.kind !== 'notice' &&
         a.announced &&
         !quiet &&
         !a.ackedBy &&
@@ -582,6 +621,11 @@ export class AlertEngine implements BackupAlertSink {
     const key = siteAlertKey(t.host, t.name);
     const id = this.byKey.get(key);
     const a = id ? this.open.get(id) : undefined;
+    const stoppedBy = this.stopped.get(key);
+    if (stoppedBy !== undefined) {
+      if (a) this.resolve(a, now, `${t.name} was stopped by ${stoppedBy}.`);
+      return;
+    }
     if (a) {
       if (!obs) {
         this.resolve(a, now, `${t.name} no longer exists.`);

@@ -12,6 +12,7 @@ import type {
   ContainerInfo,
   ContainerStats,
   Engine,
+  LocalImage,
   LogLine,
   LogOptions,
   PullProgress,
@@ -404,6 +405,52 @@ export class DockerodeEngine implements Engine {
           );
         }),
     );
+  }
+
+  async localImage(ref: string): Promise<LocalImage | null> {
+    checkImageRef(ref);
+    try {
+      const img = (await this.inspectImage(ref)) as Dockerode.ImageInspectInfo & { Variant?: string };
+      return {
+        id: img.Id,
+        digest: pickDigest(img.RepoDigests, ref),
+        tags: img.RepoTags ?? [],
+        os: img.Os,
+        architecture: img.Architecture,
+        variant: img.Variant ?? null,
+      };
+    } catch (e) {
+      const err = dockerError(e, this.name, `inspect image ${ref}`);
+      if (err instanceof SiteFlowError && err.code === 'DOCKER_NOT_FOUND') return null;
+      throw err;
+    }
+  }
+
+  async tagImage(source: string, ref: string): Promise<void> {
+    checkImageRef(source);
+    checkImageRef(ref);
+    if (ref.includes('@'))
+      throw new SiteFlowError('INPUT_INVALID', `cannot tag as ${JSON.stringify(ref.slice(0, 70))}`);
+    const slash = ref.lastIndexOf('/');
+    const colon = ref.lastIndexOf(':');
+    const repo = colon > slash ? ref.slice(0, colon) : ref;
+    const tag = colon > slash ? ref.slice(colon + 1) : 'latest';
+    await this.call(`tag ${source} as ${ref}`, () => this.docker.getImage(source).tag({ repo, tag }));
+  }
+
+  async removeImage(ref: string): Promise<'removed' | 'in-use' | 'absent'> {
+    checkImageRef(ref);
+    try {
+      await this.call(`remove image ${ref}`, (abortSignal) =>
+        this.docker.getImage(ref).remove({ abortSignal }),
+      );
+      return 'removed';
+    } catch (e) {
+      const err = dockerError(e, this.name, `remove image ${ref}`);
+      if (err instanceof SiteFlowError && err.code === 'DOCKER_NOT_FOUND') return 'absent';
+      if (err instanceof SiteFlowError && err.details?.statusCode === 409) return 'in-use';
+      throw err;
+    }
   }
 
   async *events(opts: { signal?: AbortSignal; since?: number } = {}): AsyncGenerator<ContainerEvent> {

@@ -14,6 +14,7 @@ import type {
   ContainerInfo,
   ContainerStats,
   Engine,
+  LocalImage,
   LogLine,
   LogOptions,
   PullProgress,
@@ -201,6 +202,18 @@ export class ScopedEngine implements Engine {
 
   imageDigest(ref: string): Promise<string | null> {
     return this.inner.imageDigest(ref);
+  }
+
+  localImage(ref: string): Promise<LocalImage | null> {
+    return this.inner.localImage(ref);
+  }
+
+  tagImage(source: string, ref: string): Promise<void> {
+    return this.inner.tagImage(source, ref);
+  }
+
+  removeImage(ref: string): Promise<'removed' | 'in-use' | 'absent'> {
+    return this.inner.removeImage(ref);
   }
 
   async *events(opts?: { signal?: AbortSignal; since?: number }): AsyncGenerator<ContainerEvent> {

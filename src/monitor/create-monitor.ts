@@ -10,7 +10,8 @@ import { ConsoleAlertChannel, type NoticeSink } from '../chat/console/console-al
 import type { Config } from '../config.js';
 import { alertsOff } from '../core/alert-labels.js';
 import type { Engine } from '../core/engine.js';
-import type { AuditStore, Clock, Logger } from '../core/ports.js';
+import type { AuditStore, Clock, Logger, OperationStore } from '../core/ports.js';
+import { stoppedBy } from '../core/stopped.js';
 import type { Db } from '../db/database.js';
 import { SqliteAlertStore } from '../db/sqlite-alert-store.js';
 import { SqliteMaintenanceStore } from '../db/sqlite-maintenance-store.js';
@@ -37,6 +38,8 @@ export interface CreateMonitorDeps {
   /** Resolves when a host's engine answers (Engine.ping). */
   probe(host: string): Promise<void>;
   console: NoticeSink | null;
+  /** Operation history: who stopped a site on purpose (such sites are not alerted on). */
+  operations?: Pick<OperationStore, 'list' | 'get'>;
   /** Alert channel names expected to attach (default: {@link alertChannelNames} of the config). */
   channels?: readonly string[];
   /** Masks secrets in alert texts. */
@@ -120,6 +123,12 @@ export function createMonitor(d: CreateMonitorDeps): Monitor | null {
     routes: d.config.ALERT_ROUTES_FILE,
     maintenance: new SqliteMaintenanceStore(d.db),
     ...(d.engineFor ? { crashContext: siteCrashContext(d, d.engineFor) } : {}),
+    ...(d.operations
+      ? {
+          stoppedBy: (host: string, site: string) => stoppedBy(d.operations!, host, site)?.by ?? null,
+          operation: (id: string) => d.operations!.get(id),
+        }
+      : {}),
   });
   if (d.console) monitor.addChannel(new ConsoleAlertChannel(d.console));
   for (const ch of notificationChannels(d.config)) monitor.addChannel(ch);

@@ -63,6 +63,10 @@ export interface MonitorControl {
   openAlerts(): AlertRecord[];
   /** Adds a place alerts are delivered to (chat surfaces add their ops channel once connected). */
   addChannel(ch: AlertChannel): void;
+  /** Posts a notice once through the alert channels (see `AlertEngine.notice`). */
+  notice(o: { key: string; host: string; site: string | null; title: string; lines: string[] }): AlertRecord;
+  /** Resolves the open notice under `key` (see `AlertEngine.endNotice`). */
+  endNotice(key: string, text: string): void;
   /** The command an alert's button runs (for chat surfaces), or null. */
   actionFor(alertId: string, action: AlertAction): { command: string; args: Record<string, string> } | null;
   /** The effective alert routing, as lines of text (`/alerts routes`). */
@@ -100,6 +104,10 @@ export interface MonitorDeps {
   settings?: Partial<AlertSettings>;
   /** node-cron expression of the reconcile (default every 30 s). */
   reconcileCron?: string;
+  /** Who stopped a site on purpose (see `core/stopped.ts`), or null; such sites are not alerted on. */
+  stoppedBy?: (host: string, site: string) => string | null;
+  /** The operation of a run (to learn its site when it ends). */
+  operation?: (id: string) => { host: string | null; site: string | null } | null;
   /** Period of the rule clock (default 250 ms). */
   tickMs?: number;
   /** Called with the delivery queue length when it may have changed. */
@@ -190,6 +198,7 @@ export class Monitor implements MonitorControl, BackupAlertSink {
     this.syncIntents();
     // What is known already (the reconciler lists before the monitor starts).
     const snap = state.snapshot();
+    for (const h of snap.hosts) for (const s of h.sites) this.syncStopped(h.name, s.name);
     for (const h of snap.hosts) this.observeHost(h.name, h.reachable, h.reason, h.sites);
     this.flush();
     this.unsubs.push(state.subscribe((c) => this.onState(c)));
@@ -207,7 +216,11 @@ export class Monitor implements MonitorControl, BackupAlertSink {
           this.seenRuns.add(runId);
           this.syncIntents();
         }
-        if (ev.type === 'end') this.engine.intentEnded(runId, ev.at);
+        if (ev.type === 'end') {
+          const op = this.deps.operation?.(runId);
+          if (op?.host && op.site) this.syncStopped(op.host, op.site);
+          this.engine.intentEnded(runId, ev.at);
+        }
       }),
     );
     this.timer = setInterval(() => this.tick(), this.deps.tickMs ?? 250);
@@ -398,6 +411,17 @@ export class Monitor implements MonitorControl, BackupAlertSink {
     return this.engine.openAlerts();
   }
 
+  notice(o: { key: string; host: string; site: string | null; title: string; lines: string[] }): AlertRecord {
+    const a = this.engine.notice(o);
+    this.flush();
+    return a;
+  }
+
+  endNotice(key: string, text: string): void {
+    this.engine.endNotice(key, text);
+    this.flush();
+  }
+
   actionFor(alertId: string, action: AlertAction): { command: string; args: Record<string, string> } | null {
     const a = this.engine.alert(alertId) ?? this.deps.store.alert(alertId);
     return a ? alertActionCommand(a, action) : null;
@@ -493,6 +517,16 @@ export class Monitor implements MonitorControl, BackupAlertSink {
       });
     }
     for (const id of this.engine.runningIntents()) if (!seen.has(id)) this.engine.intentEnded(id, now);
+  }
+
+  /** Tells the rules whether a site is stopped on purpose. */
+  private syncStopped(host: string, site: string): void {
+    if (!this.deps.stoppedBy) return;
+    try {
+      this.engine.setStopped(host, site, this.deps.stoppedBy(host, site));
+    } catch (e) {
+      this.deps.logger.warn({ err: describeError(e) }, 'reading who stopped a site failed');
+    }
   }
 
   private reloadSilences(): void {

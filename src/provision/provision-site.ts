@@ -8,7 +8,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
-import { describePull } from '../actions/pull-site.js';
+import { describePull, ensureImage } from '../actions/pull-site.js';
 import { sanitizeLine } from '../actions/sanitize.js';
 import { describeHealth, waitHealthy } from '../actions/wait-healthy.js';
 import type { Compose, Engine } from '../core/engine.js';
@@ -183,14 +183,15 @@ export function provisionSite(o: ProvisionOptions): ActionDef {
           },
         });
         journal('compose');
-        // Pinned tags do not change: pull only what is missing, with aggregated progress.
+        // Pinned tags do not change: pull only what is missing (an image present locally, pulled
+        // or built, is used as compose does by default), with aggregated progress.
         for (const ref of r.images) {
-          if (await o.engine.imageDigest(ref).catch(() => null)) continue;
-          const p = await o.engine.pullImage(ref, {
+          const got = await ensureImage(o.engine, ref, {
             signal: io.signal,
             onProgress: (pr) => io.progress(ref, describePull(pr)),
           });
-          out(`Pulled ${ref}${p.digest ? ` (${p.digest.slice(7, 19)})` : ''}`);
+          if (got.pulled) out(`Pulled ${ref}${got.digest ? ` (${got.digest.slice(7, 19)})` : ''}`);
+          else out(`Using the image ${ref} present on ${o.engine.name}`);
         }
         // The health budget starts here: `up` itself waits for `service_healthy` dependencies.
         const healthStart = Date.now();

@@ -90,6 +90,8 @@ export interface SiteVM {
   containers: ContainerVM[];
   backup: BackupVM;
   alerts: number;
+  /** Drifted services as `web (compose file or .env changed)`; empty when none. */
+  drift: string;
 }
 
 /** One host section. */
@@ -249,6 +251,9 @@ export function siteVM(s: LiveSite, now: number, alerts: readonly LiveAlert[] = 
     containers,
     backup: backupVM(s.backup, now),
     alerts: alerts.filter((a) => a.host === s.host && a.site === s.name).length,
+    drift: Object.entries(s.drift ?? {})
+      .map(([svc, why]) => `${svc} (${why})`)
+      .join(', '),
   };
 }
 
@@ -402,7 +407,10 @@ export function siteJson(s: LiveSite) {
     name: s.name,
     state: s.state,
     backup: s.backup,
-    containers: s.containers.map(containerJson),
+    containers: s.containers.map((c) => ({
+      ...containerJson(c),
+      drift: c.service !== null && s.drift?.[c.service] !== undefined,
+    })),
   };
 }
 

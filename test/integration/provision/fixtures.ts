@@ -76,9 +76,10 @@ export const PINNED = {
   web: 'example.invalid/siteflow/web:1.0',
   db: 'example.invalid/siteflow/db:1.0',
   ghost: 'example.invalid/siteflow/ghost:1.0',
+  local: 'example.invalid/siteflow/local:1.0',
 } as const;
 
-/** Writes the test templates `duo` (healthy), `slow` (db never healthy) and `ghost` (bad image). */
+/** Writes the test templates `duo` (healthy), `slow` (db never healthy), `ghost` (bad image) and `localonly` (a local-only image). */
 export function writeTestTemplates(dir: string): void {
   const write = (name: string, m: unknown, dbHealth: string) => {
     const d = join(dir, name);
@@ -97,6 +98,8 @@ export function writeTestTemplates(dir: string): void {
     '["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:9/"]',
   );
   write('ghost', meta({ web: PINNED.web, db: PINNED.ghost }), ready);
+  // Its database image exists only on the engine (built or loaded there, in no registry).
+  write('localonly', meta({ web: PINNED.web, db: PINNED.local }), ready);
 }
 
 /** GET / from 127.0.0.1:port with the Host header `host:port` (a site behind Caddy); never rejects. */

@@ -31,6 +31,7 @@ let sitesRoot: string;
 const tag = runId.replace(/[^0-9]/g, '').slice(-10);
 const name = (s: string) => `pv${tag}-${s}`;
 const used = new Set<string>();
+const LOCAL_REF = `127.0.0.1:1/siteflow-test/run-${runId}/localonly:1`;
 
 /** GET through Caddy on loopback with the given Host header. */
 const viaCaddy = (host: string) => getVia(caddyPort, host);
@@ -67,6 +68,8 @@ beforeAll(async () => {
   const templatesDir = tempDir('templates');
   writeTestTemplates(templatesDir);
   const missing = `${registryRunImage('missing', env)}:1`; // never pushed
+  // Tagged on the engine only; its "registry" is a loopback port nothing listens on.
+  await docker.getImage(env.images.busybox).tag({ repo: LOCAL_REF.replace(/:1$/, ''), tag: '1' });
   sf = await startTestSiteFlow({
     DOCKER_HOSTS: env.dockerHost,
     TEMPLATES_DIR: templatesDir,
@@ -78,6 +81,7 @@ beforeAll(async () => {
       `${PINNED.web}=${env.images.registryBusybox}`,
       `${PINNED.db}=${env.images.registryBusybox}`,
       `${PINNED.ghost}=${missing}`,
+      `${PINNED.local}=${LOCAL_REF}`,
     ].join(','),
     PROVISION_LABELS: `${TEST_LABEL}=${runId}`,
     PROVISION_HEALTH_TIMEOUT_SECONDS: '15',
@@ -107,6 +111,10 @@ afterAll(async () => {
         .catch(() => undefined);
   }
   await caddy?.stop();
+  await docker
+    ?.getImage(LOCAL_REF)
+    .remove()
+    .catch(() => undefined);
 });
 
 describe('/templates', () => {
@@ -367,5 +375,19 @@ describe('every built-in template renders to files the real tools accept', () =>
         rmSync(dir, { recursive: true, force: true });
       }
     }
+  });
+});
+
+describe('local images', () => {
+  it('a template whose image exists only on the engine provisions, and /pull reports it as local', async () => {
+    const site = name('loc');
+    const out = await provision(`${site} localonly ${site}.test`);
+    expect(out).toContain(`Using the image ${LOCAL_REF} present on local`);
+    expect(out).toMatch(/db: up \(healthy\)/);
+    expect(out).toMatch(/succeeded, exit 0/);
+    const pull = await sf.driver.type(`/pull ${site}`, /op_\w+ (succeeded|failed)/, 120_000);
+    expect(pull).toContain(`${LOCAL_REF}: local image, not pulled`);
+    expect(pull).toMatch(/busybox:1: image is up to date/);
+    expect(pull).toMatch(/op_\w+ succeeded/);
   });
 });

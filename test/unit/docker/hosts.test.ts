@@ -298,6 +298,9 @@ function fakeEngine(name: string, sites: string[], fail?: string): Engine {
     logs: unsupported,
     pullImage: unsupported,
     imageDigest: unsupported,
+    localImage: unsupported,
+    tagImage: unsupported,
+    removeImage: unsupported,
     events: unsupported,
   };
 }

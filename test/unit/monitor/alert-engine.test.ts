@@ -459,3 +459,47 @@ describe('AlertEngine: silences, reminders, acks, restarts, backups', () => {
     expect(h.changes('resolved')).toHaveLength(1);
   });
 });
+
+describe('AlertEngine: notices', () => {
+  it('posts a notice once, never reminds, and answers a repeat of its key in its thread', () => {
+    const h = setup({ reminderMs: 60_000 });
+    const a = h.engine.notice({
+      key: 'notice:x',
+      host: 'local',
+      site: 'blog',
+      title: 'Pull failed',
+      lines: ['l1'],
+    });
+    h.pump();
+    expect(a.kind).toBe('notice');
+    expect(h.posts()).toHaveLength(1);
+    h.advance(5 * 60_000, 10_000);
+    expect(h.replies()).toEqual([]);
+    h.engine.notice({
+      key: 'notice:x',
+      host: 'local',
+      site: 'blog',
+      title: 'Pull failed again',
+      lines: ['l2'],
+    });
+    h.pump();
+    expect(h.posts()).toHaveLength(1);
+    expect(h.replies()).toEqual(['Pull failed again\nl2']);
+  });
+});
+
+describe('AlertEngine: sites stopped on purpose', () => {
+  it('a stopped site going down is not alerted on; once it is no longer marked, it is', () => {
+    const h = setup();
+    h.engine.observeHost('local', true);
+    h.engine.observeSite('local', 'blog', { state: 'up', containers: [c('web', 'up')] });
+    h.advance(1000);
+    h.engine.setStopped('local', 'blog', 'ann');
+    h.engine.observeSite('local', 'blog', { state: 'down', containers: [c('web', 'down')] });
+    h.advance(10_000);
+    expect(h.posts()).toHaveLength(0);
+    h.engine.setStopped('local', 'blog', null);
+    h.advance(10_000);
+    expect(h.posts()).toHaveLength(1);
+  });
+});
