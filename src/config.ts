@@ -527,6 +527,33 @@ export const KEYS = {
       "After SiteFlow's own restart, pull, provision or deprovision of a site ends, its containers get this long to be healthy before they alert.",
     group: 'monitor',
   }),
+  PROBE_INTERVAL_SECONDS: key({
+    schema: z.coerce.number({ error: 'expected a number of seconds' }).min(5, 'expected at least 5 seconds'),
+    default: '60',
+    description:
+      "How often each site's URLs are checked: its provisioned domain and any `siteflow.url` label (minimum 5).",
+    group: 'monitor',
+  }),
+  PROBE_TIMEOUT_SECONDS: key({
+    schema: z.coerce.number({ error: 'expected a number of seconds' }).positive('expected a number > 0'),
+    default: '10',
+    description: 'A URL check that has no complete answer within this many seconds fails.',
+    group: 'monitor',
+  }),
+  PROBE_CA_FILE: key({
+    schema: z.string(),
+    default: '',
+    description:
+      "A PEM file with an extra CA trusted by URL checks, e.g. Caddy's internal root (`pki/authorities/local/root.crt`).",
+    group: 'monitor',
+  }),
+  TLS_WARN_DAYS: key({
+    schema: positiveInt,
+    default: '14',
+    description:
+      'A checked https certificate alerts once when it has this many days left, and again at 3 days.',
+    group: 'monitor',
+  }),
   WEB_HOST: key({
     schema: z.string().min(1),
     default: '127.0.0.1',

@@ -36,6 +36,7 @@ import { siteState } from './docker/status.js';
 import { createLogger } from './logger.js';
 import { alertChannelNames, createMonitor } from './monitor/create-monitor.js';
 import type { Monitor } from './monitor/monitor.js';
+import { createUrlChecker, type UrlChecker } from './monitor/url-checker.js';
 import { createProvisioning } from './provision/provisioning.js';
 import { FileRunLog } from './runs/file-run-log.js';
 import type { Services } from './services.js';
@@ -72,6 +73,8 @@ export interface SiteFlow {
   metrics: WebMetrics;
   /** The monitor (alerts); null when MONITOR_ENABLED=false. Chat surfaces add their AlertChannel to it. */
   monitor: Monitor | null;
+  /** Checks every site's URLs and certificates and feeds the monitor. */
+  urlChecks: UrlChecker;
   /** Stops taking commands, lets running operations finish within the grace period, closes the database. */
   stop(reason?: string): Promise<void>;
 }
@@ -223,6 +226,9 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     channels: alertChannels,
   });
   if (monitor) services.monitor = monitor;
+  // URL and certificate checks of every site (only its own labelled or provisioned URLs).
+  const urlChecks = createUrlChecker(config, { state: live, sink: monitor, clock, logger });
+  urlChecks.start();
   // NAS backup checks fill the live state's backup slot and report freshness changes to the monitor.
   const backups = createBackupChecks({
     config,
@@ -273,6 +279,7 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
       for (const s of starters) s.stop();
       for (const s of surfaces)
         await s.stop().catch((e) => logger.warn({ err: describeError(e) }, 'surface stop failed'));
+      await urlChecks.stop();
       monitor?.stop();
       reconciler.stop();
       await web.close();
@@ -294,6 +301,7 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     reconciler,
     metrics,
     monitor,
+    urlChecks,
     stop,
   };
 }

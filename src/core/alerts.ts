@@ -16,7 +16,9 @@ export type AlertKind =
   /** Many sites of one host changed within seconds: one incident, the sites in its thread. */
   | 'storm'
   /** A site's newest NAS backup is stale, missing or cannot be checked. */
-  | 'backup';
+  | 'backup'
+  /** An https URL's certificate expires soon (once at TLS_WARN_DAYS, again at 3 days). */
+  | 'certificate';
 
 /** Lifecycle of an alert. */
 export type AlertStatus = 'open' | 'resolved';

@@ -28,6 +28,7 @@ import {
 import type { Actor, AuditStore, Clock, Logger } from '../core/ports.js';
 import { err, ok, type Result } from '../core/result.js';
 import type { ActionRunner } from '../core/runs.js';
+import type { CertificateInfo, UrlCheckResult } from '../core/url-checks.js';
 import type { SqliteAlertStore, StoredSilence } from '../db/sqlite-alert-store.js';
 import { AlertDeliveryQueue } from './delivery-queue.js';
 
@@ -185,6 +186,19 @@ export class Monitor implements MonitorControl, BackupAlertSink {
   /** See {@link BackupAlertSink}. */
   backupChanged(host: string, site: string, state: BackupState, note: string | null = null): void {
     this.engine.backupChanged(host, site, state, note);
+    this.flush();
+  }
+
+  /** The latest checks of a site's URLs (from the URL checker). */
+  urlChecks(host: string, site: string, results: readonly UrlCheckResult[]): void {
+    this.syncIntents();
+    this.engine.urlChecks(host, site, results);
+    this.flush();
+  }
+
+  /** The certificate an https URL presented (from the URL checker). */
+  certificateSeen(host: string, site: string, domain: string, cert: CertificateInfo | null): void {
+    this.engine.certificateSeen(host, site, domain, cert);
     this.flush();
   }
 
