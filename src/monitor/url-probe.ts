@@ -4,6 +4,7 @@
  * times and only on the same host, the body read up to 1 MiB for the keyword. Requests go only
  * to the URL given (and its same-host redirects); nothing else is ever contacted.
  */
+import dns, { type LookupAddress, type LookupOptions } from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
@@ -91,6 +92,7 @@ function request(url: URL, ca: string[] | undefined, signal: AbortSignal): Promi
       method: 'GET',
       agent: false,
       signal,
+      lookup: specialUseLookup as unknown as https.RequestOptions['lookup'],
       headers: { 'user-agent': 'SiteFlow-check/1', accept: 'text/html,*/*' },
       ...(secure ? { rejectUnauthorized: true, ...(ca ? { ca } : {}) } : {}),
     };
@@ -116,6 +118,31 @@ function request(url: URL, ca: string[] | undefined, signal: AbortSignal): Promi
     req.on('error', reject);
     req.end();
   });
+}
+
+/**
+ * Name lookup with the special-use names of RFC 6761 (https://www.rfc-editor.org/rfc/rfc6761#section-6.3):
+ * `localhost` and `*.localhost` are loopback without asking DNS, `*.invalid` never resolves.
+ * Everything else goes to the system resolver.
+ */
+export function specialUseLookup(
+  hostname: string,
+  options: LookupOptions,
+  cb: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
+): void {
+  const name = hostname.toLowerCase().replace(/\.$/, '');
+  if (name === 'invalid' || name.endsWith('.invalid')) {
+    const e: NodeJS.ErrnoException = new Error(`getaddrinfo ENOTFOUND ${hostname}`);
+    e.code = 'ENOTFOUND';
+    process.nextTick(cb, e, '', 0);
+    return;
+  }
+  if (name === 'localhost' || name.endsWith('.localhost')) {
+    if (options.all) process.nextTick(cb, null, [{ address: '127.0.0.1', family: 4 }]);
+    else process.nextTick(cb, null, '127.0.0.1', 4);
+    return;
+  }
+  dns.lookup(hostname, options, cb as never);
 }
 
 function certOf(socket: TLSSocket, host: string): CertificateInfo | null {

@@ -215,3 +215,16 @@ describe('AlertEngine: certificates', () => {
     expect(h.resolved()).toHaveLength(1);
   });
 });
+
+describe('URL check name lookup (RFC 6761 special-use names)', () => {
+  it('answers *.localhost with loopback and *.invalid with not found, without asking DNS', async () => {
+    const { specialUseLookup } = await import('../../../src/monitor/url-probe.js');
+    const look = (name: string, all = false) =>
+      new Promise<unknown>((resolve) =>
+        specialUseLookup(name, { all }, (err, address) => resolve(err ? err.code : address)),
+      );
+    expect(await look('blog.localhost')).toBe('127.0.0.1');
+    expect(await look('blog.localhost', true)).toEqual([{ address: '127.0.0.1', family: 4 }]);
+    expect(await look('shop.invalid')).toBe('ENOTFOUND');
+  });
+});
