@@ -12,6 +12,7 @@ import pull from './pull.js';
 import restart from './restart.js';
 import silence from './silence.js';
 import silences from './silences.js';
+import stats from './stats.js';
 import status from './status.js';
 import templates from './templates.js';
 import unsilence from './unsilence.js';
@@ -19,6 +20,7 @@ import unsilence from './unsilence.js';
 export const commands = [
   help,
   status,
+  stats,
   restart,
   pull,
   logs,

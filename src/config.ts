@@ -554,6 +554,13 @@ export const KEYS = {
       'A checked https certificate alerts once when it has this many days left, and again at 3 days.',
     group: 'monitor',
   }),
+  HISTORY_RETENTION_DAYS: key({
+    schema: positiveInt,
+    default: '180',
+    description:
+      'History (site states, URL checks, CPU and memory) is kept raw for 48 h, in 5-minute buckets for 30 days and hourly for this many days.',
+    group: 'monitor',
+  }),
   WEB_HOST: key({
     schema: z.string().min(1),
     default: '127.0.0.1',

@@ -29,12 +29,14 @@ import { openDatabase } from './db/database.js';
 import { RetentionJob } from './db/retention.js';
 import { SqliteAlertStore } from './db/sqlite-alert-store.js';
 import { SqliteAuditStore } from './db/sqlite-audit-store.js';
+import { SqliteHistoryStore } from './db/sqlite-history-store.js';
 import { SqliteOperationStore } from './db/sqlite-operation-store.js';
 import { ComposeCli } from './docker/compose-cli.js';
 import { Hosts } from './docker/hosts.js';
 import { siteState } from './docker/status.js';
 import { createLogger } from './logger.js';
 import { alertChannelNames, createMonitor } from './monitor/create-monitor.js';
+import { HistoryRecorder } from './monitor/history-recorder.js';
 import type { Monitor } from './monitor/monitor.js';
 import { createUrlChecker, type UrlChecker } from './monitor/url-checker.js';
 import { createProvisioning } from './provision/provisioning.js';
@@ -226,8 +228,21 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     channels: alertChannels,
   });
   if (monitor) services.monitor = monitor;
+  // History of every site (states, URL checks, CPU/memory) for /stats and the page.
+  const history = new SqliteHistoryStore(database.db);
+  services.history = history;
+  const recorder = new HistoryRecorder({
+    store: history,
+    state: live,
+    events: reconciler,
+    clock,
+    logger: logger.child({ part: 'history' }),
+    sampleMs: config.PROBE_INTERVAL_SECONDS * 1000,
+    retentionDays: config.HISTORY_RETENTION_DAYS,
+  });
+  recorder.start();
   // URL and certificate checks of every site (only its own labelled or provisioned URLs).
-  const urlChecks = createUrlChecker(config, { state: live, sink: monitor, clock, logger });
+  const urlChecks = createUrlChecker(config, { state: live, sinks: [monitor, recorder], clock, logger });
   urlChecks.start();
   // NAS backup checks fill the live state's backup slot and report freshness changes to the monitor.
   const backups = createBackupChecks({
@@ -262,7 +277,7 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     logger,
     token: config.WEB_TOKEN || null,
     trustProxy: config.WEB_TRUST_PROXY,
-    page: { state: live, audit, operations, runLog, runs: runner, hub, metrics, clock },
+    page: { state: live, audit, operations, runLog, runs: runner, hub, metrics, clock, stats: history },
     checks: { database: () => database.sqlite.prepare('select 1 as ok').get() !== undefined },
   });
   logger.info({ dataDir: config.DATA_DIR, console: wantConsole, web: web.url }, 'SiteFlow started');
@@ -280,6 +295,7 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
       for (const s of surfaces)
         await s.stop().catch((e) => logger.warn({ err: describeError(e) }, 'surface stop failed'));
       await urlChecks.stop();
+      recorder.stop();
       monitor?.stop();
       reconciler.stop();
       await web.close();

@@ -19,6 +19,7 @@ import type { Compose, Engine, HostRegistry, ResolveError, SiteInfo } from './co
 import { formatAgo } from './core/format.js';
 import type { AuditStore, Clock, OperationStore } from './core/ports.js';
 import type { ActionDef, ActionRunner } from './core/runs.js';
+import type { StatsSource } from './core/stats.js';
 import type { MonitorControl } from './monitor/monitor.js';
 import type { Provisioning } from './provision/provisioning.js';
 
@@ -51,6 +52,8 @@ export interface Services {
   backups?: BackupService;
   /** The monitor (/silence, /unsilence, /silences, /ack); absent when MONITOR_ENABLED=false. */
   monitor?: MonitorControl;
+  /** History statistics (/stats). */
+  history?: StatsSource;
 }
 
 /** Declares a command whose handler receives the SiteFlow services. */

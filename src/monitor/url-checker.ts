@@ -21,7 +21,8 @@ export interface UrlCheckSink {
 /** Options of {@link UrlChecker}. */
 export interface UrlCheckerOptions {
   state: Pick<LiveState, 'snapshot'>;
-  sink: UrlCheckSink | null;
+  /** Where each site's results go (the monitor's rules, the history recorder). */
+  sinks: ReadonlyArray<UrlCheckSink | null>;
   clock: Clock;
   logger: Logger;
   intervalMs: number;
@@ -30,8 +31,6 @@ export interface UrlCheckerOptions {
   ca: string | null;
   /** CADDY_SITE_PORT: provisioned domains are checked as http://DOMAIN:PORT/ when set. */
   caddyPort: number | null;
-  /** Called with every result (history). */
-  onResult?: (host: string, site: string, r: UrlCheckResult) => void;
   /** Checks in flight at once (default 8). */
   concurrency?: number;
   /** The check itself (tests of the scheduling may pass their own). */
@@ -102,7 +101,7 @@ export class UrlChecker {
       if (seen.has(key)) continue;
       this.latest.delete(key);
       const [host, site] = split(key);
-      this.o.sink?.urlChecks(host, site, []);
+      for (const sink of this.o.sinks) sink?.urlChecks(host, site, []);
     }
     const queue = jobs.flatMap((j) => j.targets.map((t) => ({ j, t })));
     const out = new Map<(typeof jobs)[number], UrlCheckResult[]>();
@@ -128,11 +127,12 @@ export class UrlChecker {
         .filter((r): r is UrlCheckResult => r !== undefined);
       this.latest.set(`${j.host}/${j.site}`, results);
       try {
-        for (const r of results) this.o.onResult?.(j.host, j.site, r);
-        this.o.sink?.urlChecks(j.host, j.site, results);
         const certs = new Map<string, UrlCheckResult['certificate']>();
         for (const r of results) if (r.certificate) certs.set(r.certificate.domain, r.certificate);
-        for (const [domain, c] of certs) this.o.sink?.certificateSeen(j.host, j.site, domain, c);
+        for (const sink of this.o.sinks) {
+          sink?.urlChecks(j.host, j.site, results);
+          for (const [domain, c] of certs) sink?.certificateSeen(j.host, j.site, domain, c);
+        }
       } catch (e) {
         this.o.logger.error({ err: describeError(e), site: j.site }, 'recording URL checks failed');
       }
@@ -151,7 +151,7 @@ export function createUrlChecker(
     Config,
     'PROBE_INTERVAL_SECONDS' | 'PROBE_TIMEOUT_SECONDS' | 'PROBE_CA_FILE' | 'CADDY_SITE_PORT'
   >,
-  deps: Pick<UrlCheckerOptions, 'state' | 'sink' | 'clock' | 'logger' | 'onResult'>,
+  deps: Pick<UrlCheckerOptions, 'state' | 'sinks' | 'clock' | 'logger'>,
 ): UrlChecker {
   let ca: string | null = null;
   if (config.PROBE_CA_FILE) {

@@ -6,6 +6,7 @@
  * the in-memory live state (no Docker call per request) and cached per state version;
  * operations and the audit log come from SQLite.
  */
+
 import { createHash } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -30,10 +31,12 @@ import {
   type RunLog,
 } from '../core/ports.js';
 import type { RunEvent } from '../core/run-events.js';
+import type { StatsSource } from '../core/stats.js';
 import { SESSION_COOKIE, safeNext, TokenAuth } from './auth.js';
 import { GraphLayout } from './graph.js';
 import { LiveEvents } from './live-events.js';
 import type { WebMetrics } from './metrics.js';
+import { statsApiRouter } from './stats-routes.js';
 import { Templates } from './templates.js';
 import {
   alertsVM,
@@ -67,6 +70,8 @@ export interface StatusPageDeps {
   viewsDir?: string;
   /** A cached page is re-rendered after this long even without a change, for its ages (default 5 s). */
   cacheMs?: number;
+  /** History statistics (/stats, /api/stats). */
+  stats?: StatsSource;
 }
 
 /** What the web server needs. */
@@ -649,6 +654,7 @@ function mountPage(app: express.Express, page: StatusPageDeps, t: Templates, log
     },
   });
   app.get('/api/events', live.handle);
+  if (page.stats) app.use(statsApiRouter(page.stats, clock));
 
   if (page.metrics) {
     const m = page.metrics;
