@@ -33,10 +33,11 @@ import {
 import type { RunEvent } from '../core/run-events.js';
 import type { StatsSource } from '../core/stats.js';
 import { SESSION_COOKIE, safeNext, TokenAuth } from './auth.js';
+import type { ChartSource } from './charts.js';
 import { GraphLayout } from './graph.js';
 import { LiveEvents } from './live-events.js';
 import type { WebMetrics } from './metrics.js';
-import { statsApiRouter } from './stats-routes.js';
+import { statsRouter } from './stats-routes.js';
 import { Templates } from './templates.js';
 import {
   alertsVM,
@@ -70,8 +71,8 @@ export interface StatusPageDeps {
   viewsDir?: string;
   /** A cached page is re-rendered after this long even without a change, for its ages (default 5 s). */
   cacheMs?: number;
-  /** History statistics (/stats, /api/stats). */
-  stats?: StatsSource;
+  /** History statistics (/stats, /api/stats) and the overview's charts. */
+  stats?: StatsSource & ChartSource;
 }
 
 /** What the web server needs. */
@@ -353,7 +354,7 @@ function mountPage(app: express.Express, page: StatusPageDeps, t: Templates, log
       generated: formatTime(now),
       ...summaryContext(),
       ...alertsContext(now),
-      hosts: snap.hosts.map((h) => hostVM(h, now, snap.alerts)),
+      hosts: snap.hosts.map((h) => hostVM(h, now, snap.alerts, page.stats)),
       ...opsContext(now),
     });
   };
@@ -634,7 +635,7 @@ function mountPage(app: express.Express, page: StatusPageDeps, t: Templates, log
         }
         out.push({
           id: domId('s', key),
-          html: t.partial('site', siteVM(s, now, snap.alerts)),
+          html: t.partial('site', siteVM(s, now, snap.alerts, page.stats)),
           site: siteJson(s),
         });
         nodes.push(...graph.patches(s, now));
@@ -654,7 +655,7 @@ function mountPage(app: express.Express, page: StatusPageDeps, t: Templates, log
     },
   });
   app.get('/api/events', live.handle);
-  if (page.stats) app.use(statsApiRouter(page.stats, clock));
+  if (page.stats) app.use(statsRouter(page.stats, clock, (ctx) => t.page('stats', ctx)));
 
   if (page.metrics) {
     const m = page.metrics;

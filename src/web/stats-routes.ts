@@ -5,8 +5,9 @@
  */
 import express, { type Request } from 'express';
 import { parseDuration, SITE_RE } from '../core/command.js';
+import { formatDuration, formatTime } from '../core/format.js';
 import type { Clock } from '../core/ports.js';
-import type { StatsReport, StatsSource } from '../core/stats.js';
+import { formatPercent, type StatsReport, type StatsSource } from '../core/stats.js';
 
 const DAY = 86_400_000;
 const MAX_SINCE = 366 * DAY;
@@ -49,11 +50,71 @@ export function readStats(source: StatsSource, q: StatsQuery): StatsReport {
   return source.stats({ since: q.since, now: q.now, host: q.host, site: q.site });
 }
 
-/** The JSON route (the page route is mounted with the other pages). */
-export function statsApiRouter(source: StatsSource, clock: Clock): express.Router {
+const WINDOWS = ['1h', '24h', '7d', '30d', '90d'];
+
+/** The /stats page's template context. */
+export function statsPageContext(r: StatsReport, q: StatsQuery) {
+  return {
+    title: 'Statistics',
+    nav: { stats: true },
+    query: { site: q.siteText },
+    windows: [...new Set([...WINDOWS, q.sinceText])].map((w) => ({
+      value: w,
+      label: `last ${w}`,
+      selected: w === q.sinceText,
+    })),
+    since: formatTime(r.since),
+    generated: formatTime(r.until),
+    operations: r.operations.map((o) => ({
+      kind: o.kind,
+      count: o.count,
+      succeeded: o.succeeded,
+      rate: formatPercent(o.successRate),
+      avg: formatDuration(o.avgMs),
+      p95: formatDuration(o.p95Ms),
+    })),
+    sites: r.sites.map((s) => ({
+      key: `${s.host}/${s.site}`,
+      u24: formatPercent(s.uptime['24h']),
+      u7: formatPercent(s.uptime['7d']),
+      u30: formatPercent(s.uptime['30d']),
+      incidents: s.incidents.length,
+      latency: s.urls.length
+        ? s.urls.map((u) => `${formatDuration(u.p50Ms)} / ${formatDuration(u.p95Ms)}`).join(', ')
+        : '-',
+      exits: s.containerExits,
+      restarts: s.restartOperations,
+    })),
+    incidents: r.sites
+      .flatMap((s) => s.incidents.map((i) => ({ s, i })))
+      .sort((a, b) => b.i.openedAt - a.i.openedAt)
+      .slice(0, 100)
+      .map(({ s, i }) => ({
+        iso: new Date(i.openedAt).toISOString(),
+        time: formatTime(i.openedAt),
+        site: `${s.host}/${s.site}`,
+        title: i.title,
+        duration: `${formatDuration(i.durationMs)}${i.resolvedAt === null ? ' (ongoing)' : ''}`,
+      })),
+  };
+}
+
+/** `/stats` (rendered by `page`) and `/api/stats`. */
+export function statsRouter(
+  source: StatsSource,
+  clock: Clock,
+  page: (ctx: ReturnType<typeof statsPageContext>) => string,
+): express.Router {
   const r = express.Router();
   r.get('/api/stats', (req, res) => {
     res.set('Cache-Control', 'no-store').json(readStats(source, statsQuery(req, clock)));
+  });
+  r.get('/stats', (req, res) => {
+    const q = statsQuery(req, clock);
+    res
+      .set('Cache-Control', 'no-store')
+      .type('html')
+      .send(page(statsPageContext(readStats(source, q), q)));
   });
   return r;
 }
