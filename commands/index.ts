@@ -8,6 +8,7 @@ import deprovision from './deprovision.js';
 import help from './help.js';
 import logs from './logs.js';
 import provision from './provision.js';
+import prune from './prune.js';
 import pull from './pull.js';
 import restart from './restart.js';
 import silence from './silence.js';
@@ -31,6 +32,7 @@ export const commands = [
   provision,
   deprovision,
   backup,
+  prune,
   silence,
   unsilence,
   silences,

@@ -3,6 +3,7 @@ import { opt, reply } from '../src/core/command.js';
 import type { ContainerInfo, ContainerStats, SiteInfo } from '../src/core/engine.js';
 import { describeError } from '../src/core/errors.js';
 import { formatAgo, formatDuration } from '../src/core/format.js';
+import { hostHealthLine } from '../src/core/host-health.js';
 import { defineCommand, findSite, type Services, siteLabel } from '../src/services.js';
 
 const MB = 1024 * 1024;
@@ -37,6 +38,10 @@ async function overview(services: Services) {
   if (rows.length) blocks.push({ kind: 'table', columns: ['site', 'state', 'up', 'last operation'], rows });
   else blocks.push({ kind: 'text', text: 'No sites found.' });
   for (const p of problems) blocks.push({ kind: 'text', text: `⚠ ${p}` });
+  for (const host of services.hosts.names()) {
+    const h = services.hostHealth?.latest(host);
+    if (h) blocks.push({ kind: 'text', text: `Host ${hostHealthLine(h)}` });
+  }
   const down = rows.filter((r) => r[1] === 'down' || r[1] === 'degraded').length;
   return reply.ok(
     `${rows.length} site${rows.length === 1 ? '' : 's'}${down ? `, ${down} not healthy` : ''}`,

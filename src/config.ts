@@ -561,6 +561,26 @@ export const KEYS = {
       'History (site states, URL checks, CPU and memory) is kept raw for 48 h, in 5-minute buckets for 30 days and hourly for this many days.',
     group: 'monitor',
   }),
+  HOST_DISK_ALERT_PERCENT: key({
+    schema: z.coerce
+      .number({ error: 'expected a percentage' })
+      .gt(0, 'expected a percentage 1-100')
+      .max(100, 'expected a percentage 1-100'),
+    default: '90',
+    description:
+      'A host disk (the Docker data root or SITES_ROOT) this full alerts once, and recovers below it.',
+    group: 'monitor',
+  }),
+  PRUNE_ONLY_LABEL: key({
+    schema: z.union([
+      z.literal(''),
+      z.string().regex(/^[a-z0-9][a-z0-9._-]{0,99}=[A-Za-z0-9._:@/+-]{1,200}$/, 'expected key=value'),
+    ]),
+    default: '',
+    description:
+      '/prune removes only dangling images carrying this key=value label (and then no build cache, which has no labels). Empty: every dangling image and the unused build cache.',
+    group: 'monitor',
+  }),
   WEB_HOST: key({
     schema: z.string().min(1),
     default: '127.0.0.1',

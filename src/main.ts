@@ -32,11 +32,13 @@ import { SqliteAuditStore } from './db/sqlite-audit-store.js';
 import { SqliteHistoryStore } from './db/sqlite-history-store.js';
 import { SqliteOperationStore } from './db/sqlite-operation-store.js';
 import { ComposeCli } from './docker/compose-cli.js';
+import { DockerodeEngine } from './docker/dockerode-engine.js';
 import { Hosts } from './docker/hosts.js';
 import { siteState } from './docker/status.js';
 import { createLogger } from './logger.js';
 import { alertChannelNames, createMonitor } from './monitor/create-monitor.js';
 import { HistoryRecorder } from './monitor/history-recorder.js';
+import { HostHealthChecker } from './monitor/host-health-checker.js';
 import type { Monitor } from './monitor/monitor.js';
 import { createUrlChecker, type UrlChecker } from './monitor/url-checker.js';
 import { createProvisioning } from './provision/provisioning.js';
@@ -241,6 +243,21 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     retentionDays: config.HISTORY_RETENTION_DAYS,
   });
   recorder.start();
+  // Host health: disks, memory, load and `system df`, disk alerts, /prune.
+  const hostHealth = new HostHealthChecker({
+    clients: () =>
+      hosts
+        .all()
+        .filter((e): e is DockerodeEngine => e instanceof DockerodeEngine)
+        .map((e) => ({ host: e.name, docker: e.docker })),
+    sitesRoot: { host: hosts.sitesRootHost(), path: config.SITES_ROOT },
+    sink: monitor,
+    clock,
+    logger: logger.child({ part: 'host-health' }),
+    pruneLabel: config.PRUNE_ONLY_LABEL || null,
+  });
+  services.hostHealth = hostHealth;
+  hostHealth.start();
   // URL and certificate checks of every site (only its own labelled or provisioned URLs).
   const urlChecks = createUrlChecker(config, { state: live, sinks: [monitor, recorder], clock, logger });
   urlChecks.start();
@@ -270,6 +287,8 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
   const starters = surfaces.map((s) => startSurface(s, logger));
   await Promise.all(starters.map((s) => s.started));
   const metrics = new WebMetrics();
+  hostHealth.onMeasured = (h) => metrics.setHostHealth(h);
+  for (const h of hostHealth.all()) metrics.setHostHealth(h);
   monitor?.queue.reportLength((ch, n) => metrics.setChatQueue(`alerts:${ch}`, n));
   const web: WebServer = await startWebServer({
     host: config.WEB_HOST,
@@ -277,7 +296,18 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     logger,
     token: config.WEB_TOKEN || null,
     trustProxy: config.WEB_TRUST_PROXY,
-    page: { state: live, audit, operations, runLog, runs: runner, hub, metrics, clock, stats: history },
+    page: {
+      state: live,
+      audit,
+      operations,
+      runLog,
+      runs: runner,
+      hub,
+      metrics,
+      clock,
+      stats: history,
+      hostHealth,
+    },
     checks: { database: () => database.sqlite.prepare('select 1 as ok').get() !== undefined },
   });
   logger.info({ dataDir: config.DATA_DIR, console: wantConsole, web: web.url }, 'SiteFlow started');
@@ -296,6 +326,7 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
         await s.stop().catch((e) => logger.warn({ err: describeError(e) }, 'surface stop failed'));
       await urlChecks.stop();
       recorder.stop();
+      hostHealth.stop();
       monitor?.stop();
       reconciler.stop();
       await web.close();

@@ -17,6 +17,7 @@ import type { Confirmations } from './core/confirmations.js';
 import type { CommandRegistry } from './core/dispatch.js';
 import type { Compose, Engine, HostRegistry, ResolveError, SiteInfo } from './core/engine.js';
 import { formatAgo } from './core/format.js';
+import type { HostHealthService } from './core/host-health.js';
 import type { AuditStore, Clock, OperationStore } from './core/ports.js';
 import type { ActionDef, ActionRunner } from './core/runs.js';
 import type { StatsSource } from './core/stats.js';
@@ -54,6 +55,8 @@ export interface Services {
   monitor?: MonitorControl;
   /** History statistics (/stats). */
   history?: StatsSource;
+  /** Host health (/status host lines, /prune). */
+  hostHealth?: HostHealthService;
 }
 
 /** Declares a command whose handler receives the SiteFlow services. */

@@ -18,7 +18,9 @@ export type AlertKind =
   /** A site's newest NAS backup is stale, missing or cannot be checked. */
   | 'backup'
   /** An https URL's certificate expires soon (once at TLS_WARN_DAYS, again at 3 days). */
-  | 'certificate';
+  | 'certificate'
+  /** A host's disk (Docker data root or SITES_ROOT) is above HOST_DISK_ALERT_PERCENT. */
+  | 'disk';
 
 /** Lifecycle of an alert. */
 export type AlertStatus = 'open' | 'resolved';

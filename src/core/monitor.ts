@@ -22,6 +22,7 @@
  */
 import { type AlertKind, type AlertRecord, type BackupAlertSink, newAlertId } from './alerts.js';
 import type { ContainerEvent, ContainerStatus, SiteState } from './engine.js';
+import { formatBytes, type HostHealth } from './host-health.js';
 import type { AlertSeverity, BackupState, LiveAlert, LiveSilence } from './live-state.js';
 import type { Clock } from './ports.js';
 import { type CertificateInfo, daysLeft, describeCheck, type UrlCheckResult } from './url-checks.js';
@@ -44,6 +45,8 @@ export interface AlertSettings {
   tlsWarnDays: number;
   /** ... and again, as critical, at this many days. */
   tlsCriticalDays: number;
+  /** A host disk (Docker data root, SITES_ROOT) this full or fuller alerts once. */
+  diskAlertPercent: number;
 }
 
 /** Defaults of {@link AlertSettings}. */
@@ -60,6 +63,7 @@ export const DEFAULT_ALERT_SETTINGS: AlertSettings = {
   groupWaitMs: 1_500,
   tlsWarnDays: 14,
   tlsCriticalDays: 3,
+  diskAlertPercent: 90,
 };
 
 /** One container of an observed site (what the rules need). */
@@ -452,6 +456,38 @@ export class AlertEngine implements BackupAlertSink {
       a.title = title;
       a.lines = lines;
       this.change(a, now, 'changed', `${title}.`);
+    }
+  }
+
+  /** A host's health: a disk at or above `diskAlertPercent` alerts once; below it, it recovers. */
+  hostHealth(h: HostHealth): void {
+    const now = this.clock.now();
+    for (const d of h.disks) {
+      const key = `disk:${h.host}/${d.what}`;
+      const id = this.byKey.get(key);
+      const a = id ? this.open.get(id) : undefined;
+      const pct = Math.round(d.percent);
+      if (d.percent < this.s.diskAlertPercent) {
+        if (a) this.resolve(a, now, `Disk of ${h.host} (${d.what}) is down to ${pct}%.`);
+        continue;
+      }
+      if (a) continue;
+      const what = d.what === 'docker' ? 'Docker data root' : 'SITES_ROOT';
+      this.openAlert(
+        {
+          kind: 'disk',
+          key,
+          host: h.host,
+          site: null,
+          severity: 'warning',
+          title: `Disk of ${h.host} (${what}) is ${pct}% full`,
+          lines: [
+            `${d.path}: ${formatBytes(d.usedBytes)} of ${formatBytes(d.totalBytes)} used.`,
+            ...(h.df ? [`${formatBytes(h.df.prunableBytes)} can be freed with /prune ${h.host}.`] : []),
+          ],
+        },
+        now,
+      );
     }
   }
 

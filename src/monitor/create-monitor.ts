@@ -43,6 +43,7 @@ export function alertSettingsFrom(config: Config) {
     hostDownAfterMs: config.ALERT_HOST_DOWN_AFTER_SECONDS * 1000,
     actionGraceMs: config.ALERT_ACTION_GRACE_SECONDS * 1000,
     tlsWarnDays: config.TLS_WARN_DAYS,
+    diskAlertPercent: config.HOST_DISK_ALERT_PERCENT,
   };
 }
 

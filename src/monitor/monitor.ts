@@ -17,6 +17,7 @@ import {
 import { SITE_RE } from '../core/command.js';
 import type { ContainerEvent } from '../core/engine.js';
 import { describeError } from '../core/errors.js';
+import type { HostHealth } from '../core/host-health.js';
 import type { OutputHub } from '../core/hub.js';
 import type { BackupState, LiveSite, LiveState, StateChange } from '../core/live-state.js';
 import {
@@ -193,6 +194,12 @@ export class Monitor implements MonitorControl, BackupAlertSink {
   urlChecks(host: string, site: string, results: readonly UrlCheckResult[]): void {
     this.syncIntents();
     this.engine.urlChecks(host, site, results);
+    this.flush();
+  }
+
+  /** A host's health (from the host health checker): disk alerts. */
+  hostHealth(h: HostHealth): void {
+    this.engine.hostHealth(h);
     this.flush();
   }
 

@@ -15,6 +15,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import helmet from 'helmet';
 import { isSiteFlowError } from '../core/errors.js';
 import { formatTime } from '../core/format.js';
+import { type HostHealthService, hostHealthLine } from '../core/host-health.js';
 import type { OutputHub } from '../core/hub.js';
 import type { LiveState } from '../core/live-state.js';
 import { isOperationId } from '../core/operation-id.js';
@@ -71,6 +72,8 @@ export interface StatusPageDeps {
   viewsDir?: string;
   /** A cached page is re-rendered after this long even without a change, for its ages (default 5 s). */
   cacheMs?: number;
+  /** Host health (a line per host on the overview). */
+  hostHealth?: Pick<HostHealthService, 'latest'>;
   /** History statistics (/stats, /api/stats) and the overview's charts. */
   stats?: StatsSource & ChartSource;
 }
@@ -354,7 +357,10 @@ function mountPage(app: express.Express, page: StatusPageDeps, t: Templates, log
       generated: formatTime(now),
       ...summaryContext(),
       ...alertsContext(now),
-      hosts: snap.hosts.map((h) => hostVM(h, now, snap.alerts, page.stats)),
+      hosts: snap.hosts.map((h) => {
+        const health = page.hostHealth?.latest(h.name);
+        return { ...hostVM(h, now, snap.alerts, page.stats), health: health ? hostHealthLine(health) : null };
+      }),
       ...opsContext(now),
     });
   };

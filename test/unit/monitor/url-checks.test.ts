@@ -228,3 +228,39 @@ describe('URL check name lookup (RFC 6761 special-use names)', () => {
     expect(await look('shop.invalid')).toBe('ENOTFOUND');
   });
 });
+
+describe('AlertEngine: host disk', () => {
+  const health = (percent: number) => ({
+    host: 'local',
+    at: 0,
+    source: 'os' as const,
+    disks: [
+      {
+        what: 'docker' as const,
+        path: '/var/lib/docker',
+        totalBytes: 100e9,
+        usedBytes: percent * 1e9,
+        percent,
+      },
+    ],
+    memory: null,
+    load: null,
+    cpus: null,
+    df: { images: 3, containers: 1, volumes: 0, imagesBytes: 5e9, prunableBytes: 2e9, reclaimableBytes: 3e9 },
+    problems: [],
+  });
+  it('alerts once at HOST_DISK_ALERT_PERCENT and recovers below it', () => {
+    const h = setup({ diskAlertPercent: 90 });
+    h.engine.hostHealth(health(89));
+    h.engine.hostHealth(health(91));
+    h.engine.hostHealth(health(95));
+    h.pump();
+    expect(h.posts()).toHaveLength(1);
+    const a = (h.posts()[0] as { alert: { kind: string; title: string; lines: string[] } }).alert;
+    expect(a).toMatchObject({ kind: 'disk', title: 'Disk of local (Docker data root) is 91% full' });
+    expect(a.lines.join(' ')).toContain('2.0 GB can be freed with /prune local');
+    h.engine.hostHealth(health(70));
+    h.pump();
+    expect(h.resolved()).toHaveLength(1);
+  });
+});
