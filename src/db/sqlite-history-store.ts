@@ -103,6 +103,13 @@ export class SqliteHistoryStore {
       urlBuckets: q(
         "SELECT host, site, series, start, n, ok_n, sum, max, p50, p95 FROM history_buckets WHERE res = ? AND start >= ? AND start < ? AND series LIKE 'url:%'",
       ),
+      // One site: the primary key (host, site, series, res, start) leads straight to its rows.
+      urlBucketsSite: q(
+        "SELECT host, site, series, start, n, ok_n, sum, max, p50, p95 FROM history_buckets WHERE host = ? AND site = ? AND series >= 'url:' AND series < 'url;' AND res = ? AND start >= ? AND start < ?",
+      ),
+      urlRawSite: q(
+        "SELECT host, site, series, value, ok FROM history_points WHERE host = ? AND site = ? AND series >= 'url:' AND series < 'url;' AND at >= ? AND at < ?",
+      ),
       urlRaw: q(
         "SELECT host, site, series, value, ok FROM history_points WHERE at >= ? AND at < ? AND series LIKE 'url:%'",
       ),
@@ -350,13 +357,25 @@ export class SqliteHistoryStore {
       }
       return u;
     };
-    const lastBucket = (this.st.maxBucket.get(RES_1H) as { start: number | null }).start;
-    const rawFrom = Math.max(
+    // Hourly buckets up to the last complete hour, 5-minute buckets in the current hour, raw
+    // points after the last 5-minute bucket: a few rows per URL whatever the window.
+    const lastHour = (this.st.maxBucket.get(RES_1H) as { start: number | null }).start;
+    const fiveFrom = Math.max(
       since,
-      lastBucket !== null ? Math.min(lastBucket + RES_1H, hour) : since,
+      lastHour !== null ? Math.min(lastHour + RES_1H, hour) : since,
       now - RAW_KEEP_MS,
     );
-    for (const b of this.st.urlBuckets.all(RES_1H, bucketFrom, rawFrom) as BucketRow[]) {
+    const last5 = (this.st.maxBucket.get(RES_5M) as { start: number | null }).start;
+    const rawFrom = Math.max(fiveFrom, last5 !== null ? last5 + RES_5M : fiveFrom);
+    const one = o.site ? [...new Set([...sites.values()].map((e) => e.host))] : null;
+    const buckets = (res: number, from: number, to: number): BucketRow[] =>
+      one
+        ? one.flatMap((h) => this.st.urlBucketsSite.all(h, o.site, res, from, to) as BucketRow[])
+        : (this.st.urlBuckets.all(res, from, to) as BucketRow[]);
+    for (const b of [
+      ...buckets(RES_1H, bucketFrom, fiveFrom),
+      ...buckets(RES_5M, Math.ceil(fiveFrom / RES_5M) * RES_5M, rawFrom),
+    ]) {
       if (!match(b.host, b.site)) continue;
       const u = urlOf(b.host, b.site, b.series);
       u.n += b.n;
@@ -364,7 +383,10 @@ export class SqliteHistoryStore {
       if (b.p50 !== null) u.p50.push([b.p50, b.n]);
       if (b.p95 !== null) u.p95.push([b.p95, b.n]);
     }
-    for (const r of this.st.urlRaw.all(rawFrom, now + 1) as Array<{
+    const raw = one
+      ? one.flatMap((h) => this.st.urlRawSite.all(h, o.site, rawFrom, now + 1))
+      : this.st.urlRaw.all(rawFrom, now + 1);
+    for (const r of raw as Array<{
       host: string;
       site: string;
       series: string;
