@@ -13,19 +13,11 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { HistoryPoint, SqliteHistoryStore } from '../../../src/db/sqlite-history-store.js';
 import { domId } from '../../../src/web/view-model.js';
 import { type ComposeProject, createComposeProject, REPO_DIR, waitFor } from '../../env/harness.js';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../support/chromium.js';
 import { startTestSiteFlow, type TestSiteFlow } from '../../support/siteflow.js';
 
 const env = inject('siteflowTestEnv');
 const ARTIFACTS = path.join(REPO_DIR, 'test/artifacts');
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const DAY = 86_400_000;
 
@@ -86,7 +78,7 @@ beforeAll(async () => {
   store.recordState('local', site.name, now - 12 * DAY + 3 * 3_600_000, 'up');
   const out = await sf.driver.type(`/restart local/${site.name}`, /op_\w+ succeeded/, 60_000);
   runId = /(op_[0-9a-z]{26})/.exec(out)![1]!;
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
 }, 180_000);
 
 afterAll(async () => {
