@@ -14,6 +14,7 @@ CREATE TABLE `history_buckets` (
 );
 --> statement-breakpoint
 CREATE INDEX `history_buckets_res_start_idx` ON `history_buckets` (`res`,`start`);--> statement-breakpoint
+CREATE INDEX `history_buckets_series_idx` ON `history_buckets` (`series`,`res`,`start`);--> statement-breakpoint
 CREATE TABLE `history_points` (
 	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
 	`host` text NOT NULL,

@@ -246,5 +246,7 @@ export const historyBuckets = sqliteTable(
   (t) => [
     primaryKey({ columns: [t.host, t.site, t.series, t.res, t.start] }),
     index('history_buckets_res_start_idx').on(t.res, t.start),
+    // Counts of one series over all sites (container exits) without walking the URL buckets.
+    index('history_buckets_series_idx').on(t.series, t.res, t.start),
   ],
 );

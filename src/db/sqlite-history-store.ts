@@ -119,6 +119,9 @@ export class SqliteHistoryStore {
       dieRaw: q(
         "SELECT host, site, COUNT(*) AS n FROM history_points WHERE at >= ? AND at < ? AND series = 'die' GROUP BY host, site",
       ),
+      operationsSite: q(
+        "SELECT kind, host, site, status, started_at, finished_at FROM operations WHERE site = ? AND created_at >= ? AND status NOT IN ('queued', 'running')",
+      ),
       operations: q(
         "SELECT kind, host, site, status, started_at, finished_at FROM operations WHERE created_at >= ? AND status NOT IN ('queued', 'running')",
       ),
@@ -422,7 +425,8 @@ export class SqliteHistoryStore {
       if (match(r.host, r.site)) entry(r.host, r.site).containerExits += r.n;
     // Operations by kind.
     const kinds = new Map<string, { count: number; ok: number; failed: number; durations: number[] }>();
-    for (const op of this.st.operations.all(since) as Array<{
+    const opRows = o.site ? this.st.operationsSite.all(o.site, since) : this.st.operations.all(since);
+    for (const op of opRows as Array<{
       kind: string;
       host: string | null;
       site: string | null;
