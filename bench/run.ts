@@ -22,6 +22,7 @@ const BENCHES: Bench[] = [
   { name: 'discord-ack', needsDocker: true, load: () => import('./discord-ack.bench.js') },
   { name: 'provision', needsDocker: true, load: () => import('./provision.bench.js') },
   { name: 'web', needsDocker: false, load: () => import('./web.bench.js') },
+  { name: 'stats', needsDocker: false, load: () => import('./stats.bench.js') },
   { name: 'memory', needsDocker: true, load: () => import('./memory.bench.js') },
 ];
 

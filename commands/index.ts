@@ -10,12 +10,14 @@ import help from './help.js';
 import logs from './logs.js';
 import maintenance from './maintenance.js';
 import provision from './provision.js';
+import prune from './prune.js';
 import pull from './pull.js';
 import restart from './restart.js';
 import schedule from './schedule.js';
 import silence from './silence.js';
 import silences from './silences.js';
 import start from './start.js';
+import stats from './stats.js';
 import status from './status.js';
 import stop from './stop.js';
 import templates from './templates.js';
@@ -26,6 +28,7 @@ import updates from './updates.js';
 export const commands = [
   help,
   status,
+  stats,
   restart,
   pull,
   start,
@@ -40,6 +43,7 @@ export const commands = [
   provision,
   deprovision,
   backup,
+  prune,
   silence,
   unsilence,
   silences,

@@ -4,6 +4,7 @@ import { HOST_ANSWER_MS, settleWithin } from '../src/core/deadline.js';
 import type { ContainerInfo, ContainerStats, Engine, SiteInfo } from '../src/core/engine.js';
 import { describeError } from '../src/core/errors.js';
 import { formatAgo, formatDuration } from '../src/core/format.js';
+import { hostHealthLine } from '../src/core/host-health.js';
 import { stoppedBy } from '../src/core/stopped.js';
 import { composePlan, driftReason } from '../src/docker/compose-plan.js';
 import { defineCommand, findSite, type Services, siteLabel } from '../src/services.js';
@@ -48,6 +49,10 @@ async function overview(services: Services) {
   if (rows.length) blocks.push({ kind: 'table', columns: ['site', 'state', 'up', 'last operation'], rows });
   else blocks.push({ kind: 'text', text: 'No sites found.' });
   for (const p of problems) blocks.push({ kind: 'text', text: `⚠ ${p}` });
+  for (const host of services.hosts.names()) {
+    const h = services.hostHealth?.latest(host);
+    if (h) blocks.push({ kind: 'text', text: `Host ${hostHealthLine(h)}` });
+  }
   const down = rows.filter((r) => r[1] === 'down' || r[1] === 'degraded').length;
   return reply.ok(
     `${rows.length} site${rows.length === 1 ? '' : 's'}${down ? `, ${down} not healthy` : ''}`,

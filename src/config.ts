@@ -764,6 +764,60 @@ export const KEYS = {
       'Recipients of alert emails: one mail per alert opened and one per alert resolved, plain text.',
     group: 'notify',
   }),
+  PROBE_INTERVAL_SECONDS: key({
+    schema: z.coerce.number({ error: 'expected a number of seconds' }).min(5, 'expected at least 5 seconds'),
+    default: '60',
+    description:
+      "How often each site's URLs are checked: its provisioned domain and any `siteflow.url` label (minimum 5).",
+    group: 'monitor',
+  }),
+  PROBE_TIMEOUT_SECONDS: key({
+    schema: z.coerce.number({ error: 'expected a number of seconds' }).positive('expected a number > 0'),
+    default: '10',
+    description: 'A URL check that has no complete answer within this many seconds fails.',
+    group: 'monitor',
+  }),
+  PROBE_CA_FILE: key({
+    schema: z.string(),
+    default: '',
+    description:
+      "A PEM file with an extra CA trusted by URL checks, e.g. Caddy's internal root (`pki/authorities/local/root.crt`).",
+    group: 'monitor',
+  }),
+  TLS_WARN_DAYS: key({
+    schema: positiveInt,
+    default: '14',
+    description:
+      'A checked https certificate alerts once when it has this many days left, and again at 3 days.',
+    group: 'monitor',
+  }),
+  HISTORY_RETENTION_DAYS: key({
+    schema: positiveInt,
+    default: '180',
+    description:
+      'History (site states, URL checks, CPU and memory) is kept raw for 48 h, in 5-minute buckets for 30 days and hourly for this many days.',
+    group: 'monitor',
+  }),
+  HOST_DISK_ALERT_PERCENT: key({
+    schema: z.coerce
+      .number({ error: 'expected a percentage' })
+      .gt(0, 'expected a percentage 1-100')
+      .max(100, 'expected a percentage 1-100'),
+    default: '90',
+    description:
+      'A host disk (the Docker data root or SITES_ROOT) this full alerts once, and recovers below it.',
+    group: 'monitor',
+  }),
+  PRUNE_ONLY_LABEL: key({
+    schema: z.union([
+      z.literal(''),
+      z.string().regex(/^[a-z0-9][a-z0-9._-]{0,99}=[A-Za-z0-9._:@/+-]{1,200}$/, 'expected key=value'),
+    ]),
+    default: '',
+    description:
+      '/prune removes only dangling images carrying this key=value label (and then no build cache, which has no labels). Empty: every dangling image and the unused build cache.',
+    group: 'monitor',
+  }),
   WEB_HOST: key({
     schema: z.string().min(1),
     default: '127.0.0.1',

@@ -35,19 +35,25 @@ import { HeldWrites } from './db/held-writes.js';
 import { RetentionJob } from './db/retention.js';
 import { SqliteAlertStore } from './db/sqlite-alert-store.js';
 import { SqliteAuditStore } from './db/sqlite-audit-store.js';
+import { SqliteHistoryStore } from './db/sqlite-history-store.js';
 import { SqliteOperationStore } from './db/sqlite-operation-store.js';
 import { SqliteProvisionJournal } from './db/sqlite-provision-journal.js';
 import { SqliteScheduleStore } from './db/sqlite-schedule-store.js';
 import { ComposeCli } from './docker/compose-cli.js';
+import { DockerodeEngine } from './docker/dockerode-engine.js';
 import { Hosts, parseDockerHosts, parseSshHostKeys } from './docker/hosts.js';
 import { knownHostTargets, writeKnownHosts } from './docker/known-hosts.js';
 import { RegistryClient, readDockerAuths } from './docker/registry-client.js';
+import { ScopedEngine } from './docker/site-scope.js';
 import { siteState } from './docker/status.js';
 import { createLogger, SafeLogDestination } from './logger.js';
 import { alertChannelNames, createMonitor } from './monitor/create-monitor.js';
 import { DriftWatch } from './monitor/drift-watch.js';
+import { HistoryRecorder } from './monitor/history-recorder.js';
+import { HostHealthChecker } from './monitor/host-health-checker.js';
 import type { Monitor } from './monitor/monitor.js';
 import { UpdateChecker, UpdateSchedule } from './monitor/update-checks.js';
+import { createUrlChecker, type UrlChecker } from './monitor/url-checker.js';
 import { ARCHIVE_DIR, deprovisionSite } from './provision/deprovision-site.js';
 import { createProvisioning } from './provision/provisioning.js';
 import { undoInterruptedProvision } from './provision/recover-provision.js';
@@ -92,6 +98,8 @@ export interface SiteFlow {
   updates: UpdateSchedule;
   /** The monitor (alerts); null when MONITOR_ENABLED=false. Chat surfaces add their AlertChannel to it. */
   monitor: Monitor | null;
+  /** Checks every site's URLs and certificates and feeds the monitor. */
+  urlChecks: UrlChecker;
   /** Stops taking commands, lets running operations finish within the grace period, closes the database. */
   stop(reason?: string): Promise<void>;
 }
@@ -319,6 +327,11 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
   );
 
   const live = new LiveState({ hosts: hosts.names(), siteState, clock });
+  // History of every site (states, URL checks, CPU/memory) for /stats and the page.
+  const history = new SqliteHistoryStore(database.db);
+  services.history = history;
+  // Host health is measured once the monitor exists; the page reads it when it renders.
+  let hostHealth: HostHealthChecker | null = null;
   // The page first: it serves while the engines are still being asked (hosts show as unknown).
   const metrics = new WebMetrics();
   const web: WebServer = await startWebServer({
@@ -328,7 +341,18 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     token: config.WEB_TOKEN || null,
     trustProxy: config.WEB_TRUST_PROXY,
     sessionMs: config.WEB_SESSION_HOURS * 3600e3,
-    page: { state: live, audit, operations, runLog, runs: runner, hub, metrics, clock },
+    page: {
+      state: live,
+      audit,
+      operations,
+      runLog,
+      runs: runner,
+      hub,
+      metrics,
+      clock,
+      stats: history,
+      hostHealth: { latest: (h) => hostHealth?.latest(h) ?? null },
+    },
     checks: {
       database: () => database.sqlite.prepare('select 1 as ok').get() !== undefined,
       disk: () => disk.status().ok,
@@ -425,6 +449,35 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     },
   });
   updateSchedule.start();
+  const recorder = new HistoryRecorder({
+    store: history,
+    state: live,
+    events: reconciler,
+    clock,
+    logger: logger.child({ part: 'history' }),
+    sampleMs: config.PROBE_INTERVAL_SECONDS * 1000,
+    retentionDays: config.HISTORY_RETENTION_DAYS,
+  });
+  recorder.start();
+  // Host health: disks, memory, load and `system df`, disk alerts, /prune.
+  hostHealth = new HostHealthChecker({
+    clients: () =>
+      hosts
+        .all()
+        .map((e) => (e instanceof ScopedEngine ? e.inner : e))
+        .filter((e): e is DockerodeEngine => e instanceof DockerodeEngine)
+        .map((e) => ({ host: e.name, docker: e.docker })),
+    sitesRoot: { host: hosts.sitesRootHost(), path: config.SITES_ROOT },
+    sink: monitor,
+    clock,
+    logger: logger.child({ part: 'host-health' }),
+    pruneLabel: config.PRUNE_ONLY_LABEL || null,
+  });
+  services.hostHealth = hostHealth;
+  hostHealth.start();
+  // URL and certificate checks of every site (only its own labelled or provisioned URLs).
+  const urlChecks = createUrlChecker(config, { state: live, sinks: [monitor, recorder], clock, logger });
+  urlChecks.start();
   // NAS backup checks fill the live state's backup slot and report freshness changes to the monitor.
   const backups = createBackupChecks({
     config,
@@ -463,6 +516,8 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
   });
   const starters = surfaces.map((s) => startSurface(s, logger));
   await Promise.all(starters.map((s) => s.started));
+  hostHealth.onMeasured = (h) => metrics.setHostHealth(h);
+  for (const h of hostHealth.all()) metrics.setHostHealth(h);
   monitor?.queue.reportLength((ch, n) => metrics.setChatQueue(`alerts:${ch}`, n));
   logger.info({ dataDir: config.DATA_DIR, console: wantConsole, web: web.url }, 'SiteFlow started');
 
@@ -479,6 +534,9 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
       for (const s of starters) s.stop();
       for (const s of surfaces)
         await s.stop().catch((e) => logger.warn({ err: describeError(e) }, 'surface stop failed'));
+      await urlChecks.stop();
+      recorder.stop();
+      hostHealth.stop();
       monitor?.stop();
       drift.stop();
       updateSchedule.stop();
@@ -509,6 +567,7 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     updates: updateSchedule,
     metrics,
     monitor,
+    urlChecks,
     stop,
   };
 }

@@ -18,8 +18,10 @@ import type { Confirmations } from './core/confirmations.js';
 import type { CommandRegistry } from './core/dispatch.js';
 import type { Compose, Engine, HostRegistry, ResolveError, SiteInfo } from './core/engine.js';
 import { formatAgo } from './core/format.js';
+import type { HostHealthService } from './core/host-health.js';
 import type { AuditStore, Clock, OperationStore } from './core/ports.js';
 import type { ActionDef, ActionRunner } from './core/runs.js';
+import type { StatsSource } from './core/stats.js';
 import type { MonitorControl } from './monitor/monitor.js';
 import type { UpdateChecker } from './monitor/update-checks.js';
 import type { Provisioning } from './provision/provisioning.js';
@@ -60,6 +62,10 @@ export interface Services {
   updates?: UpdateChecker;
   /** Drifted services of a site as the last drift check found them (service -> what changed). */
   driftOf?: (host: string, site: string) => Readonly<Record<string, string>> | null;
+  /** History statistics (/stats). */
+  history?: StatsSource;
+  /** Host health (/status host lines, /prune). */
+  hostHealth?: HostHealthService;
 }
 
 /** Declares a command whose handler receives the SiteFlow services. */

@@ -18,7 +18,9 @@ export type AlertKind =
   | 'storm'
   /** A site's newest NAS backup is stale, missing or cannot be checked. */
   | 'backup'
-  /** SiteFlow's own DATA_DIR is (nearly) full or cannot be written. */
+  /** An https URL's certificate expires soon (once at TLS_WARN_DAYS, again at 3 days). */
+  | 'certificate'
+  /** SiteFlow's own DATA_DIR is (nearly) full, or a host's disk is above HOST_DISK_ALERT_PERCENT. */
   | 'disk'
   /** Something SiteFlow did or found that people should know once (a failed pull, rolled back): no reminders. */
   | 'notice';
@@ -46,6 +48,7 @@ export const ROUTE_KIND_OF: Record<AlertKind, RouteKind> = {
   storm: 'container',
   host: 'host',
   backup: 'backup',
+  certificate: 'certificate',
   disk: 'disk',
   // Refined by the notice's key in routeSubject (update, drift); a failed pull's notice is about containers.
   notice: 'container',

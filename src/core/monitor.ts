@@ -22,8 +22,10 @@
  */
 import { type AlertKind, type AlertRecord, type BackupAlertSink, newAlertId } from './alerts.js';
 import type { ContainerEvent, ContainerStatus, SiteState } from './engine.js';
+import { formatBytes, type HostHealth } from './host-health.js';
 import type { AlertSeverity, BackupState, LiveAlert, LiveSilence } from './live-state.js';
 import type { Clock } from './ports.js';
+import { type CertificateInfo, daysLeft, describeCheck, type UrlCheckResult } from './url-checks.js';
 
 /** Thresholds of the alert rules (all in ms; see the module comment). */
 export interface AlertSettings {
@@ -39,6 +41,12 @@ export interface AlertSettings {
   actionGraceMs: number;
   /** How long a site that goes bad right after another one on its host waits to see whether a storm builds. */
   groupWaitMs: number;
+  /** A certificate with this many days left (or fewer) alerts once as a warning. */
+  tlsWarnDays: number;
+  /** ... and again, as critical, at this many days. */
+  tlsCriticalDays: number;
+  /** A host disk (Docker data root, SITES_ROOT) this full or fuller alerts once. */
+  diskAlertPercent: number;
 }
 
 /** Defaults of {@link AlertSettings}. */
@@ -53,6 +61,9 @@ export const DEFAULT_ALERT_SETTINGS: AlertSettings = {
   hostDownAfterMs: 5_000,
   actionGraceMs: 30_000,
   groupWaitMs: 1_500,
+  tlsWarnDays: 14,
+  tlsCriticalDays: 3,
+  diskAlertPercent: 90,
 };
 
 /** One container of an observed site (what the rules need). */
@@ -135,6 +146,8 @@ interface SiteTrack {
   seedListed: boolean;
   /** False until the first observation (a restored alert waits for it). */
   observed: boolean;
+  /** URL -> the latest check of each of the site's URLs (a failing one makes the site bad). */
+  urls: Map<string, UrlCheckResult>;
 }
 
 interface HostTrack {
@@ -474,6 +487,102 @@ export class AlertEngine implements BackupAlertSink {
     if (a?.kind === 'notice') this.resolve(a, this.clock.now(), text);
   }
 
+  /**
+   * The latest checks of a site's URLs (all of them: a URL not listed is no longer checked).
+   * A failing URL makes the site bad exactly like a failing container: the same alert, the
+   * same hysteresis, quiet during SiteFlow's own operations (a note in their output instead).
+   */
+  urlChecks(host: string, site: string, results: readonly UrlCheckResult[]): void {
+    const t = this.site(host, site);
+    const now = this.clock.now();
+    const intent = this.activeIntent(host, site, now);
+    const next = new Map(results.map((r) => [r.url, r]));
+    if (intent && intent.endedAt === null) {
+      for (const r of results) {
+        const before = t.urls.get(r.url);
+        if (!r.ok && (!before || before.ok || before.error !== r.error))
+          this.effects.push({
+            type: 'note',
+            operationId: intent.operationId,
+            text: `expected: ${describeCheck(r)}: ${intent.kind} by @${intent.actor}`,
+          });
+      }
+    }
+    t.urls = next;
+    if (t.observed) this.evalSite(t, now);
+  }
+
+  /**
+   * The certificate an https URL of a site presented (null: none, e.g. the site is gone).
+   * Alerts once at `tlsWarnDays` days left and again (critical) at `tlsCriticalDays`;
+   * resolves when a renewed certificate has more days left than `tlsWarnDays`.
+   */
+  certificateSeen(host: string, site: string, domain: string, cert: CertificateInfo | null): void {
+    const now = this.clock.now();
+    const key = `cert:${host}/${site}/${domain}`;
+    const id = this.byKey.get(key);
+    const a = id ? this.open.get(id) : undefined;
+    if (!cert) {
+      if (a) this.resolve(a, now, `${domain} is no longer checked.`);
+      return;
+    }
+    const left = daysLeft(cert.validTo, now);
+    const level: AlertSeverity | null =
+      left <= this.s.tlsCriticalDays ? 'critical' : left <= this.s.tlsWarnDays ? 'warning' : null;
+    if (level === null) {
+      if (a) this.resolve(a, now, `The certificate of ${domain} was renewed: ${left} days left.`);
+      return;
+    }
+    const title =
+      left < 0
+        ? `Certificate of ${domain} has expired`
+        : `Certificate of ${domain} expires in ${left} day${left === 1 ? '' : 's'}`;
+    const lines = [
+      `Expires ${new Date(cert.validTo).toISOString()} (${duration(Math.max(0, cert.validTo - now))} left).`,
+      `Issuer: ${cert.issuer}.`,
+    ];
+    if (!a) {
+      this.openAlert({ kind: 'certificate', key, host, site, severity: level, title, lines }, now);
+    } else if (level === 'critical' && a.severity !== 'critical') {
+      a.severity = 'critical';
+      a.title = title;
+      a.lines = lines;
+      this.change(a, now, 'changed', `${title}.`);
+    }
+  }
+
+  /** A host's health: a disk at or above `diskAlertPercent` alerts once; below it, it recovers. */
+  hostHealth(h: HostHealth): void {
+    const now = this.clock.now();
+    for (const d of h.disks) {
+      const key = `disk:${h.host}/${d.what}`;
+      const id = this.byKey.get(key);
+      const a = id ? this.open.get(id) : undefined;
+      const pct = Math.round(d.percent);
+      if (d.percent < this.s.diskAlertPercent) {
+        if (a) this.resolve(a, now, `Disk of ${h.host} (${d.what}) is down to ${pct}%.`);
+        continue;
+      }
+      if (a) continue;
+      const what = d.what === 'docker' ? 'Docker data root' : 'SITES_ROOT';
+      this.openAlert(
+        {
+          kind: 'disk',
+          key,
+          host: h.host,
+          site: null,
+          severity: 'warning',
+          title: `Disk of ${h.host} (${what}) is ${pct}% full`,
+          lines: [
+            `${d.path}: ${formatBytes(d.usedBytes)} of ${formatBytes(d.totalBytes)} used.`,
+            ...(h.df ? [`${formatBytes(h.df.prunableBytes)} can be freed with /prune ${h.host}.`] : []),
+          ],
+        },
+        now,
+      );
+    }
+  }
+
   /** Acknowledges an open alert: no more reminders. Null when no such open alert. */
   ack(alertId: string, by: string): AlertRecord | null {
     const a = this.open.get(alertId);
@@ -610,7 +719,10 @@ export class AlertEngine implements BackupAlertSink {
     if (h?.reachable === false || !t.observed) return;
     const obs = t.obs;
     const flapping = t.flapping.size > 0;
-    const bad = flapping || (obs !== null && (obs.state === 'down' || obs.state === 'degraded'));
+    const bad =
+      flapping ||
+      (obs !== null && (obs.state === 'down' || obs.state === 'degraded')) ||
+      (obs !== null && failingUrls(t).length > 0);
     if (bad) {
       t.badSince ??= now;
       t.goodSince = null;
@@ -688,7 +800,7 @@ export class AlertEngine implements BackupAlertSink {
     ) {
       return; // wait a moment: a storm may be building
     }
-    const sev = severityOf(obs.state, flapping);
+    const sev = severityOf(obs.state, flapping, t);
     const failing = failingOf(t);
     const na = this.openAlert(
       {
@@ -704,6 +816,7 @@ export class AlertEngine implements BackupAlertSink {
       parent,
     );
     for (const f of failing) t.listed.add(f.name);
+    for (const u of failingUrls(t)) t.listed.add(`url:${u.url}`);
     // A child is listed in its incident's thread by its own post; a lone alert lists its containers.
     if (!parent && na.announced && failing.length)
       this.effects.push({
@@ -721,7 +834,7 @@ export class AlertEngine implements BackupAlertSink {
     const obs = t.obs!;
     const flapping = t.flapping.size > 0;
     const title = titleOf(t, obs.state, flapping);
-    const severity = severityOf(obs.state, flapping);
+    const severity = severityOf(obs.state, flapping, t);
     const failing = failingOf(t);
     if (t.seedListed) {
       t.seedListed = false;
@@ -729,8 +842,10 @@ export class AlertEngine implements BackupAlertSink {
     }
     const fresh = failing.filter((f) => !t.listed.has(f.name));
     for (const f of fresh) t.listed.add(f.name);
+    const freshUrls = failingUrls(t).filter((u) => !t.listed.has(`url:${u.url}`));
+    for (const u of freshUrls) t.listed.add(`url:${u.url}`);
     const titleChanged = title !== a.title || severity !== a.severity;
-    if (!titleChanged && fresh.length === 0) return;
+    if (!titleChanged && fresh.length === 0 && freshUrls.length === 0) return;
     a.title = title;
     a.severity = severity;
     a.lines = siteLines(t, failing);
@@ -743,6 +858,7 @@ export class AlertEngine implements BackupAlertSink {
       );
     }
     if (fresh.length) parts.push(`down: ${fresh.map(describeContainer).join(', ')}`);
+    for (const u of freshUrls) parts.push(`URL failing: ${describeCheck(u)}`);
     this.change(a, now, 'changed', parts.join('\n'), titleChanged);
   }
 
@@ -879,6 +995,7 @@ export class AlertEngine implements BackupAlertSink {
         settleUntil: 0,
         seedListed: false,
         observed: false,
+        urls: new Map(),
       };
       this.sites.set(k, t);
     }
@@ -904,14 +1021,19 @@ function snap(a: AlertRecord): AlertRecord {
   return { ...a, lines: [...a.lines] };
 }
 
-function severityOf(state: SiteState, flapping: boolean): AlertSeverity {
-  if (flapping || state === 'down') return 'critical';
+function severityOf(state: SiteState, flapping: boolean, t?: SiteTrack): AlertSeverity {
+  if (flapping || state === 'down' || (t && failingUrls(t).length)) return 'critical';
   return 'warning';
 }
 
 function titleOf(t: SiteTrack, state: SiteState, flapping: boolean): string {
   if (flapping) return `${t.name} is flapping`;
-  return `${t.name} is ${state === 'down' ? 'down' : 'degraded'}`;
+  // A failing URL makes the site down for its visitors, whatever its containers do.
+  return `${t.name} is ${state === 'degraded' && !failingUrls(t).length ? 'degraded' : 'down'}`;
+}
+
+function failingUrls(t: SiteTrack): UrlCheckResult[] {
+  return [...t.urls.values()].filter((u) => !u.ok);
 }
 
 function failingOf(t: SiteTrack): ObservedContainer[] {
@@ -927,7 +1049,9 @@ function describeContainer(c: ObservedContainer): string {
 
 function siteLines(t: SiteTrack, failing: ObservedContainer[]): string[] {
   const total = t.obs?.containers.filter((c) => c.status !== 'completed').length ?? 0;
-  const lines = [`${failing.length} of ${total} container(s) not up.`];
+  const urls = failingUrls(t);
+  const lines = failing.length || !urls.length ? [`${failing.length} of ${total} container(s) not up.`] : [];
+  for (const u of urls) lines.push(`URL ${describeCheck(u)}`);
   if (t.flapping.size) lines.push(`Flapping: ${[...t.flapping].join(', ')}`);
   return lines;
 }

@@ -4,7 +4,7 @@
  * (`npm run db:generate`); never edit an applied migration, add a new one.
  */
 import { sql } from 'drizzle-orm';
-import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { index, integer, primaryKey, real, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 import type { BackupCheckState } from '../core/backup.js';
 import type { AuditOutcome, OperationStatus, Platform } from '../core/ports.js';
 
@@ -229,4 +229,78 @@ export const provisionJournal = sqliteTable(
     startedAt: integer('started_at').notNull(),
   },
   (t) => [primaryKey({ columns: [t.host, t.site] })],
+);
+
+/**
+ * History, site states: one row per change of a site's health as visitors see it (`up`,
+ * `degraded`, `down`, `stopped`, `empty`, `gone`). Uptime and incidents are computed from
+ * these intervals; pruned after HISTORY_RETENTION_DAYS.
+ */
+export const historyStates = sqliteTable(
+  'history_states',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    host: text('host').notNull(),
+    site: text('site').notNull(),
+    at: integer('at').notNull(),
+    state: text('state').notNull(),
+    /** Why (e.g. the failing URL), never a secret. */
+    note: text('note'),
+  },
+  (t) => [
+    index('history_states_site_at_idx').on(t.host, t.site, t.at),
+    index('history_states_at_idx').on(t.at),
+  ],
+);
+
+/**
+ * History, raw points (kept 48 h): `url:<URL>` checks (value = latency ms, ok, status, error),
+ * `cpu` (percent of one core, summed over the site's containers), `mem` (bytes) and `die`
+ * (a container of the site exited; value 1).
+ */
+export const historyPoints = sqliteTable(
+  'history_points',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    host: text('host').notNull(),
+    site: text('site').notNull(),
+    series: text('series').notNull(),
+    at: integer('at').notNull(),
+    value: real('value'),
+    ok: integer('ok', { mode: 'boolean' }),
+    status: integer('status'),
+    error: text('error'),
+  },
+  (t) => [
+    index('history_points_series_at_idx').on(t.host, t.site, t.series, t.at),
+    index('history_points_at_idx').on(t.at),
+  ],
+);
+
+/**
+ * History, downsampled: 5-minute buckets (`res` 300, kept 30 days) and hourly ones (`res`
+ * 3600, kept HISTORY_RETENTION_DAYS) of each series: count, passing count, sum, max and the
+ * bucket's own p50/p95 of the values.
+ */
+export const historyBuckets = sqliteTable(
+  'history_buckets',
+  {
+    host: text('host').notNull(),
+    site: text('site').notNull(),
+    series: text('series').notNull(),
+    res: integer('res').notNull(),
+    start: integer('start').notNull(),
+    n: integer('n').notNull(),
+    okN: integer('ok_n').notNull(),
+    sum: real('sum').notNull(),
+    max: real('max'),
+    p50: real('p50'),
+    p95: real('p95'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.host, t.site, t.series, t.res, t.start] }),
+    index('history_buckets_res_start_idx').on(t.res, t.start),
+    // Counts of one series over all sites (container exits) without walking the URL buckets.
+    index('history_buckets_series_idx').on(t.series, t.res, t.start),
+  ],
 );

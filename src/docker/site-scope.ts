@@ -154,7 +154,8 @@ export class ScopedEngine implements Engine {
   readonly name: string;
 
   constructor(
-    private readonly inner: Engine,
+    /** The engine behind the scope (host-level work such as `system df` needs it unfiltered). */
+    readonly inner: Engine,
     private readonly scope: SiteScope,
   ) {
     this.name = inner.name;

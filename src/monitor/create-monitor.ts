@@ -60,6 +60,8 @@ export function alertSettingsFrom(config: Config) {
     stormWindowMs: config.ALERT_STORM_WINDOW_SECONDS * 1000,
     hostDownAfterMs: config.ALERT_HOST_DOWN_AFTER_SECONDS * 1000,
     actionGraceMs: config.ALERT_ACTION_GRACE_SECONDS * 1000,
+    tlsWarnDays: config.TLS_WARN_DAYS,
+    diskAlertPercent: config.HOST_DISK_ALERT_PERCENT,
   };
 }
 

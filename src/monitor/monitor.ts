@@ -25,6 +25,7 @@ import {
 import { SITE_RE } from '../core/command.js';
 import type { ContainerEvent } from '../core/engine.js';
 import { describeError } from '../core/errors.js';
+import type { HostHealth } from '../core/host-health.js';
 import type { OutputHub } from '../core/hub.js';
 import type { BackupState, LiveSite, LiveState, StateChange } from '../core/live-state.js';
 import {
@@ -37,6 +38,7 @@ import type { Actor, AuditStore, Clock, Logger } from '../core/ports.js';
 import { err, ok, type Result } from '../core/result.js';
 import type { ActionRunner } from '../core/runs.js';
 import type { Masker } from '../core/secret-mask.js';
+import type { CertificateInfo, UrlCheckResult } from '../core/url-checks.js';
 import type { SqliteAlertStore, StoredSilence } from '../db/sqlite-alert-store.js';
 import type { MaintenanceWindow, SqliteMaintenanceStore } from '../db/sqlite-maintenance-store.js';
 import { siteState } from '../docker/status.js';
@@ -279,6 +281,25 @@ export class Monitor implements MonitorControl, BackupAlertSink {
   /** See {@link BackupAlertSink}. */
   backupChanged(host: string, site: string, state: BackupState, note: string | null = null): void {
     this.engine.backupChanged(host, site, state, note);
+    this.flush();
+  }
+
+  /** The latest checks of a site's URLs (from the URL checker). */
+  urlChecks(host: string, site: string, results: readonly UrlCheckResult[]): void {
+    this.syncIntents();
+    this.engine.urlChecks(host, site, results);
+    this.flush();
+  }
+
+  /** A host's health (from the host health checker): disk alerts. */
+  hostHealth(h: HostHealth): void {
+    this.engine.hostHealth(h);
+    this.flush();
+  }
+
+  /** The certificate an https URL presented (from the URL checker). */
+  certificateSeen(host: string, site: string, domain: string, cert: CertificateInfo | null): void {
+    this.engine.certificateSeen(host, site, domain, cert);
     this.flush();
   }
 

@@ -5,6 +5,7 @@
  * timeout) the undos run in reverse and each is reported, unless KEEP_ON_FAILURE is set.
  * Secrets go only to the site's `.env` (mode 0600) and are masked in all output.
  */
+
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -14,6 +15,7 @@ import { describeHealth, waitHealthy } from '../actions/wait-healthy.js';
 import type { Compose, Engine } from '../core/engine.js';
 import { describeError, SiteFlowError } from '../core/errors.js';
 import type { ActionDef, ActionIO } from '../core/runs.js';
+import { DOMAIN_LABEL } from '../core/url-checks.js';
 import type { ProvisionStep, SqliteProvisionJournal } from '../db/sqlite-provision-journal.js';
 import type { Caddy } from './caddy.js';
 import { exists } from './fs-exists.js';
@@ -133,7 +135,13 @@ export function provisionSite(o: ProvisionOptions): ActionDef {
           port,
           caddyPort: o.settings.caddyPort,
           imageOverrides: o.settings.imageOverrides,
-          labels: { ...o.settings.labels, 'siteflow.site': o.site, 'siteflow.template': o.template.name },
+          labels: {
+            ...o.settings.labels,
+            'siteflow.site': o.site,
+            'siteflow.template': o.template.name,
+            // The URL checker checks the site at this domain (src/core/url-checks.ts).
+            [DOMAIN_LABEL]: o.domain,
+          },
         });
         secrets = r.secretNames.map((n) => r.env[n]!).filter(Boolean);
 

@@ -4,7 +4,9 @@
  * outcome (counted as they end), open alerts and silences, live-stream clients, the chat
  * delivery queue (a gauge other code feeds through `setChatQueue`) and the process figures.
  */
+
 import client from 'prom-client';
+import type { HostHealth } from '../core/host-health.js';
 import type { LiveSnapshot } from '../core/live-state.js';
 import { summarize } from './view-model.js';
 
@@ -13,6 +15,8 @@ export class WebMetrics {
   readonly registry = new client.Registry();
   private readonly operations: client.Counter<'kind' | 'status'>;
   private readonly chatQueue: client.Gauge<'platform'>;
+  private readonly hostDisk: client.Gauge<'host' | 'what'>;
+  private readonly hostGauges: Record<'memory' | 'load' | 'images' | 'reclaimable', client.Gauge<'host'>>;
   private snapshot: () => LiveSnapshot | null = () => null;
   private sseClients: () => number = () => 0;
 
@@ -124,6 +128,34 @@ export class WebMetrics {
       labelNames: ['platform'],
       registers,
     });
+    this.hostDisk = new client.Gauge({
+      name: 'siteflow_host_disk_used_ratio',
+      help: 'Disk use of a host (0-1): what = docker (the Docker data root) or sites (SITES_ROOT).',
+      labelNames: ['host', 'what'],
+      registers,
+    });
+    const g = (name: string, help: string) =>
+      new client.Gauge({ name, help, labelNames: ['host'] as const, registers });
+    this.hostGauges = {
+      memory: g('siteflow_host_memory_used_ratio', 'Memory in use on a host (0-1).'),
+      load: g('siteflow_host_load1', '1-minute load average of a host.'),
+      images: g('siteflow_host_images', 'Images on a host (system df).'),
+      reclaimable: g(
+        'siteflow_host_reclaimable_bytes',
+        'Bytes of unused images and build cache on a host (system df).',
+      ),
+    };
+  }
+
+  /** The latest health of a host (the host health checker calls it after each measurement). */
+  setHostHealth(h: HostHealth): void {
+    for (const d of h.disks) this.hostDisk.set({ host: h.host, what: d.what }, d.percent / 100);
+    if (h.memory) this.hostGauges.memory.set({ host: h.host }, h.memory.percent / 100);
+    if (h.load) this.hostGauges.load.set({ host: h.host }, h.load[0]);
+    if (h.df) {
+      this.hostGauges.images.set({ host: h.host }, h.df.images);
+      this.hostGauges.reclaimable.set({ host: h.host }, h.df.reclaimableBytes);
+    }
   }
 
   /** Where the data folder's figures come from (free space, disk ok, database writes held). */

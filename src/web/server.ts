@@ -6,6 +6,7 @@
  * the in-memory live state (no Docker call per request) and cached per state version;
  * operations and the audit log come from SQLite.
  */
+
 import { createHash } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,6 +15,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import helmet from 'helmet';
 import { isSiteFlowError } from '../core/errors.js';
 import { formatTime } from '../core/format.js';
+import { type HostHealthService, hostHealthLine } from '../core/host-health.js';
 import type { OutputHub } from '../core/hub.js';
 import type { LiveState } from '../core/live-state.js';
 import { isOperationId } from '../core/operation-id.js';
@@ -30,10 +32,13 @@ import {
   type RunLog,
 } from '../core/ports.js';
 import type { RunEvent } from '../core/run-events.js';
+import type { StatsSource } from '../core/stats.js';
 import { LoginLimiter, SESSION_COOKIE, safeNext, TokenAuth } from './auth.js';
+import type { ChartSource } from './charts.js';
 import { GraphLayout } from './graph.js';
 import { LiveEvents } from './live-events.js';
 import type { WebMetrics } from './metrics.js';
+import { statsRouter } from './stats-routes.js';
 import { Templates } from './templates.js';
 import {
   alertsVM,
@@ -67,6 +72,10 @@ export interface StatusPageDeps {
   viewsDir?: string;
   /** A cached page is re-rendered after this long even without a change, for its ages (default 5 s). */
   cacheMs?: number;
+  /** Host health (a line per host on the overview). */
+  hostHealth?: Pick<HostHealthService, 'latest'>;
+  /** History statistics (/stats, /api/stats) and the overview's charts. */
+  stats?: StatsSource & ChartSource;
 }
 
 /** What the web server needs. */
@@ -362,7 +371,10 @@ function mountPage(app: express.Express, page: StatusPageDeps, t: Templates, log
       generated: formatTime(now),
       ...summaryContext(),
       ...alertsContext(now),
-      hosts: snap.hosts.map((h) => hostVM(h, now, snap.alerts)),
+      hosts: snap.hosts.map((h) => {
+        const health = page.hostHealth?.latest(h.name);
+        return { ...hostVM(h, now, snap.alerts, page.stats), health: health ? hostHealthLine(health) : null };
+      }),
       ...opsContext(now),
     });
   };
@@ -643,7 +655,7 @@ function mountPage(app: express.Express, page: StatusPageDeps, t: Templates, log
         }
         out.push({
           id: domId('s', key),
-          html: t.partial('site', siteVM(s, now, snap.alerts)),
+          html: t.partial('site', siteVM(s, now, snap.alerts, page.stats)),
           site: siteJson(s),
         });
         nodes.push(...graph.patches(s, now));
@@ -663,6 +675,7 @@ function mountPage(app: express.Express, page: StatusPageDeps, t: Templates, log
     },
   });
   app.get('/api/events', live.handle);
+  if (page.stats) app.use(statsRouter(page.stats, clock, (ctx) => t.page('stats', ctx)));
 
   if (page.metrics) {
     const m = page.metrics;

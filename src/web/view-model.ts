@@ -5,6 +5,7 @@
  * often carry credentials, e.g. reverse-proxy basic-auth hashes). Every string is still
  * untrusted and is escaped by the templates.
  */
+
 import { createHash } from 'node:crypto';
 import { formatAgo, formatDuration, formatTime } from '../core/format.js';
 import type {
@@ -17,6 +18,7 @@ import type {
   LiveSnapshot,
 } from '../core/live-state.js';
 import type { AuditEntry, Operation } from '../core/ports.js';
+import { type ChartSource, type SiteCharts, siteCharts } from './charts.js';
 
 /** Labels shown on the page (descriptive, never credentials). */
 export const SHOWN_LABELS = [
@@ -92,6 +94,8 @@ export interface SiteVM {
   alerts: number;
   /** Drifted services as `web (compose file or .env changed)`; empty when none. */
   drift: string;
+  /** 30-day uptime bar and 24-hour latency sparkline (null without history). */
+  charts: SiteCharts | null;
 }
 
 /** One host section. */
@@ -237,7 +241,12 @@ export function backupVM(b: BackupStatus | null, now: number): BackupVM {
 }
 
 /** The view of one site. */
-export function siteVM(s: LiveSite, now: number, alerts: readonly LiveAlert[] = []): SiteVM {
+export function siteVM(
+  s: LiveSite,
+  now: number,
+  alerts: readonly LiveAlert[] = [],
+  charts?: ChartSource,
+): SiteVM {
   const containers = s.containers.map((c) => containerVM(s.host, c, now));
   return {
     key: s.key,
@@ -254,11 +263,17 @@ export function siteVM(s: LiveSite, now: number, alerts: readonly LiveAlert[] = 
     drift: Object.entries(s.drift ?? {})
       .map(([svc, why]) => `${svc} (${why})`)
       .join(', '),
+    charts: charts ? siteCharts(charts, s.host, s.name, now) : null,
   };
 }
 
 /** The view of one host. */
-export function hostVM(h: LiveHost, now: number, alerts: readonly LiveAlert[] = []): HostVM {
+export function hostVM(
+  h: LiveHost,
+  now: number,
+  alerts: readonly LiveAlert[] = [],
+  charts?: ChartSource,
+): HostVM {
   return {
     name: h.name,
     domId: domId('h', h.name),
@@ -266,7 +281,7 @@ export function hostVM(h: LiveHost, now: number, alerts: readonly LiveAlert[] = 
     reason: h.reason,
     tone: h.reachable === null ? 'muted' : h.reachable ? 'good' : 'bad',
     stateText: h.reachable === null ? 'not checked yet' : h.reachable ? 'reachable' : 'not reachable',
-    sites: h.sites.map((s) => siteVM(s, now, alerts)),
+    sites: h.sites.map((s) => siteVM(s, now, alerts, charts)),
   };
 }
 

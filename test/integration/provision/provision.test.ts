@@ -130,7 +130,8 @@ describe('/templates', () => {
 
 describe('provision and deprovision a two-service site', () => {
   const site = name('a');
-  const domain = `${site}.test`;
+  // .localhost (RFC 6761): SiteFlow's URL checks of the provisioned domain stay on loopback.
+  const domain = `${site}.localhost`;
   let password = '';
 
   it('creates the folder, a 0600 .env, a Caddy route that answers, and healthy containers', async () => {
@@ -183,7 +184,7 @@ describe('provision and deprovision a two-service site', () => {
   });
 
   it('refuses to provision the same name again and creates nothing', async () => {
-    const out = await sf.driver.type(`/provision ${site} duo other.test`, 'already exists');
+    const out = await sf.driver.type(`/provision ${site} duo other.localhost`, 'already exists');
     expect(out).toContain('Pick another name');
   });
 
@@ -218,7 +219,7 @@ describe('provision and deprovision a two-service site', () => {
 
   it('with remove-volumes and delete-files removes the volumes and keeps no archive', async () => {
     const b = name('b');
-    expect(await provision(`${b} duo ${b}.test`)).toMatch(/succeeded, exit 0/);
+    expect(await provision(`${b} duo ${b}.localhost`)).toMatch(/succeeded, exit 0/);
     const ask = await sf.driver.type(
       `/deprovision ${b} remove-volumes:yes delete-files:yes`,
       /\/confirm (cf_[0-9a-f]{16})/,
@@ -229,7 +230,7 @@ describe('provision and deprovision a two-service site', () => {
     const out = await sf.driver.type(`/confirm ${id}`, /op_\w+ (succeeded|failed)/, 120_000);
     expect(out).toMatch(/succeeded, exit 0/);
     expect(out).toMatch(/Deleted .* no archive kept/);
-    await expectNothingLeft(b, `${b}.test`);
+    await expectNothingLeft(b, `${b}.localhost`);
     const archive = join(sitesRoot, '.archive');
     expect(existsSync(archive) ? readdirSync(archive).filter((f) => f.startsWith(`${b}-`)) : []).toEqual([]);
   });
@@ -238,19 +239,20 @@ describe('provision and deprovision a two-service site', () => {
 describe('a failure at each step undoes everything done before it', () => {
   it('bad image: the pull fails; containers, route and folder are undone', async () => {
     const site = name('img');
-    const out = await provision(`${site} ghost ${site}.test`);
+    const out = await provision(`${site} ghost ${site}.localhost`);
     expect(out).toMatch(/failed/);
     expect(out).toMatch(/Provision failed: .*missing/i);
     expect(out).toMatch(/Undoing 3 steps/);
     expect(out).toMatch(/undone: stopped and removed the containers/);
     expect(out).toMatch(/undone: removed .*\.caddy and reloaded Caddy/);
     expect(out).toMatch(new RegExp(`undone: removed ${join(sitesRoot, site)}`));
-    await expectNothingLeft(site, `${site}.test`);
+    await expectNothingLeft(site, `${site}.localhost`);
   });
 
   it('Caddy refuses the config (a conflicting route): snippet and folder are undone, nothing started', async () => {
     const site = name('dup');
-    const domain = `${site}.test`;
+    // .localhost (RFC 6761): SiteFlow's URL checks of the provisioned domain stay on loopback.
+    const domain = `${site}.localhost`;
     const conflict = caddy.writeSite(
       `zz-conflict-${tag}`,
       `http://${domain}:${caddyPort} {\n\trespond "other"\n}\n`,
@@ -273,12 +275,12 @@ describe('a failure at each step undoes everything done before it', () => {
 
   it('health timeout: the database never gets ready; everything is undone', async () => {
     const site = name('slow');
-    const out = await provision(`${site} slow ${site}.test`);
+    const out = await provision(`${site} slow ${site}.localhost`);
     expect(out).toMatch(/failed/);
     // compose itself waits for the db (web depends on it being healthy): the same budget applies.
     expect(out).toMatch(/not healthy within 15 s.*db: starting/);
     expect(out).toMatch(/Undoing 3 steps/);
-    await expectNothingLeft(site, `${site}.test`);
+    await expectNothingLeft(site, `${site}.localhost`);
   });
 
   it('KEEP_ON_FAILURE is off by default (the failures above left nothing)', () => {

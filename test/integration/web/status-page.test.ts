@@ -21,6 +21,7 @@ import {
   testLabels,
   waitFor,
 } from '../../env/harness.js';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../support/chromium.js';
 import { startTestSiteFlow, type TestSiteFlow } from '../../support/siteflow.js';
 
 const env = inject('siteflowTestEnv');
@@ -29,15 +30,6 @@ const TOKEN = `sf-token-${randomBytes(16).toString('hex')}`;
 const XSS_LABEL = '<script>alert(1)</script>';
 const XSS_PROJECT = `<img src=x onerror=alert(3)>${env.runId}`;
 const ARTIFACTS = path.join(REPO_DIR, 'test/artifacts');
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 let docker: Docker;
 let sf: TestSiteFlow;
@@ -142,7 +134,7 @@ beforeAll(async () => {
     },
     60_000,
   );
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
   ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   // Log in once through the form: the session cookie carries every later page.
   const page = await newPage();

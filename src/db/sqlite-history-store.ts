@@ -1,0 +1,468 @@
+/**
+ * The history store on SQLite: site state changes, raw points (URL checks, CPU, memory,
+ * container exits) and their 5-minute and hourly buckets, plus the statistics `/stats`,
+ * `/api/stats` and the page read. Buckets are rolled up from raw points as soon as their
+ * window is complete (so reads over days touch a few thousand bucket rows, not raw points);
+ * raw points are kept 48 h, 5-minute buckets 30 days, hourly ones the retention period.
+ */
+import type Database from 'better-sqlite3';
+import {
+  type HealthState,
+  type IncidentStat,
+  type OperationKindStats,
+  type SiteStats,
+  type StateChangePoint,
+  type StatsReport,
+  type UrlStat,
+  uptime,
+  weightedPercentile,
+} from '../core/stats.js';
+import type { Db } from './database.js';
+
+/** Raw points are kept this long. */
+export const RAW_KEEP_MS = 48 * 3_600_000;
+/** 5-minute buckets are kept this long. */
+export const FIVE_MIN_KEEP_MS = 30 * 86_400_000;
+const RES_5M = 300_000;
+const RES_1H = 3_600_000;
+const DAY = 86_400_000;
+
+/** One raw point. */
+export interface HistoryPoint {
+  host: string;
+  site: string;
+  /** `url:<URL>`, `cpu`, `mem` or `die`. */
+  series: string;
+  at: number;
+  value: number | null;
+  ok?: boolean | null;
+  status?: number | null;
+  error?: string | null;
+}
+
+/** What a prune removed. */
+export interface HistoryPruneResult {
+  points: number;
+  buckets: number;
+  states: number;
+}
+
+interface BucketRow {
+  host: string;
+  site: string;
+  series: string;
+  start: number;
+  n: number;
+  ok_n: number;
+  sum: number;
+  max: number | null;
+  p50: number | null;
+  p95: number | null;
+}
+
+/** See the module comment. */
+export class SqliteHistoryStore {
+  private readonly sqlite: Database.Database;
+  private readonly st;
+
+  constructor(db: Db) {
+    this.sqlite = db.$client;
+    const q = (s: string) => this.sqlite.prepare(s);
+    this.st = {
+      insState: q('INSERT INTO history_states (host, site, at, state, note) VALUES (?, ?, ?, ?, ?)'),
+      lastStates: q(
+        'SELECT s.host, s.site, s.state FROM history_states s JOIN (SELECT host, site, MAX(id) AS id FROM history_states GROUP BY host, site) m ON m.id = s.id',
+      ),
+      insPoint: q(
+        'INSERT INTO history_points (host, site, series, at, value, ok, status, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      maxBucket: q('SELECT MAX(start) AS start FROM history_buckets WHERE res = ?'),
+      minPoint: q('SELECT MIN(at) AS at FROM history_points'),
+      pointsIn: q(
+        'SELECT host, site, series, at, value, ok FROM history_points WHERE at >= ? AND at < ? ORDER BY host, site, series, at',
+      ),
+      upsertBucket: q(
+        'INSERT OR REPLACE INTO history_buckets (host, site, series, res, start, n, ok_n, sum, max, p50, p95) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      prunePoints: q('DELETE FROM history_points WHERE at < ?'),
+      pruneBuckets: q('DELETE FROM history_buckets WHERE res = ? AND start < ?'),
+      // Keep each site's last state before the cut, so uptime still knows what it was.
+      pruneStates: q(
+        'DELETE FROM history_states WHERE at < ? AND id NOT IN (SELECT MAX(id) FROM history_states WHERE at < ? GROUP BY host, site)',
+      ),
+      stateBefore: q(
+        'SELECT at, state FROM history_states WHERE host = ? AND site = ? AND at < ? ORDER BY at DESC, id DESC LIMIT 1',
+      ),
+      statesIn: q(
+        'SELECT at, state FROM history_states WHERE host = ? AND site = ? AND at >= ? AND at < ? ORDER BY at, id',
+      ),
+      sitesSeen: q('SELECT DISTINCT host, site FROM history_states'),
+      incidents: q(
+        "SELECT id, host, site, title, opened_at, resolved_at FROM alerts WHERE kind = 'site' AND parent_id IS NULL AND opened_at < ? AND (resolved_at IS NULL OR resolved_at >= ?) ORDER BY opened_at",
+      ),
+      urlBuckets: q(
+        "SELECT host, site, series, start, n, ok_n, sum, max, p50, p95 FROM history_buckets WHERE res = ? AND start >= ? AND start < ? AND series LIKE 'url:%'",
+      ),
+      // One site: the primary key (host, site, series, res, start) leads straight to its rows.
+      urlBucketsSite: q(
+        "SELECT host, site, series, start, n, ok_n, sum, max, p50, p95 FROM history_buckets WHERE host = ? AND site = ? AND series >= 'url:' AND series < 'url;' AND res = ? AND start >= ? AND start < ?",
+      ),
+      urlRawSite: q(
+        "SELECT host, site, series, value, ok FROM history_points WHERE host = ? AND site = ? AND series >= 'url:' AND series < 'url;' AND at >= ? AND at < ?",
+      ),
+      urlRaw: q(
+        "SELECT host, site, series, value, ok FROM history_points WHERE at >= ? AND at < ? AND series LIKE 'url:%'",
+      ),
+      dieBuckets: q(
+        "SELECT host, site, SUM(n) AS n FROM history_buckets WHERE res = ? AND start >= ? AND start < ? AND series = 'die' GROUP BY host, site",
+      ),
+      dieRaw: q(
+        "SELECT host, site, COUNT(*) AS n FROM history_points WHERE at >= ? AND at < ? AND series = 'die' GROUP BY host, site",
+      ),
+      operationsSite: q(
+        "SELECT kind, host, site, status, started_at, finished_at FROM operations WHERE site = ? AND created_at >= ? AND status NOT IN ('queued', 'running')",
+      ),
+      operations: q(
+        "SELECT kind, host, site, status, started_at, finished_at FROM operations WHERE created_at >= ? AND status NOT IN ('queued', 'running')",
+      ),
+      latency5m: q(
+        "SELECT start, series, p50, n FROM history_buckets WHERE res = ? AND host = ? AND site = ? AND start >= ? AND series LIKE 'url:%' ORDER BY start",
+      ),
+    };
+  }
+
+  /** Records a change of a site's health. */
+  recordState(host: string, site: string, at: number, state: HealthState, note: string | null = null): void {
+    this.st.insState.run(host, site, at, state, note);
+  }
+
+  /** Each site's last recorded state (so a restarted recorder does not repeat it). */
+  lastStates(): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const r of this.st.lastStates.all() as Array<{ host: string; site: string; state: string }>)
+      out.set(`${r.host}/${r.site}`, r.state);
+    return out;
+  }
+
+  /** Adds raw points in one transaction. */
+  addPoints(points: readonly HistoryPoint[]): void {
+    if (!points.length) return;
+    this.sqlite.transaction(() => {
+      for (const p of points)
+        this.st.insPoint.run(
+          p.host,
+          p.site,
+          p.series,
+          p.at,
+          p.value,
+          p.ok === undefined || p.ok === null ? null : p.ok ? 1 : 0,
+          p.status ?? null,
+          p.error ?? null,
+        );
+    })();
+  }
+
+  /** Rolls raw points up into every complete 5-minute and hourly bucket not yet made. */
+  rollup(now: number): number {
+    let made = 0;
+    for (const res of [RES_5M, RES_1H]) {
+      const last = (this.st.maxBucket.get(res) as { start: number | null }).start;
+      const first = (this.st.minPoint.get() as { at: number | null }).at;
+      if (first === null) continue;
+      let from = last !== null ? last + res : Math.floor(first / res) * res;
+      from = Math.max(from, Math.floor((now - RAW_KEEP_MS) / res) * res);
+      const to = Math.floor(now / res) * res;
+      if (to <= from) continue;
+      this.sqlite.transaction(() => {
+        made += this.rollupRange(res, from, to);
+      })();
+    }
+    return made;
+  }
+
+  private rollupRange(res: number, from: number, to: number): number {
+    let made = 0;
+    let key = '';
+    let cur: {
+      host: string;
+      site: string;
+      series: string;
+      start: number;
+      values: number[];
+      n: number;
+      ok: number;
+    } | null = null;
+    const flush = () => {
+      if (!cur) return;
+      const v = cur.values.sort((a, b) => a - b);
+      const pick = (p: number) =>
+        v.length ? v[Math.min(v.length - 1, Math.max(0, Math.ceil(p * v.length) - 1))]! : null;
+      this.st.upsertBucket.run(
+        cur.host,
+        cur.site,
+        cur.series,
+        res,
+        cur.start,
+        cur.n,
+        cur.ok,
+        v.reduce((s, x) => s + x, 0),
+        v.length ? v[v.length - 1]! : null,
+        pick(0.5),
+        pick(0.95),
+      );
+      made++;
+    };
+    for (const r of this.st.pointsIn.all(from, to) as Array<{
+      host: string;
+      site: string;
+      series: string;
+      at: number;
+      value: number | null;
+      ok: number | null;
+    }>) {
+      const start = Math.floor(r.at / res) * res;
+      const k = `${r.host}\u0000${r.site}\u0000${r.series}\u0000${start}`;
+      if (k !== key) {
+        flush();
+        key = k;
+        cur = { host: r.host, site: r.site, series: r.series, start, values: [], n: 0, ok: 0 };
+      }
+      cur!.n++;
+      if (r.ok === 1) cur!.ok++;
+      if (r.value !== null) cur!.values.push(r.value);
+    }
+    flush();
+    return made;
+  }
+
+  /** Deletes raw points older than 48 h, 5-minute buckets older than 30 days, the rest after `retentionDays`. */
+  prune(now: number, retentionDays: number): HistoryPruneResult {
+    const cut = now - retentionDays * DAY;
+    return this.sqlite.transaction(() => {
+      const points = this.st.prunePoints.run(now - RAW_KEEP_MS).changes;
+      const buckets =
+        this.st.pruneBuckets.run(RES_5M, now - FIVE_MIN_KEEP_MS).changes +
+        this.st.pruneBuckets.run(RES_1H, cut).changes;
+      const states = this.st.pruneStates.run(cut, cut).changes;
+      return { points, buckets, states };
+    })();
+  }
+
+  /** Uptime of a site over [from, to). */
+  uptimeOf(host: string, site: string, from: number, to: number) {
+    const before = (this.st.stateBefore.get(host, site, from) as StateChangePoint | undefined) ?? null;
+    const changes = this.st.statesIn.all(host, site, from, to) as StateChangePoint[];
+    return uptime(before, changes, from, to);
+  }
+
+  /** Uptime per day of the last `days` days (oldest first; null for days it was not observed). */
+  dailyUptime(host: string, site: string, now: number, days = 30): Array<number | null> {
+    const end = Math.floor(now / DAY) * DAY + DAY;
+    const start = end - days * DAY;
+    let before = (this.st.stateBefore.get(host, site, start) as StateChangePoint | undefined) ?? null;
+    const changes = this.st.statesIn.all(host, site, start, end) as StateChangePoint[];
+    const out: Array<number | null> = [];
+    let i = 0;
+    for (let d = start; d < end; d += DAY) {
+      const inDay: StateChangePoint[] = [];
+      while (i < changes.length && changes[i]!.at < d + DAY) inDay.push(changes[i++]!);
+      out.push(uptime(before, inDay, d, Math.min(d + DAY, now)).percent);
+      if (inDay.length) before = inDay.at(-1)!;
+    }
+    return out;
+  }
+
+  /** The 5-minute median latency of a site's first URL over the last 24 h (oldest first). */
+  latency24h(host: string, site: string, now: number): Array<{ at: number; ms: number }> {
+    const rows = this.st.latency5m.all(RES_5M, host, site, now - DAY) as Array<{
+      start: number;
+      series: string;
+      p50: number | null;
+      n: number;
+    }>;
+    const first = rows[0]?.series;
+    return rows.filter((r) => r.series === first && r.p50 !== null).map((r) => ({ at: r.start, ms: r.p50! }));
+  }
+
+  /**
+   * The statistics of every site (or one) since `since`: uptime over 24 h, 7 d and 30 d,
+   * incidents, URL latency p50/p95 (exact from raw points inside the current hour, from the
+   * hourly buckets' own p50/p95, weighted by their counts, before it), container exits,
+   * restart operations, and operations by kind.
+   */
+  stats(o: { since: number; now: number; host?: string | null; site?: string | null }): StatsReport {
+    const { now, since } = o;
+    const match = (h: string, s: string | null) => (!o.host || o.host === h) && (!o.site || o.site === s);
+    const sites = new Map<string, SiteStats>();
+    const entry = (host: string, site: string): SiteStats => {
+      const k = `${host}/${site}`;
+      let e = sites.get(k);
+      if (!e) {
+        e = {
+          host,
+          site,
+          uptime: { '24h': null, '7d': null, '30d': null },
+          incidents: [],
+          urls: [],
+          containerExits: 0,
+          restartOperations: 0,
+        };
+        sites.set(k, e);
+      }
+      return e;
+    };
+    for (const r of this.st.sitesSeen.all() as Array<{ host: string; site: string }>) {
+      if (!match(r.host, r.site)) continue;
+      const e = entry(r.host, r.site);
+      e.uptime['24h'] = this.uptimeOf(r.host, r.site, now - DAY, now).percent;
+      e.uptime['7d'] = this.uptimeOf(r.host, r.site, now - 7 * DAY, now).percent;
+      e.uptime['30d'] = this.uptimeOf(r.host, r.site, now - 30 * DAY, now).percent;
+    }
+    for (const a of this.st.incidents.all(now, since) as Array<{
+      id: string;
+      host: string;
+      site: string | null;
+      title: string;
+      opened_at: number;
+      resolved_at: number | null;
+    }>) {
+      if (!a.site || !match(a.host, a.site)) continue;
+      const inc: IncidentStat = {
+        alertId: a.id,
+        title: a.title,
+        openedAt: a.opened_at,
+        resolvedAt: a.resolved_at,
+        durationMs: (a.resolved_at ?? now) - a.opened_at,
+      };
+      entry(a.host, a.site).incidents.push(inc);
+    }
+    // URL latency: hourly buckets up to the current hour, raw points in it.
+    const hour = Math.floor(now / RES_1H) * RES_1H;
+    const bucketFrom = Math.ceil(since / RES_1H) * RES_1H;
+    const urls = new Map<
+      string,
+      {
+        host: string;
+        site: string;
+        url: string;
+        p50: Array<[number, number]>;
+        p95: Array<[number, number]>;
+        n: number;
+        ok: number;
+      }
+    >();
+    const urlOf = (host: string, site: string, series: string) => {
+      const k = `${host}\u0000${site}\u0000${series}`;
+      let u = urls.get(k);
+      if (!u) {
+        u = { host, site, url: series.slice(4), p50: [], p95: [], n: 0, ok: 0 };
+        urls.set(k, u);
+      }
+      return u;
+    };
+    // Hourly buckets up to the last complete hour, 5-minute buckets in the current hour, raw
+    // points after the last 5-minute bucket: a few rows per URL whatever the window.
+    const lastHour = (this.st.maxBucket.get(RES_1H) as { start: number | null }).start;
+    const fiveFrom = Math.max(
+      since,
+      lastHour !== null ? Math.min(lastHour + RES_1H, hour) : since,
+      now - RAW_KEEP_MS,
+    );
+    const last5 = (this.st.maxBucket.get(RES_5M) as { start: number | null }).start;
+    const rawFrom = Math.max(fiveFrom, last5 !== null ? last5 + RES_5M : fiveFrom);
+    const one = o.site ? [...new Set([...sites.values()].map((e) => e.host))] : null;
+    const buckets = (res: number, from: number, to: number): BucketRow[] =>
+      one
+        ? one.flatMap((h) => this.st.urlBucketsSite.all(h, o.site, res, from, to) as BucketRow[])
+        : (this.st.urlBuckets.all(res, from, to) as BucketRow[]);
+    for (const b of [
+      ...buckets(RES_1H, bucketFrom, fiveFrom),
+      ...buckets(RES_5M, Math.ceil(fiveFrom / RES_5M) * RES_5M, rawFrom),
+    ]) {
+      if (!match(b.host, b.site)) continue;
+      const u = urlOf(b.host, b.site, b.series);
+      u.n += b.n;
+      u.ok += b.ok_n;
+      if (b.p50 !== null) u.p50.push([b.p50, b.n]);
+      if (b.p95 !== null) u.p95.push([b.p95, b.n]);
+    }
+    const raw = one
+      ? one.flatMap((h) => this.st.urlRawSite.all(h, o.site, rawFrom, now + 1))
+      : this.st.urlRaw.all(rawFrom, now + 1);
+    for (const r of raw as Array<{
+      host: string;
+      site: string;
+      series: string;
+      value: number | null;
+      ok: number | null;
+    }>) {
+      if (!match(r.host, r.site)) continue;
+      const u = urlOf(r.host, r.site, r.series);
+      u.n++;
+      if (r.ok === 1) u.ok++;
+      if (r.value !== null) {
+        u.p50.push([r.value, 1]);
+        u.p95.push([r.value, 1]);
+      }
+    }
+    for (const u of urls.values()) {
+      const s: UrlStat = {
+        url: u.url,
+        checks: u.n,
+        failures: u.n - u.ok,
+        p50Ms: weightedPercentile(u.p50, 50),
+        p95Ms: weightedPercentile(u.p95, 95),
+      };
+      entry(u.host, u.site).urls.push(s);
+    }
+    for (const r of this.st.dieBuckets.all(RES_1H, bucketFrom, rawFrom) as Array<{
+      host: string;
+      site: string;
+      n: number;
+    }>)
+      if (match(r.host, r.site)) entry(r.host, r.site).containerExits += r.n;
+    for (const r of this.st.dieRaw.all(rawFrom, now + 1) as Array<{ host: string; site: string; n: number }>)
+      if (match(r.host, r.site)) entry(r.host, r.site).containerExits += r.n;
+    // Operations by kind.
+    const kinds = new Map<string, { count: number; ok: number; failed: number; durations: number[] }>();
+    const opRows = o.site ? this.st.operationsSite.all(o.site, since) : this.st.operations.all(since);
+    for (const op of opRows as Array<{
+      kind: string;
+      host: string | null;
+      site: string | null;
+      status: string;
+      started_at: number | null;
+      finished_at: number | null;
+    }>) {
+      if (o.host && op.host !== o.host) continue;
+      if (o.site && op.site !== o.site) continue;
+      const k = kinds.get(op.kind) ?? { count: 0, ok: 0, failed: 0, durations: [] };
+      k.count++;
+      if (op.status === 'succeeded') k.ok++;
+      else k.failed++;
+      if (op.started_at !== null && op.finished_at !== null) k.durations.push(op.finished_at - op.started_at);
+      kinds.set(op.kind, k);
+      if (op.kind === 'restart' && op.host && op.site) entry(op.host, op.site).restartOperations++;
+    }
+    const operations: OperationKindStats[] = [...kinds.entries()]
+      .sort((a, b) => a[0].localeCompare(b[0]))
+      .map(([kind, k]) => ({
+        kind,
+        count: k.count,
+        succeeded: k.ok,
+        failed: k.failed,
+        successRate: k.count ? (k.ok / k.count) * 100 : null,
+        avgMs: k.durations.length ? k.durations.reduce((s, x) => s + x, 0) / k.durations.length : null,
+        p95Ms: weightedPercentile(
+          k.durations.map((d) => [d, 1] as const),
+          95,
+        ),
+      }));
+    return {
+      since,
+      until: now,
+      sites: [...sites.values()].sort((a, b) => a.host.localeCompare(b.host) || a.site.localeCompare(b.site)),
+      operations,
+    };
+  }
+}
