@@ -61,7 +61,8 @@ describe('schedules', () => {
       '/schedule add "*/4 * * * * *" "deprovision blog"',
       /Cannot add|Schedule sc_/,
     );
-    expect(bad).toMatch(/only \/restart, \/pull can be scheduled/);
+    // The allowlist (restart, pull, prune, up), all of which exist now.
+    expect(bad).toMatch(/only \/restart, \/pull, \/prune, \/up can be scheduled, not "deprovision"/);
     const badCron = await sf.driver.type(
       `/schedule add "every day" "restart ${site.name}"`,
       /Cannot add|Schedule sc_|Invalid/,
