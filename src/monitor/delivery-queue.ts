@@ -162,7 +162,11 @@ export class AlertDeliveryQueue {
     if (this.stopped) return;
     // A channel not attached yet keeps its jobs until it is.
     if (!this.channels.has(name)) {
-      this.onLength?.(name, this.opts.store.queueLength(name));
+      try {
+        this.onLength?.(name, this.opts.store.queueLength(name));
+      } catch {
+        // Only a gauge: the database may be briefly unavailable.
+      }
       return;
     }
     if (this.busy.has(name)) {
@@ -175,10 +179,21 @@ export class AlertDeliveryQueue {
       this.timers.delete(name);
     }
     this.busy.add(name);
-    void this.pump(name).finally(() => {
-      this.busy.delete(name);
-      if (this.again.delete(name)) this.kick(name);
-    });
+    void this.pump(name)
+      .catch((e) => {
+        // The queue's own database writes failed (a full disk, a lock held too long): the jobs
+        // stay queued and are tried again after the longest backoff; never an unhandled
+        // rejection, which would end SiteFlow.
+        this.opts.logger.warn(
+          { channel: name, err: describeError(e), retryInMs: this.backoff.max },
+          'alert queue could not update its database; retrying',
+        );
+        if (!this.stopped) this.schedule(name, this.backoff.max);
+      })
+      .finally(() => {
+        this.busy.delete(name);
+        if (this.again.delete(name)) this.kick(name);
+      });
   }
 
   private async pump(name: string): Promise<void> {

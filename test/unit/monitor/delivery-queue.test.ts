@@ -147,6 +147,39 @@ describe('AlertDeliveryQueue', () => {
     expect(ch.calls.filter((c) => c.op === 'reply').map((c) => c.text)).toEqual(['first', 'second']);
   });
 
+  it('a database write of the queue that fails (disk full) is retried later, never an unhandled rejection', async () => {
+    const { queue, store } = setup();
+    const ch = new RecordingChannel('c');
+    let fails = 1;
+    ch.hook = async () => {
+      if (fails-- > 0) throw deliveryError('ALERT_DELIVERY_RETRY', 'HTTP 503');
+    };
+    const failed = store.failed.bind(store);
+    let full = true;
+    store.failed = (...args: Parameters<SqliteAlertStore['failed']>) => {
+      if (full) {
+        full = false;
+        throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+      }
+      return failed(...args);
+    };
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown) => unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      queue.addChannel(ch);
+      queue.post(alert('al_a'));
+      await until('posted after the write failure', () => queue.length() === 0 && ch.calls.length === 2);
+      await queue.idle();
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(full).toBe(false);
+    expect(unhandled).toEqual([]);
+    expect(ch.calls.map((c) => c.op)).toEqual(['post', 'post']);
+  });
+
   it('queues for expected channels before they attach and delivers in order once they do', async () => {
     const { queue } = setup({ expected: ['console', 'discord'] });
     const console = new RecordingChannel('console');
