@@ -92,6 +92,7 @@ export async function run(log: (line: string) => void = () => {}): Promise<Bench
     DISCORD_TOKEN: sfFake.token,
     DISCORD_API_URL: sfFake.apiUrl,
     DISCORD_GUILD_ID: DiscordIds.guild,
+    ADMINS: `discord:role:${DiscordIds.roleAdmin}`,
     OPERATORS: `discord:role:${DiscordIds.roleOperator}`,
     MONITOR_ENABLED: 'false',
   });

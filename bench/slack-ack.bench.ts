@@ -80,6 +80,8 @@ export async function run(log: (line: string) => void = () => {}): Promise<Bench
     SLACK_SIGNING_SECRET: SECRET,
     SLACK_PORT: String(sfPort),
     SLACK_API_URL: fake.apiUrl,
+    // /logs (the streaming part) is operator-level.
+    ADMINS: `slack:user:${SlackIds.alice}`,
     MONITOR_ENABLED: 'false',
   });
   const bareProc = spawnModule(BARE, {
