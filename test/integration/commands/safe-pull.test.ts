@@ -41,7 +41,8 @@ beforeAll(async () => {
     HEALTH_TIMEOUT_SECONDS: '20',
     // Other test files share this engine: keep their churn from folding our sites into a storm.
     ALERT_STORM_THRESHOLD: '1000',
-    ALERT_ACTION_GRACE_SECONDS: '5',
+    // The default grace: a crash loop inside the pull (before its rollback) stays the pull's own.
+    ALERT_ACTION_GRACE_SECONDS: '30',
   });
 }, 60_000);
 
