@@ -199,8 +199,13 @@ export function buildWebApp(
       .json({ ok, checks: results });
   });
 
+  // Sessions expire on the same clock as everything else on the page (tests move it).
+  const sessionClock = deps.page?.clock;
   const auth = deps.token
-    ? new TokenAuth(deps.token, deps.sessionMs !== undefined ? { sessionMs: deps.sessionMs } : {})
+    ? new TokenAuth(deps.token, {
+        ...(deps.sessionMs !== undefined ? { sessionMs: deps.sessionMs } : {}),
+        ...(sessionClock ? { now: () => sessionClock.now() } : {}),
+      })
     : null;
   const limiter = new LoginLimiter();
   app.get('/login', (req, res) => {

@@ -194,9 +194,17 @@ describe('web: sessions', () => {
   });
 
   it('an expired session is refused', async () => {
-    const base = await listen(createWebApp({ checks: {}, token: TOKEN, sessionMs: 50, page: page() }));
+    let now = Date.now();
+    const base = await listen(
+      createWebApp({
+        checks: {},
+        token: TOKEN,
+        sessionMs: 50,
+        page: { ...page(), clock: { now: () => now } },
+      }),
+    );
     const { cookie } = await signIn(base);
-    await new Promise((r) => setTimeout(r, 120)); // the session length itself, not a wait for a condition
+    now += 120; // past the session length, on SiteFlow's clock
     expect(await status(base, cookie)).toBe(401);
     expect(await status(base, 'siteflow_session=forged')).toBe(401);
   });
