@@ -196,6 +196,16 @@ export async function waitFor(
   }
 }
 
+/**
+ * SIGKILLs a container through the engine API and returns when it died: the engine answers a
+ * SIGKILL only once the container has exited (its `die` event is out by then). Alert latency is
+ * measured from this moment, so a slow `docker` CLI start on a loaded machine is not counted.
+ */
+export async function killContainer(docker: Docker, id: string): Promise<number> {
+  await docker.getContainer(id).kill({ signal: 'SIGKILL' });
+  return Date.now();
+}
+
 let tempCounter = 0;
 /** A fresh temp dir named after this run (`siteflow-env-<runId>-<kind>-*`), removed by cleanupStale if the run dies. */
 export function tempDir(kind: string): string {
