@@ -359,7 +359,13 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     },
   });
   metrics.bindDisk(() => ({ ...disk.status(), heldWrites: heldWrites.held }));
-  const reconciler = new StateReconciler({ hosts, state: live, logger, clock });
+  const reconciler = new StateReconciler({
+    hosts,
+    state: live,
+    logger,
+    clock,
+    statsIntervalMs: config.STATS_INTERVAL_SECONDS * 1000,
+  });
   // Waits a few seconds at most: a host that does not answer is filled in when it does.
   await reconciler.start();
   siteSecrets = new SiteEnvSecrets({ masker, state: live, logger, sitesRoot: config.SITES_ROOT });
