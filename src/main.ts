@@ -504,6 +504,9 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     logger: logger.child({ part: 'scheduler' }),
   });
   services.schedules = scheduler;
+  // Scheduled runs show in the alert channels: the console here, Discord and Slack once connected.
+  const consoleOut = consoleSurface;
+  if (consoleOut) scheduler.addOutput({ name: 'console', announce: async (r) => consoleOut.show(r) });
   scheduler.start();
   // Chat surfaces last: they add their alert channels to the monitor once connected.
   const surfaces = chatSurfacesFor({

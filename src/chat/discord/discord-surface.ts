@@ -159,6 +159,12 @@ export class DiscordSurface implements ChatSurface {
     }
     await this.registerCommands();
     this.addAlertChannel(client);
+    const alertChannel = config.DISCORD_ALERT_CHANNEL_ID;
+    if (alertChannel)
+      this.deps.services.schedules?.addOutput({
+        name: 'discord',
+        announce: (r) => this.postRun(alertChannel, r),
+      });
     this.log.info({ user: client.user?.tag, guilds: [...this.guilds] }, 'discord surface ready');
   }
 
@@ -487,6 +493,21 @@ export class DiscordSurface implements ChatSurface {
         .slice(0, 25)
         .map((n) => ({ name: n, value: n })),
     );
+  }
+
+  /**
+   * Posts a reply that no interaction asked for (a scheduled run) as a new message in a
+   * channel, and streams its run into the message's thread like a slash command's.
+   */
+  private async postRun(channelId: string, r: Reply): Promise<void> {
+    const ch = await this.client?.channels.fetch(channelId);
+    if (!ch?.isSendable()) throw new SiteFlowError('DISCORD_CHANNEL', `cannot post in channel ${channelId}`);
+    const message = await ch.send({
+      content: renderDiscordReply(r).messages[0]!,
+      components: componentsOf(r),
+      allowedMentions: noMentions,
+    });
+    if (r.operationId) this.stream(r.operationId, message, r, channelId);
   }
 
   /** Starts a thread on `message` and streams the run into it (in the background). */

@@ -190,6 +190,12 @@ export class SlackSurface implements ChatSurface {
     const me = await this.client.auth.test();
     this.home = { team: me.team_id ?? null, enterprise: me.enterprise_id ?? null };
     this.addAlertChannel();
+    const alertChannel = this.deps.config.SLACK_ALERT_CHANNEL;
+    if (alertChannel)
+      this.deps.services.schedules?.addOutput({
+        name: 'slack',
+        announce: async (r) => this.track(this.postRun(alertChannel, r)),
+      });
     if (this.mode === 'socket') {
       await this.app.start();
       this.log.info({ mode: 'socket' }, 'Slack surface connected (Socket Mode)');
@@ -437,6 +443,22 @@ export class SlackSurface implements ChatSurface {
     } catch (e) {
       this.log.warn({ err: describeError(e) }, 'could not answer through response_url');
     }
+  }
+
+  /**
+   * Posts a reply that no command asked for (a scheduled run) in a channel, its run streamed
+   * into the message's thread like a slash command's.
+   */
+  private async postRun(channel: string, r: Reply): Promise<void> {
+    // Nobody to answer privately: what would be an answer is a message in the channel.
+    const respond = (async () => {
+      await this.client.chat.postMessage({ channel, ...replyMessage(r) });
+    }) as unknown as RespondFn;
+    await this.deliver(r, {
+      channel,
+      user: { id: 'schedule', name: r.title.split(':')[0]!, roles: [] },
+      respond,
+    });
   }
 
   private async streamRun(r: Reply, opId: string, t: Target): Promise<void> {
