@@ -17,7 +17,9 @@ let site: ComposeProject;
 
 /** Everything a person reads in a message now (text and blocks), Slack escapes undone. */
 const shown = (m: SlackMessage) =>
-  unescapeSlack(`${m.versions.at(-1)?.text ?? m.text}\n${JSON.stringify(m.versions.at(-1)?.blocks ?? m.blocks)}`);
+  unescapeSlack(
+    `${m.versions.at(-1)?.text ?? m.text}\n${JSON.stringify(m.versions.at(-1)?.blocks ?? m.blocks)}`,
+  );
 
 beforeAll(async () => {
   site = createComposeProject({ name: 'ssched', services: { web: { command: ['sleep', '3600'] } } }, env);

@@ -6,8 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { labelResourceRule, type ResourceRule } from '../../../src/core/alert-labels.js';
-import { routeSubject } from '../../../src/core/alert-routes.js';
+import { routeChannels, routeSubject } from '../../../src/core/alert-routes.js';
 import { type AlertEffect, AlertEngine, type ResourceSample } from '../../../src/core/monitor.js';
+import { parseAlertRoutes } from '../../../src/monitor/alert-routes-file.js';
 
 class FakeClock {
   t = 1_000_000;
@@ -191,6 +192,24 @@ describe('resource rules', () => {
     expect(opened).toHaveLength(1);
     expect(opened[0]!.post).toBe(false);
     expect(opened[0]!.alert.silenced).toBe(true);
+  });
+});
+
+describe('routing resource alerts', () => {
+  it('ALERT_ROUTES_FILE matches them by kind: resource', () => {
+    const routes = parseAlertRoutes(
+      'routes:\n  - match: { kind: resource }\n    to: [email]\ndefault: [discord]\n',
+    );
+    if (!routes.ok) throw new Error(routes.error.join('; '));
+    const t = setup();
+    t.sample(99);
+    t.every(5000, [99, 99]);
+    const a = t.alerts('opened')[0]!.alert;
+    expect(routeChannels(routes.value, routeSubject(a), ['discord', 'email'])).toEqual(['email']);
+    // A site alert of the same site still takes the default.
+    expect(routeChannels(routes.value, routeSubject({ ...a, kind: 'site' }), ['discord', 'email'])).toEqual([
+      'discord',
+    ]);
   });
 });
 
