@@ -1,9 +1,11 @@
 /**
  * Resource alerts against the real engine, with the console alert channel: a busybox container
- * (standing in for a site's busy app) labelled `siteflow.alerts.cpu=25%/6s` running a busy loop
- * gives exactly one resource alert from the stats the reconciler samples (every 1 s here), and
- * one recovery once the loop ends; an idle container with the same rule never alerts, and a bad
- * label value is ignored and logged once.
+ * (standing in for a site's busy app) labelled `siteflow.alerts.cpu=5%/6s` running a busy loop,
+ * capped at half a core so it does not slow the other tests on the shared engine, gives exactly
+ * one resource alert from the stats the reconciler samples (every 1 s here), and one recovery
+ * once the loop ends; an idle container with the same rule never alerts, and a bad label value
+ * is ignored and logged once. The threshold is low because the machine running the tests may
+ * be loaded: the loop's share of a core is far above 5% there too, an idle sleep stays at 0%.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,7 +21,7 @@ let docker: Docker;
 let dir: string;
 let sf: TestSiteFlow;
 const p: Record<string, ComposeProject> = {};
-const rule = { 'siteflow.alerts.cpu': '25%/6s' };
+const rule = { 'siteflow.alerts.cpu': '5%/6s' };
 
 beforeAll(async () => {
   docker = testDocker(env);
@@ -30,6 +32,8 @@ beforeAll(async () => {
       services: {
         web: {
           command: ['sh', '-c', 'while [ ! -e /tmp/stop ]; do :; done; exec sleep 3600'],
+          // Half a core at most: the loop shows ~50% without slowing the other tests on the engine.
+          cpus: 0.5,
           labels: rule,
         },
       },
@@ -71,12 +75,13 @@ afterAll(async () => {
 });
 
 describe('resource alerts (busybox busy loop as the stand-in for a busy site)', () => {
-  it('siteflow.alerts.cpu=25%/6s: a busybox busy loop gives one resource alert, one recovery after it ends; an idle container none', async () => {
+  it('siteflow.alerts.cpu=5%/6s: a busybox busy loop gives one resource alert, one recovery after it ends; an idle container none', async () => {
     const hot = p.hot!.name;
     const opened = await sf.driver.waitFor(
-      new RegExp(`ALERT .*${hot}[-_]web[-_]1 CPU above 25% for \\d+s`),
+      new RegExp(`ALERT .*${hot}[-_]web[-_]1 CPU above 5% for \\d+s`),
       0,
-      60_000,
+      // Generous: on a loaded machine the loop's share can dip below the threshold, restarting the window.
+      90_000,
     );
     const id = /\[local\/[^,]+, (al_[0-9a-z]+)\]/.exec(opened.slice(opened.lastIndexOf('ALERT')))?.[1];
     expect(id).toBeTruthy();
@@ -90,7 +95,7 @@ describe('resource alerts (busybox busy loop as the stand-in for a busy site)', 
     const [c] = await docker.listContainers({ filters: { label: [`com.docker.compose.project=${hot}`] } });
     await run('docker', ['exec', c!.Id, 'touch', '/tmp/stop'], { env: cliEnv });
     await sf.driver.waitFor(
-      new RegExp(`${id}: ${hot}[-_]web[-_]1 CPU is back below 25% \\(\\d+%\\)`),
+      new RegExp(`${id}: ${hot}[-_]web[-_]1 CPU is back below 5% \\(\\d+%\\)`),
       0,
       30_000,
     );
@@ -108,7 +113,7 @@ describe('resource alerts (busybox busy loop as the stand-in for a busy site)', 
       .entries.filter((e) => e.details?.alertId === id)
       .map((e) => e.action);
     expect(audit).toEqual(expect.arrayContaining(['alert-open', 'alert-resolve']));
-  }, 120_000);
+  }, 180_000);
 
   it('a bad siteflow.alerts.cpu value is ignored and logged once', () => {
     const logged = sf.logLines.filter((l) =>
