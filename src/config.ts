@@ -152,7 +152,7 @@ export const KEYS = {
     schema: z.string().min(1),
     default: 'local=unix:///var/run/docker.sock',
     description:
-      'Docker engines as name=url pairs, comma-separated (unix://, tcp:// with TLS files in DOCKER_TLS_DIR/NAME, ssh://user@host). A bare URL names a single host "local".',
+      'Docker engines as name=url pairs, comma-separated (unix://, tcp:// with TLS files in DOCKER_TLS_DIR/NAME, ssh://user@host[:port][?socket=/path/of/docker.sock], one SSH connection per host with its key pinned in DOCKER_SSH_HOST_KEYS). A bare URL names a single host "local".',
     group: 'docker',
   }),
   DOCKER_TLS_DIR: key({
@@ -185,6 +185,13 @@ export const KEYS = {
     schema: z.string(),
     default: '',
     description: 'Private key for ssh:// Docker hosts (the ssh-agent at SSH_AUTH_SOCK is used when unset).',
+    group: 'docker',
+  }),
+  SSH_AUTH_SOCK: key({
+    schema: z.string(),
+    default: '',
+    description:
+      'The ssh-agent socket used for ssh:// Docker hosts when DOCKER_SSH_KEY_PATH is unset (set by ssh-agent; the agent holds the key).',
     group: 'docker',
   }),
   DOCKER_SSH_HOST_KEYS: key({

@@ -153,7 +153,14 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     scope: config.SITES_SCOPE,
     logger,
     callTimeoutMs: config.DOCKER_CALL_TIMEOUT_SECONDS * 1000,
-    ...(config.DOCKER_SSH_KEY_PATH ? { ssh: { privateKey: readFileSync(config.DOCKER_SSH_KEY_PATH) } } : {}),
+    // One SSH connection per ssh:// host: the key file, else the agent; a failed attempt is
+    // tried again after 1 s, doubling up to the engine retry interval.
+    ...(config.DOCKER_SSH_KEY_PATH
+      ? { ssh: { privateKey: readFileSync(config.DOCKER_SSH_KEY_PATH) } }
+      : config.SSH_AUTH_SOCK
+        ? { ssh: { agent: config.SSH_AUTH_SOCK } }
+        : {}),
+    sshBackoffMs: { min: 1000, max: config.DOCKER_RETRY_SECONDS * 1000 },
   });
   if (config.SITES_SCOPE === 'all')
     logger.warn(
@@ -549,6 +556,7 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
       heldWrites.flush();
       heldWrites.stop();
       database.close();
+      hosts.close();
       dataLock.release();
       logger.info('SiteFlow stopped');
     })();

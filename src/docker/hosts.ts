@@ -3,11 +3,9 @@
  * nas=tcp://10.0.0.5:2376,edge=ssh://deploy@edge`) into named DockerodeEngine instances and
  * resolves a site reference `{host|null, name}` to exactly one engine.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
-import { formatFingerprint } from '../core/backup.js';
 import { NAME_RE, type SiteRef } from '../core/command.js';
 import { HOST_ANSWER_MS, settleWithin } from '../core/deadline.js';
 import type { Engine, HostRegistry, ResolveError, SiteInfo } from '../core/engine.js';
@@ -17,6 +15,7 @@ import type { Logger } from '../core/ports.js';
 import { err, ok, type Result } from '../core/result.js';
 import { DockerodeEngine } from './dockerode-engine.js';
 import { ScopedEngine, type ScopeMode, SiteScope } from './site-scope.js';
+import { SshConnection, sshHostVerifier, sshKeyFingerprint } from './ssh-connection.js';
 
 /** The default when DOCKER_HOSTS is unset. */
 export const DEFAULT_DOCKER_HOSTS = 'local=unix:///var/run/docker.sock';
@@ -25,7 +24,16 @@ export const DEFAULT_DOCKER_HOSTS = 'local=unix:///var/run/docker.sock';
 export type HostSpec =
   | { name: string; url: string; kind: 'unix'; socketPath: string }
   | { name: string; url: string; kind: 'tcp'; host: string; port: number }
-  | { name: string; url: string; kind: 'ssh'; host: string; port: number; username: string | null };
+  | {
+      name: string;
+      url: string;
+      kind: 'ssh';
+      host: string;
+      port: number;
+      username: string | null;
+      /** The engine's unix socket on that host (`?socket=/path`); default /var/run/docker.sock. */
+      socket?: string;
+    };
 
 /** Parses one URL of DOCKER_HOSTS. */
 function parseUrl(name: string, url: string): Result<HostSpec> {
@@ -43,7 +51,9 @@ function parseUrl(name: string, url: string): Result<HostSpec> {
   }
   const hostname = u.hostname.replace(/^\[|\]$/g, '');
   if (!hostname) return err(`${name}: no host in ${url}`);
-  if ((u.pathname && u.pathname !== '/') || u.search || u.hash)
+  const socket = u.protocol === 'ssh:' ? u.searchParams.get('socket') : null;
+  const onlySocket = u.protocol === 'ssh:' && [...u.searchParams.keys()].every((k) => k === 'socket');
+  if ((u.pathname && u.pathname !== '/') || (u.search && !onlySocket) || u.hash)
     return err(`${name}: unexpected path or query in ${url}`);
   if (u.protocol === 'tcp:') {
     if (u.username || u.password) return err(`${name}: tcp:// takes no user (use TLS files)`);
@@ -52,6 +62,8 @@ function parseUrl(name: string, url: string): Result<HostSpec> {
   }
   if (u.protocol === 'ssh:') {
     if (u.password) return err(`${name}: never put a password in DOCKER_HOSTS; use an SSH key or agent`);
+    if (socket !== null && !/^\/[A-Za-z0-9._/-]+$/.test(socket))
+      return err(`${name}: ?socket= takes the absolute path of the engine's unix socket on that host`);
     return ok({
       name,
       url,
@@ -59,6 +71,7 @@ function parseUrl(name: string, url: string): Result<HostSpec> {
       host: hostname,
       port: Number(u.port || 22),
       username: u.username ? decodeURIComponent(u.username) : null,
+      ...(socket ? { socket } : {}),
     });
   }
   return err(`${name}: unsupported scheme ${u.protocol}// (use unix://, tcp:// or ssh://)`);
@@ -128,18 +141,7 @@ export function parseSshHostKeys(raw: string | undefined | null): Result<Map<str
   return problems.length ? err(problems) : ok(keys);
 }
 
-/** `SHA256:<base64>` of a raw SSH public key blob, as `ssh-keygen -lf` prints it. */
-export function sshKeyFingerprint(keyBlob: Buffer): string {
-  return formatFingerprint(createHash('sha256').update(keyBlob).digest('base64'));
-}
-
-/** An ssh2 `hostVerifier` that accepts only the host key with the pinned SHA256 fingerprint. */
-export function sshHostVerifier(pinned: string): (key: Buffer) => boolean {
-  const want = pinned.trim().replace(/=+$/, '');
-  return (key: Buffer) => Buffer.isBuffer(key) && sshKeyFingerprint(key) === want;
-}
-
-export { isLoopbackHost };
+export { isLoopbackHost, sshHostVerifier, sshKeyFingerprint };
 
 /** TLS client files of a tcp host, from `<tlsDir>/<name>/{ca,cert,key}.pem`. */
 export interface TlsFiles {
@@ -166,7 +168,7 @@ export function tlsFilesFor(tlsDir: string | null | undefined, name: string): Tl
   return { dir, ca: ca!, cert: cert!, key: key! };
 }
 
-/** SSH credentials for ssh:// hosts (docker-modem runs `docker system dial-stdio` over ssh2). */
+/** SSH credentials for ssh:// hosts (the one ssh2 connection per host uses them). */
 export interface SshCredentials {
   /** Path of an ssh-agent socket (SSH_AUTH_SOCK). */
   agent?: string;
@@ -179,13 +181,10 @@ export function dockerOptionsFor(
   spec: HostSpec,
   o: {
     tls?: TlsFiles | null;
-    ssh?: SshCredentials;
-    /** The pinned host key fingerprint of an ssh host (`SHA256:...`); any other key is refused. */
-    sshHostKey?: string;
-    connectTimeoutMs?: number;
+    /** The SSH connection of an ssh host: the Docker API goes over it. */
+    sshConnection?: SshConnection;
   } = {},
 ): Dockerode.DockerOptions {
-  const timeout = o.connectTimeoutMs ?? 10_000;
   switch (spec.kind) {
     case 'unix':
       return { socketPath: spec.socketPath, host: undefined, port: undefined, protocol: 'http' };
@@ -202,20 +201,21 @@ export function dockerOptionsFor(
         // engine carries its own deadline instead (DockerodeEngine callTimeoutMs).
       };
     case 'ssh':
+      if (!o.sshConnection)
+        throw new SiteFlowError(
+          'CONFIG_INVALID',
+          `host ${spec.name}: an ssh:// host needs its SSH connection`,
+        );
+      // Plain HTTP through the connection's agent: every request is a stream-local forward to the
+      // engine socket inside the one SSH connection (docker-modem's own ssh mode would open a new
+      // connection per request and check no pinned key). The host name is never resolved.
       return {
-        protocol: 'ssh',
-        host: spec.host,
-        port: spec.port,
+        protocol: 'http',
+        host: spec.name,
+        port: 80,
         socketPath: undefined,
-        ...(spec.username ? { username: spec.username } : {}),
-        sshOptions: {
-          readyTimeout: timeout,
-          // Without a verifier ssh2 accepts any host key: pin it (fromConfig refuses a host without one).
-          ...(o.sshHostKey ? { hostVerifier: sshHostVerifier(o.sshHostKey) } : {}),
-          ...(o.ssh?.agent ? { agent: o.ssh.agent } : {}),
-          ...(o.ssh?.privateKey ? { privateKey: o.ssh.privateKey } : {}),
-        },
-      };
+        agent: o.sshConnection.agent(),
+      } as Dockerode.DockerOptions;
   }
 }
 
@@ -252,6 +252,8 @@ export interface HostsConfig {
   logger?: Logger;
   /** Deadline of each non-streaming engine call (DOCKER_CALL_TIMEOUT_SECONDS). */
   callTimeoutMs?: number;
+  /** Waits before a new SSH attempt after a failure: the first, and the longest. */
+  sshBackoffMs?: { min: number; max: number };
 }
 
 /** The sites of every host, and the hosts that could not be listed. */
@@ -301,6 +303,8 @@ export class Hosts implements HostRegistry {
         problems.push(`DOCKER_SSH_HOST_KEYS names ${name}, which is not an ssh:// host in DOCKER_HOSTS`);
     const tlsOf = new Map<string, TlsFiles | null>();
     for (const spec of specs) {
+      if (spec.kind === 'ssh' && !spec.username)
+        problems.push(`host ${spec.name} (${spec.url}): name the SSH user (ssh://user@host)`);
       if (spec.kind === 'ssh' && !hostKeys.value.has(spec.name))
         problems.push(
           `host ${spec.name} (${spec.url}): pin its SSH host key in DOCKER_SSH_HOST_KEYS as ${spec.name}=SHA256:... (\`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub\` on that host); SiteFlow does not trust an unknown key`,
@@ -321,24 +325,46 @@ export class Hosts implements HostRegistry {
       sitesRoot: cfg.sitesRoot ?? null,
       ...(cfg.logger ? { logger: cfg.logger } : {}),
     });
+    const connections: SshConnection[] = [];
     const engines = specs.map((spec) => {
       const tls = tlsOf.get(spec.name) ?? null;
-      const sshHostKey = hostKeys.value.get(spec.name);
       envs[spec.name] = composeEnvFor(spec, tls);
+      let sshConnection: SshConnection | undefined;
+      if (spec.kind === 'ssh') {
+        sshConnection = new SshConnection({
+          name: spec.name,
+          host: spec.host,
+          port: spec.port,
+          username: spec.username!,
+          hostKey: hostKeys.value.get(spec.name)!,
+          ...(spec.socket ? { remoteSocket: spec.socket } : {}),
+          ...(cfg.ssh?.privateKey ? { privateKey: cfg.ssh.privateKey } : {}),
+          ...(cfg.ssh?.agent ? { agent: cfg.ssh.agent } : {}),
+          ...(cfg.connectTimeoutMs !== undefined ? { readyTimeoutMs: cfg.connectTimeoutMs } : {}),
+          ...(cfg.sshBackoffMs ? { backoffMs: cfg.sshBackoffMs } : {}),
+          ...(cfg.logger ? { logger: cfg.logger } : {}),
+        });
+        connections.push(sshConnection);
+      }
       const engine = new DockerodeEngine({
         name: spec.name,
-        docker: dockerOptionsFor(spec, {
-          tls,
-          ...(sshHostKey ? { sshHostKey } : {}),
-          ...(cfg.ssh ? { ssh: cfg.ssh } : {}),
-          ...(cfg.connectTimeoutMs !== undefined ? { connectTimeoutMs: cfg.connectTimeoutMs } : {}),
-        }),
+        docker: dockerOptionsFor(spec, { tls, ...(sshConnection ? { sshConnection } : {}) }),
         sitesRoot: spec.name === rootHost ? (cfg.sitesRoot ?? null) : null,
         ...(cfg.callTimeoutMs !== undefined ? { callTimeoutMs: cfg.callTimeoutMs } : {}),
       });
       return new ScopedEngine(engine, scope);
     });
-    return new Hosts(engines, envs, rootHost);
+    const hosts = new Hosts(engines, envs, rootHost);
+    for (const c of connections) hosts.ssh.set(c.name, c);
+    return hosts;
+  }
+
+  /** The SSH connection of each ssh:// host. */
+  readonly ssh = new Map<string, SshConnection>();
+
+  /** Closes every SSH connection (at stop). */
+  close(): void {
+    for (const c of this.ssh.values()) c.close();
   }
 
   /** The host the SITES_ROOT folders belong to: provision and deprovision drive its engine. */
