@@ -87,6 +87,14 @@ export const KEYS = {
     description: 'Folder holding one sub-folder per site, each with its compose file.',
     group: 'core',
   }),
+  SITES_ROOTS: key({
+    schema: z.string(),
+    default: '',
+    example: 'edge=/srv/sites',
+    description:
+      "Site folders of ssh:// hosts, on those hosts, as host=/path pairs (comma-separated); read over SFTP and merged with that host's compose projects, compose runs there. SITES_ROOT stays this machine's.",
+    group: 'core',
+  }),
   SITES_SCOPE: key({
     schema: z.enum(['managed', 'all'], { error: 'expected managed or all' }),
     default: 'managed',

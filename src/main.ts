@@ -149,6 +149,7 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     dockerHosts: config.DOCKER_HOSTS,
     tlsDir: config.DOCKER_TLS_DIR || null,
     sitesRoot: config.SITES_ROOT,
+    sitesRoots: config.SITES_ROOTS,
     sshHostKeys: config.DOCKER_SSH_HOST_KEYS,
     scope: config.SITES_SCOPE,
     logger,
@@ -167,7 +168,8 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
       'SITES_SCOPE=all: every compose project on every host is a site, including databases, proxies and SiteFlow itself',
     );
   if (config.DOCKER_SSH_KNOWN_HOSTS) await writeSshKnownHosts(config, logger);
-  const compose = new ComposeCli();
+  // Compose runs here for local hosts and over each ssh:// host's own SSH connection there.
+  const compose = hosts.composeFor(new ComposeCli());
   const hub = new OutputHub();
   const runLog = new FileRunLog(join(config.DATA_DIR, 'logs'), clock, {
     maxBytes: config.RUN_LOG_MAX_MB * 1024 * 1024,

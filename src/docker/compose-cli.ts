@@ -40,7 +40,7 @@ export function composeEnv(extra: Record<string, string> = {}): Record<string, s
 }
 
 /** Splits a byte stream into lines (UTF-8 safe across chunks). */
-class LineSplitter {
+export class LineSplitter {
   private readonly decoder = new StringDecoder('utf8');
   private rest = '';
   constructor(private readonly emit: (line: string) => void) {}
@@ -56,10 +56,10 @@ class LineSplitter {
   }
 }
 
-/** Result of spawning one process to completion. */
-interface Exit {
+/** Result of running one compose process to completion (here or on a remote host). */
+export interface Exit {
   code: number | null;
-  signal: NodeJS.Signals | null;
+  signal: NodeJS.Signals | string | null;
   /** Why it was killed, if we killed it. */
   killed: 'abort' | 'timeout' | null;
 }
@@ -156,32 +156,7 @@ export class ComposeCli implements Compose {
       },
       projectDir,
     );
-    const what = `compose ${args[0] ?? ''} for ${project}`.trim();
-    if (exit.killed === 'abort')
-      throw new SiteFlowError(
-        'COMPOSE_CANCELLED',
-        `${what} was cancelled`,
-        { project },
-        { cause: opts.signal?.reason },
-      );
-    if (exit.killed === 'timeout')
-      throw new SiteFlowError('COMPOSE_TIMEOUT', `${what} timed out after ${opts.timeoutMs} ms`, {
-        project,
-        timeoutMs: opts.timeoutMs,
-      });
-    const exitCode = exit.code ?? 128 + signalNumber(exit.signal);
-    if (exitCode !== 0 && !opts.allowFailure) {
-      throw new SiteFlowError(
-        'COMPOSE_FAILED',
-        `${what} failed with exit code ${exitCode}: ${tail.at(-1) ?? ''}`,
-        {
-          project,
-          exitCode,
-          tail: [...tail],
-        },
-      );
-    }
-    return { exitCode };
+    return composeOutcome(exit, project, args, opts, tail);
   }
 
   /**
@@ -256,7 +231,55 @@ export class ComposeCli implements Compose {
   }
 }
 
-function signalNumber(sig: NodeJS.Signals | null): number {
-  const table: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
-  return (sig && table[sig]) ?? 0;
+function signalNumber(sig: string | null): number {
+  const table: Record<string, number> = {
+    SIGHUP: 1,
+    SIGINT: 2,
+    SIGKILL: 9,
+    SIGTERM: 15,
+    HUP: 1,
+    INT: 2,
+    KILL: 9,
+    TERM: 15,
+  };
+  return sig ? (table[sig] ?? 0) : 0;
+}
+
+/**
+ * The outcome of a finished compose run: COMPOSE_CANCELLED, COMPOSE_TIMEOUT, COMPOSE_FAILED (with
+ * the last lines) or the exit code. Shared by the local CLI and compose over SSH.
+ */
+export function composeOutcome(
+  exit: Exit,
+  project: string,
+  args: readonly string[],
+  opts: ComposeRunOptions,
+  tail: readonly string[],
+): { exitCode: number } {
+  const what = `compose ${args[0] ?? ''} for ${project}`.trim();
+  if (exit.killed === 'abort')
+    throw new SiteFlowError(
+      'COMPOSE_CANCELLED',
+      `${what} was cancelled`,
+      { project },
+      { cause: opts.signal?.reason },
+    );
+  if (exit.killed === 'timeout')
+    throw new SiteFlowError('COMPOSE_TIMEOUT', `${what} timed out after ${opts.timeoutMs} ms`, {
+      project,
+      timeoutMs: opts.timeoutMs,
+    });
+  const exitCode = exit.code ?? 128 + signalNumber(exit.signal);
+  if (exitCode !== 0 && !opts.allowFailure) {
+    throw new SiteFlowError(
+      'COMPOSE_FAILED',
+      `${what} failed with exit code ${exitCode}: ${tail.at(-1) ?? ''}`,
+      {
+        project,
+        exitCode,
+        tail: [...tail],
+      },
+    );
+  }
+  return { exitCode };
 }

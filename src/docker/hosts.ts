@@ -8,12 +8,13 @@ import { join } from 'node:path';
 import type Dockerode from 'dockerode';
 import { NAME_RE, type SiteRef } from '../core/command.js';
 import { HOST_ANSWER_MS, settleWithin } from '../core/deadline.js';
-import type { Engine, HostRegistry, ResolveError, SiteInfo } from '../core/engine.js';
+import type { Compose, Engine, HostRegistry, ResolveError, SiteInfo } from '../core/engine.js';
 import { describeError, isSiteFlowError, SiteFlowError } from '../core/errors.js';
 import { isLoopbackHost } from '../core/net.js';
 import type { Logger } from '../core/ports.js';
 import { err, ok, type Result } from '../core/result.js';
 import { DockerodeEngine } from './dockerode-engine.js';
+import { ComposeRouter, RemoteCompose, SftpSiteFolders } from './remote-compose.js';
 import { ScopedEngine, type ScopeMode, SiteScope } from './site-scope.js';
 import { SshConnection, sshHostVerifier, sshKeyFingerprint } from './ssh-connection.js';
 
@@ -112,6 +113,27 @@ export function parseDockerHosts(raw: string | undefined | null): Result<HostSpe
     else problems.push(r.error);
   }
   return problems.length ? err(problems) : ok(specs);
+}
+
+/**
+ * Parses SITES_ROOTS: comma-separated `host=/absolute/path` pairs, the site folders of each
+ * ssh:// host on that host. Every problem is reported at once.
+ */
+export function parseSitesRoots(raw: string | undefined | null): Result<Map<string, string>, string[]> {
+  const roots = new Map<string, string>();
+  const problems: string[] = [];
+  for (const entry of (raw ?? '').split(',').map((e) => e.trim())) {
+    if (!entry) continue;
+    const m = /^([^=]+)=(.*)$/.exec(entry);
+    const name = m?.[1]?.trim() ?? '';
+    const path = m?.[2]?.trim() ?? '';
+    if (!m || !NAME_RE.test(name)) problems.push(`"${entry.slice(0, 80)}": expected host=/path`);
+    else if (!/^\/[A-Za-z0-9._/-]*$/.test(path) || path.split('/').includes('..'))
+      problems.push(`${name}: expected an absolute path (letters, digits, . _ - /)`);
+    else if (roots.has(name)) problems.push(`${name} is given twice`);
+    else roots.set(name, path.length > 1 ? path.replace(/\/+$/, '') : path);
+  }
+  return problems.length ? err(problems) : ok(roots);
 }
 
 const FINGERPRINT_RE = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
@@ -242,6 +264,8 @@ export interface HostsConfig {
   sitesRoot?: string | null;
   /** Which host the SITES_ROOT folders belong to (default `local` if configured, else the first). */
   sitesRootHost?: string | null;
+  /** SITES_ROOTS: `host=/path` pairs, the site folders of ssh:// hosts on those hosts (read over SFTP). */
+  sitesRoots?: string | null;
   ssh?: SshCredentials;
   /** DOCKER_SSH_HOST_KEYS: `name=SHA256:...` pairs; every ssh:// host needs one. */
   sshHostKeys?: string | null;
@@ -301,6 +325,17 @@ export class Hosts implements HostRegistry {
     for (const name of hostKeys.value.keys())
       if (!specs.some((s) => s.name === name && s.kind === 'ssh'))
         problems.push(`DOCKER_SSH_HOST_KEYS names ${name}, which is not an ssh:// host in DOCKER_HOSTS`);
+    const roots = parseSitesRoots(cfg.sitesRoots);
+    if (!roots.ok) problems.push(`SITES_ROOTS: ${roots.error.join('; ')}`);
+    for (const name of roots.ok ? roots.value.keys() : []) {
+      const spec = specs.find((s) => s.name === name);
+      if (!spec) problems.push(`SITES_ROOTS names ${name}, which is not in DOCKER_HOSTS`);
+      else if (spec.kind !== 'ssh')
+        problems.push(
+          `SITES_ROOTS names ${name}: only ssh:// hosts take one (this machine's sites are under SITES_ROOT)`,
+        );
+    }
+    const remoteRoots = roots.ok ? roots.value : new Map<string, string>();
     const tlsOf = new Map<string, TlsFiles | null>();
     for (const spec of specs) {
       if (spec.kind === 'ssh' && !spec.username)
@@ -320,11 +355,13 @@ export class Hosts implements HostRegistry {
     }
     if (problems.length) throw new SiteFlowError('CONFIG_INVALID', problems.join('; '));
     const envs: Record<string, Record<string, string>> = {};
-    const scope = new SiteScope({
-      mode: cfg.scope ?? 'managed',
-      sitesRoot: cfg.sitesRoot ?? null,
-      ...(cfg.logger ? { logger: cfg.logger } : {}),
-    });
+    const scopeFor = (sitesRoot: string | null) =>
+      new SiteScope({
+        mode: cfg.scope ?? 'managed',
+        sitesRoot,
+        ...(cfg.logger ? { logger: cfg.logger } : {}),
+      });
+    const scope = scopeFor(cfg.sitesRoot ?? null);
     const connections: SshConnection[] = [];
     const engines = specs.map((spec) => {
       const tls = tlsOf.get(spec.name) ?? null;
@@ -346,13 +383,16 @@ export class Hosts implements HostRegistry {
         });
         connections.push(sshConnection);
       }
+      const remoteRoot = remoteRoots.get(spec.name) ?? null;
       const engine = new DockerodeEngine({
         name: spec.name,
         docker: dockerOptionsFor(spec, { tls, ...(sshConnection ? { sshConnection } : {}) }),
-        sitesRoot: spec.name === rootHost ? (cfg.sitesRoot ?? null) : null,
+        sitesRoot: remoteRoot ?? (spec.name === rootHost ? (cfg.sitesRoot ?? null) : null),
+        // A remote host's folders are on that host: read over SFTP through its connection.
+        ...(remoteRoot && sshConnection ? { folders: new SftpSiteFolders(sshConnection, remoteRoot) } : {}),
         ...(cfg.callTimeoutMs !== undefined ? { callTimeoutMs: cfg.callTimeoutMs } : {}),
       });
-      return new ScopedEngine(engine, scope);
+      return new ScopedEngine(engine, remoteRoot ? scopeFor(remoteRoot) : scope);
     });
     const hosts = new Hosts(engines, envs, rootHost);
     for (const c of connections) hosts.ssh.set(c.name, c);
@@ -361,6 +401,19 @@ export class Hosts implements HostRegistry {
 
   /** The SSH connection of each ssh:// host. */
   readonly ssh = new Map<string, SshConnection>();
+
+  /**
+   * Compose for every host: `local` for unix:// and tcp:// hosts, compose over the SSH connection
+   * for each ssh:// host (routed by the DOCKER_HOST that composeEnv gives it).
+   */
+  composeFor(local: Compose): Compose {
+    const remote = new Map<string, Compose>();
+    for (const [name, conn] of this.ssh) {
+      const url = this.composeEnvs.get(name)?.DOCKER_HOST;
+      if (url) remote.set(url, new RemoteCompose(conn));
+    }
+    return new ComposeRouter(local, remote);
+  }
 
   /** Closes every SSH connection (at stop). */
   close(): void {

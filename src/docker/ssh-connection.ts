@@ -15,7 +15,7 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import { Client, type ClientChannel, type ConnectConfig, type SFTPWrapper } from 'ssh2';
 import { formatFingerprint } from '../core/backup.js';
 import { describeError, SiteFlowError } from '../core/errors.js';
 import type { Logger } from '../core/ports.js';
@@ -98,6 +98,7 @@ export class SshConnection {
   private retryAt = 0;
   private closed = false;
   private httpAgent: http.Agent | null = null;
+  private sftpSession: Promise<SFTPWrapper> | null = null;
 
   constructor(o: SshConnectionOptions) {
     this.name = o.name;
@@ -165,6 +166,93 @@ export class SshConnection {
     return agent;
   }
 
+  /**
+   * Runs `command` (a POSIX shell line, see shell-quote.ts) on the host in an exec channel,
+   * streaming its output. On abort or timeout the remote process gets TERM, then KILL after
+   * `killGraceMs`, and the channel is closed. Resolves when the channel closes.
+   */
+  async exec(
+    command: string,
+    o: {
+      onStdout?: (chunk: Buffer) => void;
+      onStderr?: (chunk: Buffer) => void;
+      signal?: AbortSignal;
+      timeoutMs?: number;
+      killGraceMs?: number;
+    } = {},
+  ): Promise<{ code: number | null; signal: string | null; killed: 'abort' | 'timeout' | null }> {
+    o.signal?.throwIfAborted();
+    const client = await this.connect();
+    const ch = await new Promise<ClientChannel>((resolve, reject) => {
+      try {
+        client.exec(command, (err, channel) =>
+          err ? reject(this.channelError(err, 'exec')) : resolve(channel),
+        );
+      } catch (e) {
+        reject(this.channelError(e, 'exec'));
+      }
+    });
+    return new Promise((resolve) => {
+      let killed: 'abort' | 'timeout' | null = null;
+      let code: number | null = null;
+      let sig: string | null = null;
+      let killTimer: ReturnType<typeof setTimeout> | undefined;
+      const stop = (why: 'abort' | 'timeout') => {
+        if (killed) return;
+        killed = why;
+        ch.signal('TERM');
+        killTimer = setTimeout(() => {
+          ch.signal('KILL');
+          ch.close();
+        }, o.killGraceMs ?? 5_000);
+      };
+      const onAbort = () => stop('abort');
+      o.signal?.addEventListener('abort', onAbort, { once: true });
+      const timer = o.timeoutMs !== undefined ? setTimeout(() => stop('timeout'), o.timeoutMs) : undefined;
+      ch.on('data', (c: Buffer) => o.onStdout?.(c));
+      ch.stderr.on('data', (c: Buffer) => o.onStderr?.(c));
+      ch.on('exit', (c: number | null, s?: string) => {
+        code = typeof c === 'number' ? c : null;
+        sig = s ? `SIG${s}` : null;
+      });
+      ch.once('close', () => {
+        o.signal?.removeEventListener('abort', onAbort);
+        if (timer) clearTimeout(timer);
+        if (killTimer) clearTimeout(killTimer);
+        resolve({ code, signal: sig, killed });
+      });
+    });
+  }
+
+  /** The connection's SFTP session (opened once per connection). */
+  sftp(): Promise<SFTPWrapper> {
+    this.sftpSession ??= this.connect().then(
+      (client) =>
+        new Promise<SFTPWrapper>((resolve, reject) => {
+          const fail = (e: unknown) => {
+            this.sftpSession = null;
+            reject(this.channelError(e, 'sftp'));
+          };
+          try {
+            client.sftp((err, sftp) => {
+              if (err) return fail(err);
+              sftp.once('close', () => {
+                this.sftpSession = null;
+              });
+              resolve(sftp);
+            });
+          } catch (e) {
+            fail(e);
+          }
+        }),
+      (e: unknown) => {
+        this.sftpSession = null;
+        throw e;
+      },
+    );
+    return this.sftpSession;
+  }
+
   /** Ends the connection and refuses further use. */
   close(): void {
     this.closed = true;
@@ -174,10 +262,14 @@ export class SshConnection {
     this.client = null;
   }
 
-  private channelError(e: unknown): SiteFlowError {
+  private channelError(e: unknown, what: 'docker' | 'exec' | 'sftp' = 'docker'): SiteFlowError {
+    const message =
+      what === 'docker'
+        ? `host ${this.name}: the Docker socket ${this.remoteSocket} cannot be opened over SSH (${firstLine(e)}); is ${this.o.username} in the docker group there?`
+        : `host ${this.name}: the SSH server refused ${what === 'exec' ? 'to run a command' : 'SFTP'} (${firstLine(e)})`;
     return new SiteFlowError(
       'DOCKER_UNREACHABLE',
-      `host ${this.name}: the Docker socket ${this.remoteSocket} cannot be opened over SSH (${firstLine(e)}); is ${this.o.username} in the docker group there?`,
+      message,
       { host: this.name, errno: 'SSH_CHANNEL' },
       { cause: e },
     );
@@ -301,6 +393,7 @@ export class SshConnection {
           );
         if (this.client === client) {
           this.client = null;
+          this.sftpSession = null;
           // Pooled channels died with the connection; the next request opens a new one.
           this.httpAgent?.destroy();
           if (!this.closed) {

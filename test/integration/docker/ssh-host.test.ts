@@ -4,18 +4,33 @@
  * the pinned host key). SiteFlow runs with an empty HOME and an `ssh` on PATH that records any
  * call: no system ssh and no known_hosts may be consulted.
  */
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   type ComposeProject,
   createComposeProject,
+  registryRunImage,
   run,
   type SshdHandle,
   startSshd,
+  testDocker,
+  testLabels,
+  waitFor,
 } from '../../env/harness.js';
 import { type SecondEngine, startSecondEngine } from '../../env/second-engine.js';
+import { pushImage } from '../../support/images.js';
 import { startTestSiteFlow, type TestSiteFlow } from '../../support/siteflow.js';
 
 const env = inject('siteflowTestEnv');
@@ -26,6 +41,11 @@ let site: ComposeProject;
 let sf: TestSiteFlow;
 let home: string;
 let bin: string;
+/** edge's folder tree (SITES_ROOTS), owned by the ssh user: it stands in for that host's disk. */
+let edgeRoot: string;
+let pullSite: ComposeProject;
+let pullFirst: { id: string; digest: string };
+let docker: Docker;
 const saved = { HOME: process.env.HOME, PATH: process.env.PATH };
 
 /** The configuration that names edge over SSH, with `pin` as its pinned host key. */
@@ -34,6 +54,9 @@ function edgeEnv(pin: string): Record<string, string> {
     DOCKER_HOSTS: `local=${env.dockerHost},edge=ssh://${sshd.user}@127.0.0.1:${sshd.port}?socket=${e2.socketPath}`,
     DOCKER_SSH_HOST_KEYS: `edge=${pin}`,
     DOCKER_SSH_KEY_PATH: sshd.privateKeyPath,
+    SITES_ROOTS: `edge=${edgeRoot}`,
+    CONFIRM_PULL: 'false',
+    HEALTH_TIMEOUT_SECONDS: '30',
     DOCKER_RETRY_SECONDS: '1',
     ALERT_HOST_DOWN_AFTER_SECONDS: '2',
     ALERT_RECOVER_AFTER_SECONDS: '1',
@@ -62,6 +85,43 @@ beforeAll(async () => {
   chmodSync(join(bin, 'ssh'), 0o755);
   sshd = await startSshd(env);
   e2 = await startSecondEngine(env, { socketGroup: sshd.user });
+  docker = testDocker(env);
+  const uid = Number((await run('id', ['-u', sshd.user])).stdout.trim());
+  edgeRoot = mkdtempSync(join(tmpdir(), 'sf-edge-tree-'));
+  chmodSync(edgeRoot, 0o755);
+  chownSync(edgeRoot, uid, -1);
+  // A site folder on edge with no containers yet; its bind mount is relative to the folder.
+  const folder = join(edgeRoot, 'folderonly');
+  mkdirSync(folder);
+  writeFileSync(
+    join(folder, 'docker-compose.yml'),
+    JSON.stringify({
+      version: '2.4',
+      services: {
+        web: {
+          image: env.images.busybox,
+          init: true,
+          command: ['sh', '-c', 'echo written-on-edge > /data/out; echo folder-up; exec sleep 3600'],
+          volumes: ['./data:/data'],
+          labels: testLabels({ 'siteflow.manage': 'true' }),
+        },
+      },
+      networks: { default: { labels: testLabels() } },
+    }),
+  );
+  chownSync(folder, uid, -1);
+  chownSync(join(folder, 'docker-compose.yml'), uid, -1);
+  // A running site on edge whose image /pull replaces (the busybox image with a layer of its own).
+  const ref = `${registryRunImage('edgepull', env)}:1`;
+  pullFirst = await pushImage(docker, env, ref, 'one', ['CMD ["sleep", "3600"]']);
+  pullSite = createComposeProject(
+    { name: 'edgepull', services: { web: { image: ref } } },
+    { ...env, dockerHost: e2.dockerHost },
+  );
+  await pullSite.up();
+  // Compose on edge runs as the ssh user: it reads the project folder there.
+  chmodSync(pullSite.dir, 0o755);
+  chmodSync(pullSite.file, 0o644);
   site = createComposeProject(
     {
       name: 'edgeweb',
@@ -73,6 +133,8 @@ beforeAll(async () => {
     { ...env, dockerHost: e2.dockerHost },
   );
   await site.up();
+  chmodSync(site.dir, 0o755);
+  chmodSync(site.file, 0o644);
   process.env.HOME = home;
   process.env.PATH = `${bin}:${saved.PATH}`;
   sf = await startTestSiteFlow(edgeEnv(sshd.hostKeyFingerprint));
@@ -83,10 +145,12 @@ afterAll(async () => {
   process.env.HOME = saved.HOME;
   process.env.PATH = saved.PATH;
   await site?.down().catch(() => undefined);
+  await pullSite?.down().catch(() => undefined);
   await e2?.stop();
   await sshd?.stop();
   rmSync(home, { recursive: true, force: true });
   rmSync(bin, { recursive: true, force: true });
+  if (edgeRoot) rmSync(edgeRoot, { recursive: true, force: true });
 });
 
 describe('a Docker host over SSH (second dockerd behind a real sshd)', () => {
@@ -205,5 +269,78 @@ describe('a Docker host over SSH (second dockerd behind a real sshd)', () => {
   it('never ran a system ssh nor read a known_hosts file', () => {
     expect(existsSync(join(bin, 'ssh-called'))).toBe(false);
     expect(existsSync(join(home, '.ssh'))).toBe(false);
+  });
+});
+
+describe('compose and site folders on the SSH host (through the same connection)', () => {
+  const composeOnEdge = () => sf.app.services.hosts.composeEnv('edge');
+
+  it('lists edge’s site folders over SFTP, merged with its compose projects', async () => {
+    const status = await sf.driver.type('/status', /site\s+state|No sites/, 30_000);
+    expect(status).toContain('edge/folderonly');
+    expect(status).toContain(`edge/${site.name}`);
+    expect(status).toContain(`edge/${pullSite.name}`);
+  });
+
+  it('runs compose in the folder on edge: bind mounts resolve there, output streams, down cleans up', async () => {
+    const dir = join(edgeRoot, 'folderonly');
+    const lines: string[] = [];
+    const { compose } = sf.app.services;
+    expect(composeOnEdge().DOCKER_HOST).toMatch(/^ssh:\/\//);
+    await compose.run(dir, 'folderonly', ['up', '-d'], {
+      env: composeOnEdge(),
+      onLine: (l) => lines.push(l),
+    });
+    expect(lines.join('\n')).toMatch(/folderonly_web_1|folderonly-web-1/);
+    await waitFor('the container wrote into edge’s folder', async () => existsSync(join(dir, 'data', 'out')));
+    expect(readFileSync(join(dir, 'data', 'out'), 'utf8')).toBe('written-on-edge\n');
+    const onEdge = await e2.docker.listContainers({
+      filters: { label: ['com.docker.compose.project=folderonly'] },
+    });
+    expect(onEdge).toHaveLength(1);
+    await compose.run(dir, 'folderonly', ['down', '-v'], { env: composeOnEdge() });
+    const left = await e2.docker.listContainers({
+      all: true,
+      filters: { label: ['com.docker.compose.project=folderonly'] },
+    });
+    expect(left).toHaveLength(0);
+  });
+
+  it('a cancelled compose run on edge: COMPOSE_CANCELLED, and the remote process is gone', async () => {
+    const ac = new AbortController();
+    const lines: string[] = [];
+    const running = sf.app.services.compose.run(site.dir, site.name, ['logs', '-f', '--no-color'], {
+      env: composeOnEdge(),
+      signal: ac.signal,
+      onLine: (l) => {
+        lines.push(l);
+        if (l.includes('edge-hello')) ac.abort();
+      },
+    });
+    await expect(running).rejects.toMatchObject({ code: 'COMPOSE_CANCELLED' });
+    expect(lines.join('\n')).toContain('edge-hello');
+    const composeProcs = async () => {
+      const r = await run('ps', ['-u', sshd.user, '-o', 'pid=,args=']).catch(() => ({ stdout: '' }));
+      return r.stdout.split('\n').filter((l) => /compose/.test(l));
+    };
+    await waitFor(
+      'no compose process of the ssh user left',
+      async () => (await composeProcs()).length === 0,
+      15_000,
+    );
+  });
+
+  it('/pull edge/<site>: the engine pulls over the connection, compose recreates on edge', async () => {
+    const ref = `${registryRunImage('edgepull', env)}:1`;
+    const second = await pushImage(docker, env, ref, 'two', ['CMD ["sleep", "3600"]'], {
+      restore: pullFirst.id,
+    });
+    const out = await sf.driver.type(`/pull edge/${pullSite.name}`, /op_\w+ (succeeded|failed)/, 180_000);
+    expect(out).toContain(`web: ${pullFirst.digest.slice(7, 19)} -> ${second.digest.slice(7, 19)}`);
+    expect(out).toMatch(/op_\w+ succeeded/);
+    const list = await e2.docker.listContainers({
+      filters: { label: [`com.docker.compose.project=${pullSite.name}`] },
+    });
+    expect(list.map((c) => c.ImageID)).toEqual([second.id]);
   });
 });
