@@ -689,7 +689,13 @@ let userCounter = 0;
  * Starts `sshd -D` on a free 127.0.0.1 port with a fresh ed25519 host key, a fresh user (useradd) that
  * logs in with a fresh ed25519 key, and SFTP (internal-sftp). Needs root.
  */
-export async function startSshd(env: TestEnvState = loadTestEnv()): Promise<SshdHandle> {
+export async function startSshd(
+  env: TestEnvState = loadTestEnv(),
+  opts: {
+    /** More sshd_config lines (e.g. `SetEnv DOCKER_HOST=...` for the docker CLI of a bench baseline). */
+    extraConfig?: string[];
+  } = {},
+): Promise<SshdHandle> {
   if (process.getuid?.() !== 0)
     throw new SiteFlowError('RUN_TEST_ENV', 'startSshd needs root (useradd, sshd)');
   const keygen = env.tools.sshKeygen ?? 'ssh-keygen';
@@ -737,6 +743,7 @@ export async function startSshd(env: TestEnvState = loadTestEnv()): Promise<Sshd
         `AllowUsers ${user}`,
         'Subsystem sftp internal-sftp',
         'LogLevel INFO',
+        ...(opts.extraConfig ?? []),
         '',
       ].join('\n'),
     );
