@@ -50,7 +50,10 @@ export class RemoteCompose implements Compose {
     private readonly o: { killGraceMs?: number; tailLines?: number } = {},
   ) {}
 
-  /** `env 'K=V' ...` words: the plain-output settings, the host's engine socket, the caller's extras. */
+  /**
+   * `env 'K=V' ...` words: the plain-output settings, the host's engine socket, the caller's extras.
+   * They are part of the remote command line (visible in `ps` there): never pass a secret here.
+   */
   private envWords(extra: Record<string, string> = {}): string[] {
     const env: Record<string, string> = { ...PLAIN_OUTPUT };
     for (const [k, v] of Object.entries(extra)) {
