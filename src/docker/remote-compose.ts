@@ -12,7 +12,7 @@ import type { SFTPWrapper } from 'ssh2';
 import { NAME_RE } from '../core/command.js';
 import type { Compose, ComposeCliInfo, ComposeRunOptions, SiteFolder } from '../core/engine.js';
 import { describeError, SiteFlowError } from '../core/errors.js';
-import { composeOutcome, LineSplitter } from './compose-cli.js';
+import { composeOutcome, LineSplitter, memoUntilFailure, probeCompose } from './compose-cli.js';
 import { shCommand, shQuote } from './shell-quote.js';
 import { COMPOSE_FILE_NAMES } from './site-folders.js';
 import type { SshConnection } from './ssh-connection.js';
@@ -43,8 +43,6 @@ const PLAIN_OUTPUT = {
 
 /** Compose over one host's SSH connection. */
 export class RemoteCompose implements Compose {
-  private detected: Promise<ComposeCliInfo> | null = null;
-
   constructor(
     private readonly conn: SshConnection,
     private readonly o: { killGraceMs?: number; tailLines?: number } = {},
@@ -65,40 +63,26 @@ export class RemoteCompose implements Compose {
     return ['env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`)];
   }
 
-  detect(): Promise<ComposeCliInfo> {
-    if (!this.detected) {
-      this.detected = this.probe();
-      this.detected.catch(() => {
-        this.detected = null;
-      });
-    }
-    return this.detected;
-  }
-
-  private async probe(): Promise<ComposeCliInfo> {
-    const candidates: ComposeCliInfo[] = [
-      { flavor: 'v2', command: ['docker', 'compose'], version: '' },
-      { flavor: 'v1', command: ['docker-compose'], version: '' },
-    ];
-    const tried: string[] = [];
-    for (const c of candidates) {
-      let out = '';
-      const exit = await this.conn.exec(shCommand([...this.envWords(), ...c.command, 'version']), {
-        onStdout: (d) => {
-          out += String(d);
-        },
-        timeoutMs: 15_000,
-      });
-      const version = /v?(\d+\.\d+\.\d+[\w.+-]*)/.exec(out)?.[1];
-      if (exit.code === 0 && version) return { ...c, version };
-      tried.push(`${c.command.join(' ')} (exit ${exit.code ?? exit.signal})`);
-    }
-    throw new SiteFlowError(
-      'COMPOSE_MISSING',
-      `no compose CLI found on host ${this.conn.name}; tried ${tried.join(', ')}`,
-      { tried, host: this.conn.name },
-    );
-  }
+  /** Tries `docker compose version`, then `docker-compose version` on the host; memoised once it succeeds. */
+  readonly detect: () => Promise<ComposeCliInfo> = memoUntilFailure(() =>
+    probeCompose(
+      [
+        { flavor: 'v2', command: ['docker', 'compose'], version: '' },
+        { flavor: 'v1', command: ['docker-compose'], version: '' },
+      ],
+      async (c) => {
+        let out = '';
+        const exit = await this.conn.exec(shCommand([...this.envWords(), ...c.command, 'version']), {
+          onStdout: (d) => {
+            out += String(d);
+          },
+          timeoutMs: 15_000,
+        });
+        return { ...exit, out };
+      },
+      ` on host ${this.conn.name}`,
+    ),
+  );
 
   async run(
     projectDir: string,
