@@ -17,6 +17,7 @@ const BENCHES: Bench[] = [
   { name: 'hub', needsDocker: false, load: () => import('./hub.bench.js') },
   { name: 'masking', needsDocker: false, load: () => import('./masking.bench.js') },
   { name: 'restart', needsDocker: true, load: () => import('./restart.bench.js') },
+  { name: 'restart-ssh', needsDocker: true, load: () => import('./restart-ssh.bench.js') },
   { name: 'monitor', needsDocker: true, load: () => import('./monitor.bench.js') },
   { name: 'slack-ack', needsDocker: true, load: () => import('./slack-ack.bench.js') },
   { name: 'discord-ack', needsDocker: true, load: () => import('./discord-ack.bench.js') },

@@ -87,6 +87,14 @@ export const KEYS = {
     description: 'Folder holding one sub-folder per site, each with its compose file.',
     group: 'core',
   }),
+  SITES_ROOTS: key({
+    schema: z.string(),
+    default: '',
+    example: 'edge=/srv/sites',
+    description:
+      "Site folders of ssh:// hosts, on those hosts, as host=/path pairs (comma-separated); read over SFTP and merged with that host's compose projects, compose runs there. SITES_ROOT stays this machine's.",
+    group: 'core',
+  }),
   SITES_SCOPE: key({
     schema: z.enum(['managed', 'all'], { error: 'expected managed or all' }),
     default: 'managed',
@@ -152,7 +160,7 @@ export const KEYS = {
     schema: z.string().min(1),
     default: 'local=unix:///var/run/docker.sock',
     description:
-      'Docker engines as name=url pairs, comma-separated (unix://, tcp:// with TLS files in DOCKER_TLS_DIR/NAME, ssh://user@host). A bare URL names a single host "local".',
+      'Docker engines as name=url pairs, comma-separated (unix://, tcp:// with TLS files in DOCKER_TLS_DIR/NAME, ssh://user@host[:port][?socket=/path/of/docker.sock], one SSH connection per host with its key pinned in DOCKER_SSH_HOST_KEYS). A bare URL names a single host "local".',
     group: 'docker',
   }),
   DOCKER_TLS_DIR: key({
@@ -185,6 +193,13 @@ export const KEYS = {
     schema: z.string(),
     default: '',
     description: 'Private key for ssh:// Docker hosts (the ssh-agent at SSH_AUTH_SOCK is used when unset).',
+    group: 'docker',
+  }),
+  SSH_AUTH_SOCK: key({
+    schema: z.string(),
+    default: '',
+    description:
+      'The ssh-agent socket used for ssh:// Docker hosts when DOCKER_SSH_KEY_PATH is unset (set by ssh-agent; the agent holds the key).',
     group: 'docker',
   }),
   DOCKER_SSH_HOST_KEYS: key({

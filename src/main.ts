@@ -149,18 +149,27 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     dockerHosts: config.DOCKER_HOSTS,
     tlsDir: config.DOCKER_TLS_DIR || null,
     sitesRoot: config.SITES_ROOT,
+    sitesRoots: config.SITES_ROOTS,
     sshHostKeys: config.DOCKER_SSH_HOST_KEYS,
     scope: config.SITES_SCOPE,
     logger,
     callTimeoutMs: config.DOCKER_CALL_TIMEOUT_SECONDS * 1000,
-    ...(config.DOCKER_SSH_KEY_PATH ? { ssh: { privateKey: readFileSync(config.DOCKER_SSH_KEY_PATH) } } : {}),
+    // One SSH connection per ssh:// host: the key file, else the agent; a failed attempt is
+    // tried again after 1 s, doubling up to the engine retry interval.
+    ...(config.DOCKER_SSH_KEY_PATH
+      ? { ssh: { privateKey: readFileSync(config.DOCKER_SSH_KEY_PATH) } }
+      : config.SSH_AUTH_SOCK
+        ? { ssh: { agent: config.SSH_AUTH_SOCK } }
+        : {}),
+    sshBackoffMs: { min: 1000, max: config.DOCKER_RETRY_SECONDS * 1000 },
   });
   if (config.SITES_SCOPE === 'all')
     logger.warn(
       'SITES_SCOPE=all: every compose project on every host is a site, including databases, proxies and SiteFlow itself',
     );
   if (config.DOCKER_SSH_KNOWN_HOSTS) await writeSshKnownHosts(config, logger);
-  const compose = new ComposeCli();
+  // Compose runs here for local hosts and over each ssh:// host's own SSH connection there.
+  const compose = hosts.composeFor(new ComposeCli());
   const hub = new OutputHub();
   const runLog = new FileRunLog(join(config.DATA_DIR, 'logs'), clock, {
     maxBytes: config.RUN_LOG_MAX_MB * 1024 * 1024,
@@ -558,6 +567,7 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
       heldWrites.flush();
       heldWrites.stop();
       database.close();
+      hosts.close();
       dataLock.release();
       logger.info('SiteFlow stopped');
     })();

@@ -10,7 +10,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { childEnv } from '../child-env.js';
 import { NAME_RE } from '../core/command.js';
 import type { Compose, ComposeCliInfo, ComposeRunOptions } from '../core/engine.js';
-import { SiteFlowError } from '../core/errors.js';
+import { isSiteFlowError, SiteFlowError } from '../core/errors.js';
 
 /** Options of a ComposeCli. */
 export interface ComposeCliOptions {
@@ -40,7 +40,7 @@ export function composeEnv(extra: Record<string, string> = {}): Record<string, s
 }
 
 /** Splits a byte stream into lines (UTF-8 safe across chunks). */
-class LineSplitter {
+export class LineSplitter {
   private readonly decoder = new StringDecoder('utf8');
   private rest = '';
   constructor(private readonly emit: (line: string) => void) {}
@@ -56,17 +56,16 @@ class LineSplitter {
   }
 }
 
-/** Result of spawning one process to completion. */
-interface Exit {
+/** Result of running one compose process to completion (here or on a remote host). */
+export interface Exit {
   code: number | null;
-  signal: NodeJS.Signals | null;
+  signal: NodeJS.Signals | string | null;
   /** Why it was killed, if we killed it. */
   killed: 'abort' | 'timeout' | null;
 }
 
 /** The compose CLI driver. */
 export class ComposeCli implements Compose {
-  private detected: Promise<ComposeCliInfo> | null = null;
   private readonly dockerBin: string;
   private readonly composeBin: string;
   private readonly killGraceMs: number;
@@ -80,41 +79,24 @@ export class ComposeCli implements Compose {
   }
 
   /** Tries `docker compose version`, then `docker-compose version`; memoised once it succeeds. */
-  detect(): Promise<ComposeCliInfo> {
-    if (!this.detected) {
-      this.detected = this.probe();
-      // A failed detection is retried next time (the CLI may be installed meanwhile).
-      this.detected.catch(() => {
-        this.detected = null;
-      });
-    }
-    return this.detected;
-  }
-
-  private async probe(): Promise<ComposeCliInfo> {
-    const candidates: ComposeCliInfo[] = [
-      { flavor: 'v2', command: [this.dockerBin, 'compose'], version: '' },
-      { flavor: 'v1', command: [this.composeBin], version: '' },
-    ];
-    const tried: string[] = [];
-    for (const c of candidates) {
-      const out: string[] = [];
-      try {
+  readonly detect: () => Promise<ComposeCliInfo> = memoUntilFailure(() =>
+    probeCompose(
+      [
+        { flavor: 'v2', command: [this.dockerBin, 'compose'], version: '' },
+        { flavor: 'v1', command: [this.composeBin], version: '' },
+      ],
+      async (c) => {
+        const out: string[] = [];
         const exit = await this.spawnTree(
           c.command[0],
           [...c.command.slice(1), 'version'],
           { env: composeEnv(this.opts.env), timeoutMs: 15_000, onLine: (l) => out.push(l) },
           process.cwd(),
         );
-        const version = /v?(\d+\.\d+\.\d+[\w.+-]*)/.exec(out.join('\n'))?.[1];
-        if (exit.code === 0 && version) return { ...c, version };
-        tried.push(`${c.command.join(' ')} (exit ${exit.code ?? exit.signal})`);
-      } catch (e) {
-        tried.push(`${c.command.join(' ')} (${(e as Error).message})`);
-      }
-    }
-    throw new SiteFlowError('COMPOSE_MISSING', `no compose CLI found; tried ${tried.join(', ')}`, { tried });
-  }
+        return { ...exit, out: out.join('\n') };
+      },
+    ),
+  );
 
   async run(
     projectDir: string,
@@ -156,32 +138,7 @@ export class ComposeCli implements Compose {
       },
       projectDir,
     );
-    const what = `compose ${args[0] ?? ''} for ${project}`.trim();
-    if (exit.killed === 'abort')
-      throw new SiteFlowError(
-        'COMPOSE_CANCELLED',
-        `${what} was cancelled`,
-        { project },
-        { cause: opts.signal?.reason },
-      );
-    if (exit.killed === 'timeout')
-      throw new SiteFlowError('COMPOSE_TIMEOUT', `${what} timed out after ${opts.timeoutMs} ms`, {
-        project,
-        timeoutMs: opts.timeoutMs,
-      });
-    const exitCode = exit.code ?? 128 + signalNumber(exit.signal);
-    if (exitCode !== 0 && !opts.allowFailure) {
-      throw new SiteFlowError(
-        'COMPOSE_FAILED',
-        `${what} failed with exit code ${exitCode}: ${tail.at(-1) ?? ''}`,
-        {
-          project,
-          exitCode,
-          tail: [...tail],
-        },
-      );
-    }
-    return { exitCode };
+    return composeOutcome(exit, project, args, opts, tail);
   }
 
   /**
@@ -256,7 +213,100 @@ export class ComposeCli implements Compose {
   }
 }
 
-function signalNumber(sig: NodeJS.Signals | null): number {
-  const table: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
-  return (sig && table[sig]) ?? 0;
+function signalNumber(sig: string | null): number {
+  const table: Record<string, number> = {
+    SIGHUP: 1,
+    SIGINT: 2,
+    SIGKILL: 9,
+    SIGTERM: 15,
+    HUP: 1,
+    INT: 2,
+    KILL: 9,
+    TERM: 15,
+  };
+  return sig ? (table[sig] ?? 0) : 0;
+}
+
+/**
+ * The outcome of a finished compose run: COMPOSE_CANCELLED, COMPOSE_TIMEOUT, COMPOSE_FAILED (with
+ * the last lines) or the exit code. Shared by the local CLI and compose over SSH.
+ */
+export function composeOutcome(
+  exit: Exit,
+  project: string,
+  args: readonly string[],
+  opts: ComposeRunOptions,
+  tail: readonly string[],
+): { exitCode: number } {
+  const what = `compose ${args[0] ?? ''} for ${project}`.trim();
+  if (exit.killed === 'abort')
+    throw new SiteFlowError(
+      'COMPOSE_CANCELLED',
+      `${what} was cancelled`,
+      { project },
+      { cause: opts.signal?.reason },
+    );
+  if (exit.killed === 'timeout')
+    throw new SiteFlowError('COMPOSE_TIMEOUT', `${what} timed out after ${opts.timeoutMs} ms`, {
+      project,
+      timeoutMs: opts.timeoutMs,
+    });
+  const exitCode = exit.code ?? 128 + signalNumber(exit.signal);
+  if (exitCode !== 0 && !opts.allowFailure) {
+    throw new SiteFlowError(
+      'COMPOSE_FAILED',
+      `${what} failed with exit code ${exitCode}: ${tail.at(-1) ?? ''}`,
+      {
+        project,
+        exitCode,
+        tail: [...tail],
+      },
+    );
+  }
+  return { exitCode };
+}
+
+/**
+ * `make()` once, the same promise after it succeeds; after a failure the next call tries again
+ * (a compose CLI may be installed meanwhile).
+ */
+export function memoUntilFailure<T>(make: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | null = null;
+  return () => {
+    if (!p) {
+      const made = make();
+      p = made;
+      made.catch(() => {
+        if (p === made) p = null;
+      });
+    }
+    return p;
+  };
+}
+
+/**
+ * Runs `version` of each candidate in turn (the v2 plugin, then v1): the first that exits 0 and
+ * prints a version wins. Throws COMPOSE_MISSING naming every try; a DOCKER_* failure (the host is
+ * not reachable) passes through. `where` is added to the message (` on host edge`).
+ */
+export async function probeCompose(
+  candidates: readonly ComposeCliInfo[],
+  version: (c: ComposeCliInfo) => Promise<{ code: number | null; signal: string | null; out: string }>,
+  where = '',
+): Promise<ComposeCliInfo> {
+  const tried: string[] = [];
+  for (const c of candidates) {
+    try {
+      const r = await version(c);
+      const v = /v?(\d+\.\d+\.\d+[\w.+-]*)/.exec(r.out)?.[1];
+      if (r.code === 0 && v) return { ...c, version: v };
+      tried.push(`${c.command.join(' ')} (exit ${r.code ?? r.signal})`);
+    } catch (e) {
+      if (isSiteFlowError(e, 'DOCKER_')) throw e;
+      tried.push(`${c.command.join(' ')} (${(e as Error).message})`);
+    }
+  }
+  throw new SiteFlowError('COMPOSE_MISSING', `no compose CLI found${where}; tried ${tried.join(', ')}`, {
+    tried,
+  });
 }

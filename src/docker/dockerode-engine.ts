@@ -51,6 +51,8 @@ export interface DockerodeEngineOptions {
   docker?: Dockerode.DockerOptions | Dockerode;
   /** Folder whose sub-folders with a compose file are sites on this host; null for none. */
   sitesRoot?: string | null;
+  /** How the sitesRoot folders are read (default: this machine's file system; SFTP for a remote host). */
+  folders?: SiteFolderSource;
   /** Inspect calls in flight at once when listing containers. */
   concurrency?: number;
   /**
@@ -60,6 +62,12 @@ export interface DockerodeEngineOptions {
   callTimeoutMs?: number;
   /** An open stream (events, log follow) quiet this long pings the engine; no answer ends it (default: the call timeout). */
   keepaliveMs?: number;
+}
+
+/** Reads a host's site folders (see site-folders.ts; SftpSiteFolders for a remote host). */
+export interface SiteFolderSource {
+  scan(): Promise<SiteFolder[]>;
+  folder(name: string): Promise<SiteFolder | null>;
 }
 
 /** Throws INPUT_INVALID unless `name` is a valid site name. */
@@ -104,6 +112,7 @@ export class DockerodeEngine implements Engine {
   /** The dockerode client (for adapters that need more than the port offers). */
   readonly docker: Dockerode;
   private readonly sitesRoot: string | null;
+  private readonly folders: SiteFolderSource | null;
   private readonly concurrency: number;
   private readonly callTimeoutMs: number;
   private readonly keepaliveMs: number;
@@ -115,6 +124,9 @@ export class DockerodeEngine implements Engine {
     this.name = opts.name;
     this.docker = opts.docker instanceof Dockerode ? opts.docker : new Dockerode(opts.docker);
     this.sitesRoot = opts.sitesRoot ?? null;
+    const root = this.sitesRoot;
+    this.folders =
+      opts.folders ?? (root ? { scan: () => scanSitesRoot(root), folder: (n) => siteFolder(root, n) } : null);
     this.concurrency = opts.concurrency ?? 8;
     this.callTimeoutMs = Math.max(1, opts.callTimeoutMs ?? 30_000);
     this.keepaliveMs = Math.max(1, opts.keepaliveMs ?? this.callTimeoutMs);
@@ -200,7 +212,7 @@ export class DockerodeEngine implements Engine {
   private async listSitesNow(siteFolders?: readonly SiteFolder[]): Promise<SiteInfo[]> {
     const [containers, folders] = await Promise.all([
       this.composeContainers(null),
-      siteFolders ?? (this.sitesRoot ? scanSitesRoot(this.sitesRoot) : Promise.resolve([])),
+      siteFolders ?? (this.folders ? this.folders.scan() : Promise.resolve([])),
     ]);
     const byProject = new Map<string, ContainerInfo[]>();
     for (const c of containers) {
@@ -220,7 +232,7 @@ export class DockerodeEngine implements Engine {
     checkSiteName(name);
     const [containers, folder] = await Promise.all([
       this.composeContainers(name),
-      this.sitesRoot ? siteFolder(this.sitesRoot, name) : Promise.resolve(null),
+      this.folders ? this.folders.folder(name) : Promise.resolve(null),
     ]);
     if (containers.length === 0 && !folder) return null;
     return this.siteInfo(name, containers, folder);

@@ -3,20 +3,20 @@
  * nas=tcp://10.0.0.5:2376,edge=ssh://deploy@edge`) into named DockerodeEngine instances and
  * resolves a site reference `{host|null, name}` to exactly one engine.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
-import { formatFingerprint } from '../core/backup.js';
 import { NAME_RE, type SiteRef } from '../core/command.js';
 import { HOST_ANSWER_MS, settleWithin } from '../core/deadline.js';
-import type { Engine, HostRegistry, ResolveError, SiteInfo } from '../core/engine.js';
+import type { Compose, Engine, HostRegistry, ResolveError, SiteInfo } from '../core/engine.js';
 import { describeError, isSiteFlowError, SiteFlowError } from '../core/errors.js';
 import { isLoopbackHost } from '../core/net.js';
 import type { Logger } from '../core/ports.js';
 import { err, ok, type Result } from '../core/result.js';
 import { DockerodeEngine } from './dockerode-engine.js';
+import { ComposeRouter, RemoteCompose, SftpSiteFolders } from './remote-compose.js';
 import { ScopedEngine, type ScopeMode, SiteScope } from './site-scope.js';
+import { SshConnection, sshHostVerifier, sshKeyFingerprint } from './ssh-connection.js';
 
 /** The default when DOCKER_HOSTS is unset. */
 export const DEFAULT_DOCKER_HOSTS = 'local=unix:///var/run/docker.sock';
@@ -25,7 +25,16 @@ export const DEFAULT_DOCKER_HOSTS = 'local=unix:///var/run/docker.sock';
 export type HostSpec =
   | { name: string; url: string; kind: 'unix'; socketPath: string }
   | { name: string; url: string; kind: 'tcp'; host: string; port: number }
-  | { name: string; url: string; kind: 'ssh'; host: string; port: number; username: string | null };
+  | {
+      name: string;
+      url: string;
+      kind: 'ssh';
+      host: string;
+      port: number;
+      username: string | null;
+      /** The engine's unix socket on that host (`?socket=/path`); default /var/run/docker.sock. */
+      socket?: string;
+    };
 
 /** Parses one URL of DOCKER_HOSTS. */
 function parseUrl(name: string, url: string): Result<HostSpec> {
@@ -43,7 +52,9 @@ function parseUrl(name: string, url: string): Result<HostSpec> {
   }
   const hostname = u.hostname.replace(/^\[|\]$/g, '');
   if (!hostname) return err(`${name}: no host in ${url}`);
-  if ((u.pathname && u.pathname !== '/') || u.search || u.hash)
+  const socket = u.protocol === 'ssh:' ? u.searchParams.get('socket') : null;
+  const onlySocket = u.protocol === 'ssh:' && [...u.searchParams.keys()].every((k) => k === 'socket');
+  if ((u.pathname && u.pathname !== '/') || (u.search && !onlySocket) || u.hash)
     return err(`${name}: unexpected path or query in ${url}`);
   if (u.protocol === 'tcp:') {
     if (u.username || u.password) return err(`${name}: tcp:// takes no user (use TLS files)`);
@@ -52,6 +63,8 @@ function parseUrl(name: string, url: string): Result<HostSpec> {
   }
   if (u.protocol === 'ssh:') {
     if (u.password) return err(`${name}: never put a password in DOCKER_HOSTS; use an SSH key or agent`);
+    if (socket !== null && !/^\/[A-Za-z0-9._/-]+$/.test(socket))
+      return err(`${name}: ?socket= takes the absolute path of the engine's unix socket on that host`);
     return ok({
       name,
       url,
@@ -59,6 +72,7 @@ function parseUrl(name: string, url: string): Result<HostSpec> {
       host: hostname,
       port: Number(u.port || 22),
       username: u.username ? decodeURIComponent(u.username) : null,
+      ...(socket ? { socket } : {}),
     });
   }
   return err(`${name}: unsupported scheme ${u.protocol}// (use unix://, tcp:// or ssh://)`);
@@ -101,6 +115,27 @@ export function parseDockerHosts(raw: string | undefined | null): Result<HostSpe
   return problems.length ? err(problems) : ok(specs);
 }
 
+/**
+ * Parses SITES_ROOTS: comma-separated `host=/absolute/path` pairs, the site folders of each
+ * ssh:// host on that host. Every problem is reported at once.
+ */
+export function parseSitesRoots(raw: string | undefined | null): Result<Map<string, string>, string[]> {
+  const roots = new Map<string, string>();
+  const problems: string[] = [];
+  for (const entry of (raw ?? '').split(',').map((e) => e.trim())) {
+    if (!entry) continue;
+    const m = /^([^=]+)=(.*)$/.exec(entry);
+    const name = m?.[1]?.trim() ?? '';
+    const path = m?.[2]?.trim() ?? '';
+    if (!m || !NAME_RE.test(name)) problems.push(`"${entry.slice(0, 80)}": expected host=/path`);
+    else if (!/^\/[A-Za-z0-9._/-]*$/.test(path) || path.split('/').includes('..'))
+      problems.push(`${name}: expected an absolute path (letters, digits, . _ - /)`);
+    else if (roots.has(name)) problems.push(`${name} is given twice`);
+    else roots.set(name, path.length > 1 ? path.replace(/\/+$/, '') : path);
+  }
+  return problems.length ? err(problems) : ok(roots);
+}
+
 const FINGERPRINT_RE = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
 
 /**
@@ -128,18 +163,7 @@ export function parseSshHostKeys(raw: string | undefined | null): Result<Map<str
   return problems.length ? err(problems) : ok(keys);
 }
 
-/** `SHA256:<base64>` of a raw SSH public key blob, as `ssh-keygen -lf` prints it. */
-export function sshKeyFingerprint(keyBlob: Buffer): string {
-  return formatFingerprint(createHash('sha256').update(keyBlob).digest('base64'));
-}
-
-/** An ssh2 `hostVerifier` that accepts only the host key with the pinned SHA256 fingerprint. */
-export function sshHostVerifier(pinned: string): (key: Buffer) => boolean {
-  const want = pinned.trim().replace(/=+$/, '');
-  return (key: Buffer) => Buffer.isBuffer(key) && sshKeyFingerprint(key) === want;
-}
-
-export { isLoopbackHost };
+export { isLoopbackHost, sshHostVerifier, sshKeyFingerprint };
 
 /** TLS client files of a tcp host, from `<tlsDir>/<name>/{ca,cert,key}.pem`. */
 export interface TlsFiles {
@@ -166,7 +190,7 @@ export function tlsFilesFor(tlsDir: string | null | undefined, name: string): Tl
   return { dir, ca: ca!, cert: cert!, key: key! };
 }
 
-/** SSH credentials for ssh:// hosts (docker-modem runs `docker system dial-stdio` over ssh2). */
+/** SSH credentials for ssh:// hosts (the one ssh2 connection per host uses them). */
 export interface SshCredentials {
   /** Path of an ssh-agent socket (SSH_AUTH_SOCK). */
   agent?: string;
@@ -179,13 +203,10 @@ export function dockerOptionsFor(
   spec: HostSpec,
   o: {
     tls?: TlsFiles | null;
-    ssh?: SshCredentials;
-    /** The pinned host key fingerprint of an ssh host (`SHA256:...`); any other key is refused. */
-    sshHostKey?: string;
-    connectTimeoutMs?: number;
+    /** The SSH connection of an ssh host: the Docker API goes over it. */
+    sshConnection?: SshConnection;
   } = {},
 ): Dockerode.DockerOptions {
-  const timeout = o.connectTimeoutMs ?? 10_000;
   switch (spec.kind) {
     case 'unix':
       return { socketPath: spec.socketPath, host: undefined, port: undefined, protocol: 'http' };
@@ -202,20 +223,21 @@ export function dockerOptionsFor(
         // engine carries its own deadline instead (DockerodeEngine callTimeoutMs).
       };
     case 'ssh':
+      if (!o.sshConnection)
+        throw new SiteFlowError(
+          'CONFIG_INVALID',
+          `host ${spec.name}: an ssh:// host needs its SSH connection`,
+        );
+      // Plain HTTP through the connection's agent: every request is a stream-local forward to the
+      // engine socket inside the one SSH connection (docker-modem's own ssh mode would open a new
+      // connection per request and check no pinned key). The host name is never resolved.
       return {
-        protocol: 'ssh',
-        host: spec.host,
-        port: spec.port,
+        protocol: 'http',
+        host: spec.name,
+        port: 80,
         socketPath: undefined,
-        ...(spec.username ? { username: spec.username } : {}),
-        sshOptions: {
-          readyTimeout: timeout,
-          // Without a verifier ssh2 accepts any host key: pin it (fromConfig refuses a host without one).
-          ...(o.sshHostKey ? { hostVerifier: sshHostVerifier(o.sshHostKey) } : {}),
-          ...(o.ssh?.agent ? { agent: o.ssh.agent } : {}),
-          ...(o.ssh?.privateKey ? { privateKey: o.ssh.privateKey } : {}),
-        },
-      };
+        agent: o.sshConnection.agent(),
+      } as Dockerode.DockerOptions;
   }
 }
 
@@ -242,6 +264,8 @@ export interface HostsConfig {
   sitesRoot?: string | null;
   /** Which host the SITES_ROOT folders belong to (default `local` if configured, else the first). */
   sitesRootHost?: string | null;
+  /** SITES_ROOTS: `host=/path` pairs, the site folders of ssh:// hosts on those hosts (read over SFTP). */
+  sitesRoots?: string | null;
   ssh?: SshCredentials;
   /** DOCKER_SSH_HOST_KEYS: `name=SHA256:...` pairs; every ssh:// host needs one. */
   sshHostKeys?: string | null;
@@ -252,6 +276,8 @@ export interface HostsConfig {
   logger?: Logger;
   /** Deadline of each non-streaming engine call (DOCKER_CALL_TIMEOUT_SECONDS). */
   callTimeoutMs?: number;
+  /** Waits before a new SSH attempt after a failure: the first, and the longest. */
+  sshBackoffMs?: { min: number; max: number };
 }
 
 /** The sites of every host, and the hosts that could not be listed. */
@@ -299,8 +325,21 @@ export class Hosts implements HostRegistry {
     for (const name of hostKeys.value.keys())
       if (!specs.some((s) => s.name === name && s.kind === 'ssh'))
         problems.push(`DOCKER_SSH_HOST_KEYS names ${name}, which is not an ssh:// host in DOCKER_HOSTS`);
+    const roots = parseSitesRoots(cfg.sitesRoots);
+    if (!roots.ok) problems.push(`SITES_ROOTS: ${roots.error.join('; ')}`);
+    for (const name of roots.ok ? roots.value.keys() : []) {
+      const spec = specs.find((s) => s.name === name);
+      if (!spec) problems.push(`SITES_ROOTS names ${name}, which is not in DOCKER_HOSTS`);
+      else if (spec.kind !== 'ssh')
+        problems.push(
+          `SITES_ROOTS names ${name}: only ssh:// hosts take one (this machine's sites are under SITES_ROOT)`,
+        );
+    }
+    const remoteRoots = roots.ok ? roots.value : new Map<string, string>();
     const tlsOf = new Map<string, TlsFiles | null>();
     for (const spec of specs) {
+      if (spec.kind === 'ssh' && !spec.username)
+        problems.push(`host ${spec.name} (${spec.url}): name the SSH user (ssh://user@host)`);
       if (spec.kind === 'ssh' && !hostKeys.value.has(spec.name))
         problems.push(
           `host ${spec.name} (${spec.url}): pin its SSH host key in DOCKER_SSH_HOST_KEYS as ${spec.name}=SHA256:... (\`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub\` on that host); SiteFlow does not trust an unknown key`,
@@ -316,29 +355,69 @@ export class Hosts implements HostRegistry {
     }
     if (problems.length) throw new SiteFlowError('CONFIG_INVALID', problems.join('; '));
     const envs: Record<string, Record<string, string>> = {};
-    const scope = new SiteScope({
-      mode: cfg.scope ?? 'managed',
-      sitesRoot: cfg.sitesRoot ?? null,
-      ...(cfg.logger ? { logger: cfg.logger } : {}),
-    });
+    const scopeFor = (sitesRoot: string | null) =>
+      new SiteScope({
+        mode: cfg.scope ?? 'managed',
+        sitesRoot,
+        ...(cfg.logger ? { logger: cfg.logger } : {}),
+      });
+    const scope = scopeFor(cfg.sitesRoot ?? null);
+    const connections: SshConnection[] = [];
     const engines = specs.map((spec) => {
       const tls = tlsOf.get(spec.name) ?? null;
-      const sshHostKey = hostKeys.value.get(spec.name);
       envs[spec.name] = composeEnvFor(spec, tls);
+      let sshConnection: SshConnection | undefined;
+      if (spec.kind === 'ssh') {
+        sshConnection = new SshConnection({
+          name: spec.name,
+          host: spec.host,
+          port: spec.port,
+          username: spec.username!,
+          hostKey: hostKeys.value.get(spec.name)!,
+          ...(spec.socket ? { remoteSocket: spec.socket } : {}),
+          ...(cfg.ssh?.privateKey ? { privateKey: cfg.ssh.privateKey } : {}),
+          ...(cfg.ssh?.agent ? { agent: cfg.ssh.agent } : {}),
+          ...(cfg.connectTimeoutMs !== undefined ? { readyTimeoutMs: cfg.connectTimeoutMs } : {}),
+          ...(cfg.sshBackoffMs ? { backoffMs: cfg.sshBackoffMs } : {}),
+          ...(cfg.logger ? { logger: cfg.logger } : {}),
+        });
+        connections.push(sshConnection);
+      }
+      const remoteRoot = remoteRoots.get(spec.name) ?? null;
       const engine = new DockerodeEngine({
         name: spec.name,
-        docker: dockerOptionsFor(spec, {
-          tls,
-          ...(sshHostKey ? { sshHostKey } : {}),
-          ...(cfg.ssh ? { ssh: cfg.ssh } : {}),
-          ...(cfg.connectTimeoutMs !== undefined ? { connectTimeoutMs: cfg.connectTimeoutMs } : {}),
-        }),
-        sitesRoot: spec.name === rootHost ? (cfg.sitesRoot ?? null) : null,
+        docker: dockerOptionsFor(spec, { tls, ...(sshConnection ? { sshConnection } : {}) }),
+        sitesRoot: remoteRoot ?? (spec.name === rootHost ? (cfg.sitesRoot ?? null) : null),
+        // A remote host's folders are on that host: read over SFTP through its connection.
+        ...(remoteRoot && sshConnection ? { folders: new SftpSiteFolders(sshConnection, remoteRoot) } : {}),
         ...(cfg.callTimeoutMs !== undefined ? { callTimeoutMs: cfg.callTimeoutMs } : {}),
       });
-      return new ScopedEngine(engine, scope);
+      return new ScopedEngine(engine, remoteRoot ? scopeFor(remoteRoot) : scope);
     });
-    return new Hosts(engines, envs, rootHost);
+    const hosts = new Hosts(engines, envs, rootHost);
+    for (const c of connections) hosts.ssh.set(c.name, c);
+    return hosts;
+  }
+
+  /** The SSH connection of each ssh:// host. */
+  readonly ssh = new Map<string, SshConnection>();
+
+  /**
+   * Compose for every host: `local` for unix:// and tcp:// hosts, compose over the SSH connection
+   * for each ssh:// host (routed by the DOCKER_HOST that composeEnv gives it).
+   */
+  composeFor(local: Compose): Compose {
+    const remote = new Map<string, Compose>();
+    for (const [name, conn] of this.ssh) {
+      const url = this.composeEnvs.get(name)?.DOCKER_HOST;
+      if (url) remote.set(url, new RemoteCompose(conn));
+    }
+    return new ComposeRouter(local, remote);
+  }
+
+  /** Closes every SSH connection (at stop). */
+  close(): void {
+    for (const c of this.ssh.values()) c.close();
   }
 
   /** The host the SITES_ROOT folders belong to: provision and deprovision drive its engine. */

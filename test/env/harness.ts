@@ -676,6 +676,10 @@ export interface SshdHandle {
   hostPublicKey: string;
   dir: string;
   logPath: string;
+  /** Stops sshd (open connections drop), keeping its user, keys and port for resume(). */
+  pause(): Promise<void>;
+  /** Starts sshd again on the same port with the same host key. */
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -685,7 +689,13 @@ let userCounter = 0;
  * Starts `sshd -D` on a free 127.0.0.1 port with a fresh ed25519 host key, a fresh user (useradd) that
  * logs in with a fresh ed25519 key, and SFTP (internal-sftp). Needs root.
  */
-export async function startSshd(env: TestEnvState = loadTestEnv()): Promise<SshdHandle> {
+export async function startSshd(
+  env: TestEnvState = loadTestEnv(),
+  opts: {
+    /** More sshd_config lines (e.g. `SetEnv DOCKER_HOST=...` for the docker CLI of a bench baseline). */
+    extraConfig?: string[];
+  } = {},
+): Promise<SshdHandle> {
   if (process.getuid?.() !== 0)
     throw new SiteFlowError('RUN_TEST_ENV', 'startSshd needs root (useradd, sshd)');
   const keygen = env.tools.sshKeygen ?? 'ssh-keygen';
@@ -733,14 +743,15 @@ export async function startSshd(env: TestEnvState = loadTestEnv()): Promise<Sshd
         `AllowUsers ${user}`,
         'Subsystem sftp internal-sftp',
         'LogLevel INFO',
+        ...(opts.extraConfig ?? []),
         '',
       ].join('\n'),
     );
-    const child = spawnLogged(env.tools.sshd, ['-D', '-e', '-f', config], logPath);
+    let child = spawnLogged(env.tools.sshd, ['-D', '-e', '-f', config], logPath);
     const entry = { child, user, dir };
     track(entry);
-    try {
-      await waitFor(
+    const listening = () =>
+      waitFor(
         `sshd on 127.0.0.1:${port}`,
         async () => {
           if (child.exitCode !== null) throw new SiteFlowError('RUN_TEST_ENV', 'sshd exited');
@@ -748,6 +759,8 @@ export async function startSshd(env: TestEnvState = loadTestEnv()): Promise<Sshd
         },
         15_000,
       );
+    try {
+      await listening();
     } catch {
       lastErr = logTail(logPath);
       await stopChild(child);
@@ -765,6 +778,17 @@ export async function startSshd(env: TestEnvState = loadTestEnv()): Promise<Sshd
       hostPublicKey: readFileSync(`${hostKey}.pub`, 'utf8').trim(),
       dir,
       logPath,
+      async pause() {
+        // sshd -D forks one process per connection: end those too (by pid), or connections stay up.
+        const pid = child.pid;
+        if (pid !== undefined) for (const c of descendantPids(pid)) killQuietly(c);
+        await stopChild(child);
+      },
+      async resume() {
+        child = spawnLogged(env.tools.sshd, ['-D', '-e', '-f', config], logPath);
+        entry.child = child;
+        await listening();
+      },
       async stop() {
         await stopChild(child);
         liveChildren.delete(entry);
@@ -776,6 +800,40 @@ export async function startSshd(env: TestEnvState = loadTestEnv()): Promise<Sshd
   spawnSync('userdel', ['-f', '-r', user], { stdio: 'ignore' });
   rmSync(dir, { recursive: true, force: true });
   throw new SiteFlowError('RUN_TEST_ENV', `sshd did not start: ${lastErr}`);
+}
+
+/**
+ * Every descendant of `pid` (from /proc), children first: an sshd connection is a privileged
+ * monitor with the user's process under it, and both hold the TCP connection.
+ */
+function descendantPids(pid: number): number[] {
+  const children = childPids(pid);
+  return children.flatMap((c) => [c, ...descendantPids(c)]);
+}
+
+/** Pids whose parent is `pid` (from /proc). */
+function childPids(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // The command name is in parentheses and may hold spaces: the ppid follows the last ')'.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push(Number(entry));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // gone
+  }
 }
 
 /** True when an SSH server banner arrives from 127.0.0.1:port. */

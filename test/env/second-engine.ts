@@ -23,7 +23,13 @@ export interface SecondEngine {
 }
 
 /** Starts a second dockerd with the busybox test image loaded into it. */
-export async function startSecondEngine(env: TestEnvState = loadTestEnv()): Promise<SecondEngine> {
+export async function startSecondEngine(
+  env: TestEnvState = loadTestEnv(),
+  opts: {
+    /** Group that owns the engine socket (dockerd --group), e.g. an sshd test user's group. */
+    socketGroup?: string;
+  } = {},
+): Promise<SecondEngine> {
   if (process.getuid?.() !== 0) throw new Error('a second Docker engine needs root');
   const tag = `${process.pid % 100000}${Math.floor(Math.random() * 90 + 10)}`;
   const dir = `/tmp/sfd2-${tag}`;
@@ -53,6 +59,7 @@ export async function startSecondEngine(env: TestEnvState = loadTestEnv()): Prom
         '--bridge',
         bridge,
         '--iptables=false',
+        ...(opts.socketGroup ? ['--group', opts.socketGroup] : []),
       ],
       { stdio: 'ignore' },
     );

@@ -16,6 +16,7 @@ import {
   sshKeyFingerprint,
   tlsFilesFor,
 } from '../../../src/docker/hosts.js';
+import { SshConnection } from '../../../src/docker/ssh-connection.js';
 
 describe('parseDockerHosts', () => {
   it('defaults to the local socket when unset or blank', () => {
@@ -135,7 +136,7 @@ describe('dockerOptionsFor / tlsFilesFor / composeEnvFor', () => {
     expect(() => tlsFilesFor(dir, 'half')).toThrow(/needs all of ca.pem, cert.pem and key.pem/);
   });
 
-  it('uses the ssh protocol of docker-modem for ssh hosts', () => {
+  it('sends the Docker API of an ssh host through its one SSH connection', () => {
     const spec = {
       name: 'edge',
       url: 'ssh://deploy@edge',
@@ -144,13 +145,28 @@ describe('dockerOptionsFor / tlsFilesFor / composeEnvFor', () => {
       port: 22,
       username: 'deploy',
     } as const;
-    expect(dockerOptionsFor(spec, { ssh: { agent: '/tmp/agent.sock' } })).toMatchObject({
-      protocol: 'ssh',
+    const conn = new SshConnection({
+      name: 'edge',
       host: 'edge',
       port: 22,
       username: 'deploy',
-      sshOptions: { agent: '/tmp/agent.sock' },
+      hostKey: 'SHA256:x',
     });
+    const o = dockerOptionsFor(spec, { sshConnection: conn }) as { agent?: unknown; protocol?: string };
+    expect(o.protocol).toBe('http');
+    expect(o.agent).toBe(conn.agent());
+    expect(() => dockerOptionsFor(spec)).toThrow(/needs its SSH connection/);
+  });
+
+  it('takes the remote engine socket as ?socket= and nothing else in the query', () => {
+    const r = parseDockerHosts('edge=ssh://deploy@edge:2222?socket=/run/user/1000/docker.sock');
+    expect(r).toMatchObject({ ok: true, value: [{ port: 2222, socket: '/run/user/1000/docker.sock' }] });
+    const bad = parseDockerHosts('a=ssh://u@h?socket=relative,b=ssh://u@h?x=1,c=ssh://u@h?socket=/a;b');
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) expect(bad.error).toHaveLength(3);
+    expect(() =>
+      Hosts.fromConfig({ dockerHosts: 'e=ssh://h', sshHostKeys: `e=SHA256:${'A'.repeat(43)}` }),
+    ).toThrow(/name the SSH user/);
   });
 
   it('builds DockerodeEngines and gives SITES_ROOT to the local host only', () => {
@@ -238,7 +254,7 @@ describe('ssh host keys', () => {
     expect(hosts.names()).toEqual(['edge']);
   });
 
-  it('passes a host verifier that accepts only the pinned key (fingerprint as ssh-keygen -lf)', () => {
+  it('has a host verifier that accepts only the pinned key (fingerprint as ssh-keygen -lf)', () => {
     const keyFile = join(dir, 'host_ed25519');
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', keyFile]);
     const other = join(dir, 'other_ed25519');
@@ -249,19 +265,8 @@ describe('ssh host keys', () => {
     const blob = (f: string) => Buffer.from(readFileSync(`${f}.pub`, 'utf8').split(/\s+/)[1]!, 'base64');
     expect(sshKeyFingerprint(blob(keyFile))).toBe(pinned);
 
-    const spec = {
-      name: 'edge',
-      url: 'ssh://deploy@edge',
-      kind: 'ssh',
-      host: 'edge',
-      port: 22,
-      username: 'deploy',
-    } as const;
-    const o = dockerOptionsFor(spec, { sshHostKey: pinned }) as {
-      sshOptions: { hostVerifier: (k: Buffer) => boolean };
-    };
-    expect(o.sshOptions.hostVerifier(blob(keyFile))).toBe(true);
-    expect(o.sshOptions.hostVerifier(blob(other))).toBe(false);
+    expect(sshHostVerifier(pinned)(blob(keyFile))).toBe(true);
+    expect(sshHostVerifier(pinned)(blob(other))).toBe(false);
     expect(sshHostVerifier(`${pinned}=`)(blob(keyFile))).toBe(true);
   });
 });
