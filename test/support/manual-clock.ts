@@ -51,3 +51,22 @@ export class ManualClock implements Required<Clock> {
 function settleMicrotasks(): Promise<void> {
   return new Promise((r) => setImmediate(r));
 }
+
+/**
+ * Real time that a test can move forward: `now()` is the system time plus what `advance` added,
+ * and timers are the system's. For a SiteFlow running in-process on real engines, where a
+ * manual clock would stop everything: jumping past a rule's window (an action's grace) lets the
+ * next rule tick see it ended, without waiting it out.
+ */
+export class ShiftedClock implements Clock {
+  private offset = 0;
+
+  now(): number {
+    return Date.now() + this.offset;
+  }
+
+  /** Moves this clock `ms` ahead of the system time (never back). */
+  advance(ms: number): void {
+    this.offset += Math.max(0, ms);
+  }
+}

@@ -12,18 +12,13 @@ import { type OpenDatabase, openDatabase } from '../../../src/db/database.js';
 import { HeldWrites, holdReason } from '../../../src/db/held-writes.js';
 import { SqliteAuditStore } from '../../../src/db/sqlite-audit-store.js';
 import { SqliteOperationStore } from '../../../src/db/sqlite-operation-store.js';
+import { waitFor } from '../../env/harness.js';
 import { ManualClock } from '../../support/manual-clock.js';
 import { testLogger } from '../../support/siteflow.js';
 
 const actor = { platform: 'discord' as const, id: 'U1', name: 'Ada' };
 
-async function until(check: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const until = (check: () => boolean, ms = 5000) => waitFor('held writes', check, ms, { intervalMs: 20 });
 
 describe('HeldWrites', () => {
   let dir: string;

@@ -18,6 +18,7 @@ import { type OpenDatabase, openDatabase } from '../../../src/db/database.js';
 import { type Delivery, SqliteAlertStore } from '../../../src/db/sqlite-alert-store.js';
 import { alertChannelNames } from '../../../src/monitor/create-monitor.js';
 import { AlertDeliveryQueue, classifyDeliveryError } from '../../../src/monitor/delivery-queue.js';
+import { waitFor } from '../../env/harness.js';
 import { ManualClock } from '../../support/manual-clock.js';
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
@@ -71,13 +72,7 @@ class RecordingChannel implements AlertChannel {
   }
 }
 
-async function until(what: string, f: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!f()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+const until = (what: string, f: () => boolean, ms = 5000) => waitFor(what, f, ms, { intervalMs: 5 });
 
 function deferred() {
   let resolve!: () => void;
