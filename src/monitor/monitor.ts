@@ -273,9 +273,10 @@ export class Monitor implements MonitorControl, BackupAlertSink {
    * nor about decisions the rules make later on their own clock (reminders, grace ends).
    */
   async settled(timeoutMs = 30_000): Promise<void> {
+    let gaveUp = false;
     const work = (async () => {
       const { reconciler } = this.deps;
-      for (;;) {
+      while (!gaveUp) {
         await reconciler.inspected?.();
         if (this.started) this.tick();
         await Promise.allSettled([...this.probing, ...this.reading]);
@@ -288,7 +289,10 @@ export class Monitor implements MonitorControl, BackupAlertSink {
         if (!busy) return;
       }
     })();
-    await this.time.deadline(work, timeoutMs, () => new Error(`monitor not settled within ${timeoutMs} ms`));
+    await this.time.deadline(work, timeoutMs, () => {
+      gaveUp = true;
+      return new Error(`monitor not settled within ${timeoutMs} ms`);
+    });
   }
 
   /** Stops following; queued deliveries stay in the database for the next start. */
