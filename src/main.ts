@@ -18,6 +18,7 @@ import { ConsoleSurface } from './chat/console/console-surface.js';
 import { type ChatSurface, chatConfigured, startSurface } from './chat/surface.js';
 import { chatSurfacesFor } from './chat/surfaces.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
+import { systemClock } from './core/clock.js';
 import { Confirmations } from './core/confirmations.js';
 import { CommandRegistry, Dispatcher } from './core/dispatch.js';
 import { EngineWatch } from './core/engine-watch.js';
@@ -122,7 +123,7 @@ async function writeSshKnownHosts(config: Config, logger: PinoLogger): Promise<v
 /** Builds and starts SiteFlow. */
 export async function startSiteFlow(config: Config, opts: StartOptions = {}): Promise<SiteFlow> {
   const logger = opts.logger ?? createLogger({ level: config.LOG_LEVEL, secrets: config.secrets });
-  const clock: Clock = opts.clock ?? { now: () => Date.now() };
+  const clock: Clock = opts.clock ?? systemClock;
   // One SiteFlow per data folder (0700, database files 0600); released on stop and on any exit.
   const dataLock = lockDataDir(config.DATA_DIR);
   const database = openDatabase(join(config.DATA_DIR, 'siteflow.db'));
@@ -137,6 +138,7 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
   });
   const heldWrites = new HeldWrites({
     logger,
+    clock,
     onChange: (held, reason) => {
       if (reason === 'full') disk.writeFailed('the database');
       else if (held === 0) disk.writesRecovered();

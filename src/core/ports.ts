@@ -12,9 +12,22 @@ export interface Logger {
   child(bindings: Record<string, unknown>): Logger;
 }
 
-/** Wall-clock time in epoch milliseconds; fakes make time-based logic testable. */
+/** A timer started through a {@link Clock}; `cancel` stops it (a no-op once it ran). */
+export interface ClockTimer {
+  cancel(): void;
+}
+
+/**
+ * Wall-clock time in epoch milliseconds, and the timers that run on that time; fakes make
+ * time-based logic testable. The timer is optional so a clock that only tells the time still
+ * fits: core code starts its timers through `timersOf(clock)` (src/core/clock.ts), which falls
+ * back to the system timers. A test clock with `setTimeout` (test/support/manual-clock.ts)
+ * runs them when the test advances it. Timers never keep the process alive.
+ */
 export interface Clock {
   now(): number;
+  /** Runs `fn` once, `ms` from now on this clock. */
+  setTimeout?(fn: () => void, ms: number): ClockTimer;
 }
 
 /** The chat platforms a command can arrive from. */

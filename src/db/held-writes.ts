@@ -9,8 +9,9 @@
  * the order they were recorded. Only when the process dies while writes are held, or more than
  * `max` are held, are rows lost (the latter are counted and logged).
  */
+import { type ClockTimers, timersOf } from '../core/clock.js';
 import { describeError } from '../core/errors.js';
-import type { Logger } from '../core/ports.js';
+import type { Clock, ClockTimer, Logger } from '../core/ports.js';
 
 /** Why writes are held: the database is locked by someone else, or the disk is full. */
 export type HoldReason = 'busy' | 'full';
@@ -26,6 +27,8 @@ export function holdReason(e: unknown): HoldReason | null {
 /** Options of {@link HeldWrites}. */
 export interface HeldWritesOptions {
   logger: Logger;
+  /** The retry timer runs on it (default: the system clock). */
+  clock?: Clock;
   /** Most writes held at once (default 10000); more are dropped and counted. */
   max?: number;
   /** Retry backoff: first and longest wait (default 100 ms and 5 s). */
@@ -43,7 +46,8 @@ interface Held {
 /** The queue of held writes of one database connection; see the module comment. */
 export class HeldWrites {
   private readonly queue: Held[] = [];
-  private timer: ReturnType<typeof setTimeout> | null = null;
+  private timer: ClockTimer | null = null;
+  private readonly time: ClockTimers;
   private wait: number;
   private droppedCount = 0;
   private reasonNow: HoldReason | null = null;
@@ -54,6 +58,7 @@ export class HeldWrites {
     this.max = Math.max(1, opts.max ?? 10_000);
     this.retry = opts.retryMs ?? { initial: 100, max: 5000 };
     this.wait = this.retry.initial;
+    this.time = timersOf(opts.clock);
   }
 
   /** How many writes are held now. */
@@ -95,7 +100,7 @@ export class HeldWrites {
 
   /** Tries the held writes once, now (e.g. before closing the database); returns how many are left. */
   flush(): number {
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timer = null;
     this.drain();
     return this.queue.length;
@@ -103,7 +108,7 @@ export class HeldWrites {
 
   /** Stops retrying; held writes stay in memory (and are lost with the process). */
   stop(): void {
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timer = null;
     if (this.queue.length)
       this.opts.logger.error({ held: this.queue.length }, 'database writes still held at shutdown are lost');
@@ -137,12 +142,11 @@ export class HeldWrites {
 
   private schedule(): void {
     if (this.timer || this.queue.length === 0) return;
-    this.timer = setTimeout(() => {
+    this.timer = this.time.setTimeout(() => {
       this.timer = null;
       this.drain();
       this.schedule();
     }, this.wait);
-    this.timer.unref?.();
   }
 
   /** Writes held rows in order until one is refused again. */

@@ -17,13 +17,15 @@ import {
   alertText,
   type DeliveryContext,
 } from '../core/alerts.js';
+import { type ClockTimers, timersOf } from '../core/clock.js';
 import { describeError, isSiteFlowError } from '../core/errors.js';
-import type { Clock, Logger } from '../core/ports.js';
+import type { Clock, ClockTimer, Logger } from '../core/ports.js';
 import type { Delivery, SqliteAlertStore } from '../db/sqlite-alert-store.js';
 
 /** Options of {@link AlertDeliveryQueue}. */
 export interface DeliveryQueueOptions {
   store: SqliteAlertStore;
+  /** Time and timers (backoff, attempt deadlines) go through it. */
   clock: Clock;
   logger: Logger;
   /** First and longest wait between attempts (default 1 s and 5 min). */
@@ -57,7 +59,10 @@ export class AlertDeliveryQueue {
   private readonly busy = new Set<string>();
   /** Kicked while busy: look at the queue once more when done. */
   private readonly again = new Set<string>();
-  private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
+  private readonly timers = new Map<string, ClockTimer>();
+  /** Pumps running now, per channel (see idle()). */
+  private readonly pumps = new Map<string, Promise<void>>();
+  private readonly time: ClockTimers;
   /** Per channel: an attempt that timed out and may still be running (awaited before any retry). */
   private readonly pending = new Map<string, { id: number; promise: Promise<void>; since: number }>();
   private readonly expected: readonly string[];
@@ -74,6 +79,7 @@ export class AlertDeliveryQueue {
     this.attemptTimeoutMs = opts.attemptTimeoutMs ?? 30_000;
     this.giveUpAfterMs = opts.giveUpAfterMs ?? 4 * this.attemptTimeoutMs;
     this.expected = [...new Set(opts.expectedChannels ?? [])];
+    this.time = timersOf(opts.clock);
   }
 
   /** Adds a channel and delivers whatever is queued for it. */
@@ -116,14 +122,32 @@ export class AlertDeliveryQueue {
   /** Stops delivering (queued jobs stay in the database). */
   stop(): void {
     this.stopped = true;
-    for (const t of this.timers.values()) clearTimeout(t);
+    for (const t of this.timers.values()) t.cancel();
     this.timers.clear();
   }
 
-  /** Resolves once nothing is being delivered right now (tests, shutdown). */
+  /**
+   * Resolves once nothing is being delivered right now, or after `timeoutMs` on the clock
+   * (tests, shutdown): every job queued so far was attempted (delivered, dropped, or waiting for
+   * its backoff or its channel to attach).
+   */
   async idle(timeoutMs = 5000): Promise<void> {
-    const end = Date.now() + timeoutMs;
-    while (this.busy.size > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+    const ac = new AbortController();
+    let timedOut = false;
+    const expired = this.time.sleep(timeoutMs, ac.signal).then(() => {
+      timedOut = true;
+    });
+    try {
+      while (this.pumps.size > 0 && !timedOut)
+        await Promise.race([Promise.allSettled([...this.pumps.values()]), expired]);
+    } finally {
+      ac.abort();
+    }
+  }
+
+  /** Whether a channel is delivering right now. */
+  delivering(): boolean {
+    return this.pumps.size > 0;
   }
 
   /** The channels an alert goes to (all, or those its route names). */
@@ -175,11 +199,11 @@ export class AlertDeliveryQueue {
     }
     const t = this.timers.get(name);
     if (t) {
-      clearTimeout(t);
+      t.cancel();
       this.timers.delete(name);
     }
     this.busy.add(name);
-    void this.pump(name)
+    const pumping = this.pump(name)
       .catch((e) => {
         // The queue's own database writes failed (a full disk, a lock held too long): the jobs
         // stay queued and are tried again after the longest backoff; never an unhandled
@@ -192,8 +216,10 @@ export class AlertDeliveryQueue {
       })
       .finally(() => {
         this.busy.delete(name);
+        if (this.pumps.get(name) === pumping) this.pumps.delete(name);
         if (this.again.delete(name)) this.kick(name);
       });
+    this.pumps.set(name, pumping);
   }
 
   private async pump(name: string): Promise<void> {
@@ -217,7 +243,11 @@ export class AlertDeliveryQueue {
         earlier?.id === d.id ? earlier : { id: d.id, promise: this.deliver(ch, d), since: clock.now() };
       if (earlier && earlier !== attempt) this.pending.delete(name);
       try {
-        await withTimeout(attempt.promise, this.attemptTimeoutMs);
+        await this.time.deadline(
+          attempt.promise,
+          this.attemptTimeoutMs,
+          () => new AttemptTimeout(`no answer within ${this.attemptTimeoutMs} ms`),
+        );
         this.pending.delete(name);
         store.done(d.id);
       } catch (e) {
@@ -325,16 +355,11 @@ export class AlertDeliveryQueue {
 
   private schedule(name: string, ms: number): void {
     if (this.stopped) return;
-    const old = this.timers.get(name);
-    if (old) clearTimeout(old);
-    const t = setTimeout(
-      () => {
-        this.timers.delete(name);
-        this.kick(name);
-      },
-      Math.max(0, ms),
-    );
-    t.unref();
+    this.timers.get(name)?.cancel();
+    const t = this.time.setTimeout(() => {
+      this.timers.delete(name);
+      this.kick(name);
+    }, ms);
     this.timers.set(name, t);
   }
 }
@@ -342,16 +367,6 @@ export class AlertDeliveryQueue {
 function parentOrSelf(ref: AlertRef): AlertRef {
   const { child: _c, ...rest } = ref;
   return rest;
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new AttemptTimeout(`no answer within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
 
 /**

@@ -5,10 +5,11 @@
  * buckets runs every minute and pruning every hour, on node-cron.
  */
 import cron, { type ScheduledTask } from 'node-cron';
+import { timersOf } from '../core/clock.js';
 import type { ContainerEvent } from '../core/engine.js';
 import { describeError } from '../core/errors.js';
 import type { LiveSite, LiveState, StateChange } from '../core/live-state.js';
-import type { Clock, Logger } from '../core/ports.js';
+import type { Clock, ClockTimer, Logger } from '../core/ports.js';
 import type { HealthState } from '../core/stats.js';
 import type { CertificateInfo, UrlCheckResult } from '../core/url-checks.js';
 import type { HistoryPoint, SqliteHistoryStore } from '../db/sqlite-history-store.js';
@@ -34,7 +35,7 @@ export class HistoryRecorder implements UrlCheckSink {
   private readonly last: Map<string, string>;
   private readonly urlFailing = new Map<string, string | null>();
   private readonly unsubs: Array<() => void> = [];
-  private timer: ReturnType<typeof setInterval> | null = null;
+  private timer: ClockTimer | null = null;
   private tasks: ScheduledTask[] = [];
 
   constructor(private readonly o: HistoryRecorderOptions) {
@@ -56,8 +57,7 @@ export class HistoryRecorder implements UrlCheckSink {
           );
         }),
       );
-    this.timer = setInterval(() => this.sample(), this.o.sampleMs);
-    this.timer.unref();
+    this.timer = timersOf(this.o.clock).setInterval(() => this.sample(), this.o.sampleMs);
     this.tasks.push(
       cron.schedule(
         this.o.rollupCron ?? '20 * * * * *',
@@ -78,7 +78,7 @@ export class HistoryRecorder implements UrlCheckSink {
   /** Stops following (what was written stays). */
   stop(): void {
     for (const u of this.unsubs.splice(0)) u();
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.cancel();
     this.timer = null;
     for (const t of this.tasks.splice(0)) void t.destroy();
   }

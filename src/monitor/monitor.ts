@@ -28,6 +28,7 @@ import {
   alertActionCommand,
   type BackupAlertSink,
 } from '../core/alerts.js';
+import { type ClockTimers, timersOf } from '../core/clock.js';
 import { SITE_RE } from '../core/command.js';
 import type { ContainerEvent } from '../core/engine.js';
 import { describeError } from '../core/errors.js';
@@ -41,7 +42,7 @@ import {
   type ResourceSample,
   type SiteObservation,
 } from '../core/monitor.js';
-import type { Actor, AuditStore, Clock, Logger } from '../core/ports.js';
+import type { Actor, AuditStore, Clock, ClockTimer, Logger } from '../core/ports.js';
 import { err, ok, type Result } from '../core/result.js';
 import type { ActionRunner } from '../core/runs.js';
 import type { Masker } from '../core/secret-mask.js';
@@ -100,11 +101,16 @@ export interface MonitorDeps {
   reconciler: {
     onContainerEvent(l: (host: string, ev: ContainerEvent) => void): () => void;
     refreshAll(): Promise<void>;
+    /** Resolves once every event received so far is inspected and in the state (see settled()). */
+    inspected?(): Promise<void>;
+    /** Whether an inspect after an event is under way. */
+    inspecting?(): boolean;
   };
   runner: Pick<ActionRunner, 'active' | 'note'>;
   hub: Pick<OutputHub, 'onAny'>;
   store: SqliteAlertStore;
   audit: AuditStore;
+  /** Time, and the timers of the rule clock, probes and settle() go through it. */
   clock: Clock;
   logger: Logger;
   hostNames(): string[];
@@ -145,7 +151,10 @@ export class Monitor implements MonitorControl, BackupAlertSink {
   readonly queue: AlertDeliveryQueue;
   private readonly unsubs: Array<() => void> = [];
   private task: ScheduledTask | null = null;
-  private timer: ReturnType<typeof setInterval> | null = null;
+  private timer: ClockTimer | null = null;
+  private readonly time: ClockTimers;
+  /** Probes of hosts under way (see settled()). */
+  private readonly probing = new Set<Promise<void>>();
   private silenceList: StoredSilence[] = [];
   private readonly seenRuns = new Set<string>();
   private started = false;
@@ -159,6 +168,7 @@ export class Monitor implements MonitorControl, BackupAlertSink {
   private readonly badLabels = new Set<string>();
 
   constructor(private readonly deps: MonitorDeps) {
+    this.time = timersOf(deps.clock);
     const routes = deps.routes ?? null;
     this.engine = new Engine(deps.clock, deps.settings ?? {}, {
       tune: (subject) => {
@@ -232,8 +242,7 @@ export class Monitor implements MonitorControl, BackupAlertSink {
         }
       }),
     );
-    this.timer = setInterval(() => this.tick(), this.deps.tickMs ?? 250);
-    this.timer.unref();
+    this.timer = this.time.setInterval(() => this.tick(), this.deps.tickMs ?? 250);
     const expr = this.deps.reconcileCron ?? '*/30 * * * * *';
     this.task = cron.schedule(
       expr,
@@ -254,23 +263,50 @@ export class Monitor implements MonitorControl, BackupAlertSink {
    * way to end; call after stop() and before the database closes.
    */
   async settle(timeoutMs = 4000): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      Promise.all([...this.reading]),
-      new Promise((r) => {
-        timer = setTimeout(r, timeoutMs);
-      }),
-    ]);
-    clearTimeout(timer);
+    const ac = new AbortController();
+    await Promise.race([Promise.all([...this.reading]), this.time.sleep(timeoutMs, ac.signal)]);
+    ac.abort();
     this.closed = true;
     await this.queue.idle(timeoutMs);
+  }
+
+  /**
+   * Resolves once everything received so far has had its effect: every container event was
+   * inspected and applied to the live state, the rules judged it (one rule tick at the current
+   * time included), the host probes they asked for answered, crash contexts were read, and
+   * every resulting delivery was queued and attempted (delivered, or waiting for its backoff or
+   * its channel). Rejects when that takes longer than `timeoutMs` on the clock. Tests await it
+   * instead of sleeping; it promises nothing about events still on their way from an engine,
+   * nor about decisions the rules make later on their own clock (reminders, grace ends).
+   */
+  async settled(timeoutMs = 30_000): Promise<void> {
+    let gaveUp = false;
+    const work = (async () => {
+      const { reconciler } = this.deps;
+      while (!gaveUp) {
+        await reconciler.inspected?.();
+        if (this.started) this.tick();
+        await Promise.allSettled([...this.probing, ...this.reading]);
+        await this.queue.idle(timeoutMs);
+        const busy =
+          (reconciler.inspecting?.() ?? false) ||
+          this.probing.size > 0 ||
+          this.reading.size > 0 ||
+          this.queue.delivering();
+        if (!busy) return;
+      }
+    })();
+    await this.time.deadline(work, timeoutMs, () => {
+      gaveUp = true;
+      return new Error(`monitor not settled within ${timeoutMs} ms`);
+    });
   }
 
   /** Stops following; queued deliveries stay in the database for the next start. */
   stop(): void {
     this.started = false;
     for (const u of this.unsubs.splice(0)) u();
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.cancel();
     this.timer = null;
     void this.task?.destroy();
     this.task = null;
@@ -593,7 +629,8 @@ export class Monitor implements MonitorControl, BackupAlertSink {
           continue;
         }
         if (e.type === 'probe') {
-          void this.probe(e.host);
+          const p: Promise<void> = this.probe(e.host).finally(() => this.probing.delete(p));
+          this.probing.add(p);
           continue;
         }
         const m = this.deps.masker;
@@ -749,22 +786,18 @@ export class Monitor implements MonitorControl, BackupAlertSink {
 
   /** Asks a host's engine whether it still answers and tells the rules. */
   private async probe(host: string): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      await Promise.race([
+      await this.time.deadline(
         this.deps.probe ? this.deps.probe(host) : Promise.resolve(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error('no answer within 3 s')), 3000);
-        }),
-      ]);
+        3000,
+        () => new Error('no answer within 3 s'),
+      );
       this.engine.hostAnswered(host, true);
     } catch (e) {
       const reason = describeError(e);
       this.engine.hostAnswered(host, false, reason);
       // The live state learns it too; the reconciler's next listing says when it answers again.
       this.deps.state.setHostReachability(host, false, reason);
-    } finally {
-      clearTimeout(timer);
     }
     this.flush();
   }

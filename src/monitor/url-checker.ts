@@ -6,9 +6,10 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Config } from '../config.js';
+import { timersOf } from '../core/clock.js';
 import { describeError, SiteFlowError } from '../core/errors.js';
 import type { LiveState } from '../core/live-state.js';
-import type { Clock, Logger } from '../core/ports.js';
+import type { Clock, ClockTimer, Logger } from '../core/ports.js';
 import { type UrlCheckResult, type UrlTarget, urlTargetsOf } from '../core/url-checks.js';
 import { type ProbeOptions, probeUrl } from './url-probe.js';
 
@@ -23,6 +24,7 @@ export interface UrlCheckerOptions {
   state: Pick<LiveState, 'snapshot'>;
   /** Where each site's results go (the monitor's rules, the history recorder). */
   sinks: ReadonlyArray<UrlCheckSink | null>;
+  /** Time, and the timer of the rounds. */
   clock: Clock;
   logger: Logger;
   intervalMs: number;
@@ -39,7 +41,7 @@ export interface UrlCheckerOptions {
 
 /** See the module comment. */
 export class UrlChecker {
-  private timer: ReturnType<typeof setInterval> | null = null;
+  private timer: ClockTimer | null = null;
   private running: Promise<void> | null = null;
   private readonly latest = new Map<string, readonly UrlCheckResult[]>();
   private readonly warned = new Set<string>();
@@ -52,14 +54,13 @@ export class UrlChecker {
     if (this.timer) return;
     this.stopped = false;
     void this.round();
-    this.timer = setInterval(() => void this.round(), this.o.intervalMs);
-    this.timer.unref();
+    this.timer = timersOf(this.o.clock).setInterval(() => void this.round(), this.o.intervalMs);
   }
 
   /** Stops the schedule and waits for a round in progress. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.cancel();
     this.timer = null;
     await this.running;
   }

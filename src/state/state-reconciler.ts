@@ -11,11 +11,12 @@
  * The seam for the monitor: `onContainerEvent(listener)` hands every engine event (with its
  * host) to other code as it arrives, before the inspect it triggers has updated the state.
  */
+import { type ClockTimers, timersOf } from '../core/clock.js';
 import { HOST_ANSWER_MS, settleWithin } from '../core/deadline.js';
 import type { ContainerEvent, ContainerStats, Engine, HostRegistry } from '../core/engine.js';
 import { describeError, isSiteFlowError } from '../core/errors.js';
 import type { LiveState } from '../core/live-state.js';
-import type { Clock, Logger } from '../core/ports.js';
+import type { Clock, ClockTimer, Logger } from '../core/ports.js';
 
 /** Receives every container event of every engine; must be quick and must not throw. */
 export type ContainerEventListener = (host: string, event: ContainerEvent) => void;
@@ -25,6 +26,7 @@ export interface StateReconcilerOptions {
   hosts: HostRegistry;
   state: LiveState;
   logger: Logger;
+  /** Time, and the timers of the listings and the reconnect backoff (default: the system clock). */
   clock?: Clock;
   /** Full listing period (default 5000 ms). */
   intervalMs?: number;
@@ -57,18 +59,20 @@ const RELEVANT = new Set([
 export class StateReconciler {
   private readonly listeners = new Set<ContainerEventListener>();
   private readonly controller = new AbortController();
-  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  private readonly timers = new Set<ClockTimer>();
   private readonly inflight = new Map<string, { again: boolean }>();
+  /** Inspects under way (see inspected()). */
+  private readonly inspects = new Set<Promise<void>>();
   private readonly refreshing = new Map<string, Promise<void>>();
   private readonly statsRunning = new Set<string>();
   private started = false;
-  private readonly clock: Clock;
+  private readonly clock: ClockTimers;
   private readonly intervalMs: number;
   private readonly statsIntervalMs: number;
   private readonly backoff: { initial: number; max: number };
 
   constructor(private readonly opts: StateReconcilerOptions) {
-    this.clock = opts.clock ?? { now: () => Date.now() };
+    this.clock = timersOf(opts.clock);
     this.intervalMs = Math.max(100, opts.intervalMs ?? 5000);
     this.statsIntervalMs = Math.max(0, opts.statsIntervalMs ?? 15_000);
     this.backoff = opts.backoffMs ?? { initial: 500, max: 30_000 };
@@ -111,7 +115,7 @@ export class StateReconciler {
   /** Stops the timers and closes the event streams. */
   stop(): void {
     this.controller.abort();
-    for (const t of this.timers) clearTimeout(t);
+    for (const t of this.timers) t.cancel();
     this.timers.clear();
   }
 
@@ -237,7 +241,23 @@ export class StateReconciler {
     if (!RELEVANT.has(ev.action) || !ev.containerId) return;
     // Only compose containers make sites; others are ignored unless already known.
     if (!ev.project && this.opts.state.siteOfContainer(engine.name, ev.containerId) === undefined) return;
-    void this.inspect(engine, ev.containerId, ev.action === 'destroy');
+    const p: Promise<void> = this.inspect(engine, ev.containerId, ev.action === 'destroy').finally(() =>
+      this.inspects.delete(p),
+    );
+    this.inspects.add(p);
+  }
+
+  /**
+   * Resolves once every container event received so far has been inspected and the result is
+   * in the live state (each inspect is bounded by the engine's call deadline).
+   */
+  async inspected(): Promise<void> {
+    while (this.inspects.size > 0) await Promise.allSettled([...this.inspects]);
+  }
+
+  /** Whether an inspect after an event is under way. */
+  inspecting(): boolean {
+    return this.inspects.size > 0;
   }
 
   /** Inspects one container and updates its site; a second event while one runs repeats it once. */
@@ -278,7 +298,7 @@ export class StateReconciler {
 
   private every(ms: number, fn: () => Promise<void>): void {
     const tick = () => {
-      const t = setTimeout(() => {
+      const t = this.clock.setTimeout(() => {
         this.timers.delete(t);
         void fn()
           .catch((e) => this.opts.logger.warn({ err: describeError(e) }, 'state refresh failed'))
@@ -286,27 +306,12 @@ export class StateReconciler {
             if (!this.controller.signal.aborted) tick();
           });
       }, ms);
-      t.unref();
       this.timers.add(t);
     };
     tick();
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.controller.signal.aborted) return resolve();
-      const t = setTimeout(() => {
-        this.timers.delete(t);
-        this.controller.signal.removeEventListener('abort', done);
-        resolve();
-      }, ms);
-      t.unref();
-      this.timers.add(t);
-      const done = () => {
-        clearTimeout(t);
-        resolve();
-      };
-      this.controller.signal.addEventListener('abort', done, { once: true });
-    });
+  private async sleep(ms: number): Promise<void> {
+    await this.clock.sleep(ms, this.controller.signal);
   }
 }

@@ -2,12 +2,15 @@
  * DATA_DIR on a small tmpfs that is filled to the last byte and then freed, with SiteFlow on
  * the Discord fake: it keeps answering commands and /healthz (checks.disk false), posts one
  * disk alert, a kill alert still reaches the ops channel, and once the filler is gone the audit
- * rows of the commands run meanwhile are there and the disk alert recovers.
+ * rows of the commands run meanwhile are there and the disk alert recovers. The rows are checked
+ * both ways: written through the room of SiteFlow's disk reserve, and (once that room is taken
+ * too) held in memory and written when space returns.
  */
 import { execFileSync } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
@@ -51,6 +54,22 @@ function fill(path: string): number {
     closeSync(fd);
   }
   return written;
+}
+
+/**
+ * Empties the database's write-ahead log to zero bytes from a second connection (as a backup
+ * tool may): SQLite reuses the space of the WAL it has, so rows would still fit in it.
+ */
+function truncateWal(): boolean {
+  const db = new Database(join(mnt, 'data', 'siteflow.db'));
+  try {
+    const [r] = db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
+    return r?.busy === 0;
+  } catch {
+    return false;
+  } finally {
+    db.close();
+  }
 }
 
 async function healthz(): Promise<{ checks: Record<string, boolean> }> {
@@ -121,13 +140,28 @@ describe('DATA_DIR full', () => {
     await docker.getContainer(c!.Id).kill();
     await fake.waitFor(() => opsMessages(new RegExp(`${site.name} is`))[0], 30_000, 'kill alert');
 
+    // The commands' rows went in through the room of the released reserve. Now that room is taken
+    // too (and the WAL emptied): the next command's row cannot be written and is held in memory.
+    const bobsStatusRows = () =>
+      app.services.audit.query({ action: 'status', actorId: DiscordIds.bob }).entries.length;
+    const held = async () =>
+      Number(
+        /^siteflow_db_writes_held (\d+)/m.exec(await (await fetch(`${app.webUrl}/metrics`)).text())?.[1],
+      );
+    const filler2 = join(mnt, 'filler2');
+    await waitFor('the WAL emptied', truncateWal, 10_000);
+    fill(filler2);
+    const last = fake.slashCommand({ name: 'status', options: {}, user: DiscordIds.bob });
+    await fake.waitFor(() => last.ackedAt, 3000, 'ack while nothing fits');
+    await fake.waitFor(() => last.replyContent, 10_000, 'reply while nothing fits');
+    await waitFor('its audit row held', async () => (await held()) > 0, 10_000);
+    expect(bobsStatusRows()).toBe(2);
+
+    rmSync(filler2);
     rmSync(filler);
     await waitFor('checks.disk true again', async () => (await healthz()).checks.disk === true, 30_000);
-    await waitFor(
-      'audit rows of the commands run while full',
-      () => app.services.audit.query({ action: 'status', actorId: DiscordIds.bob }).entries.length === 2,
-      30_000,
-    );
+    await waitFor('audit rows of the commands run while full', () => bobsStatusRows() === 3, 30_000);
+    await waitFor('no writes held any more', async () => (await held()) === 0, 30_000);
     await fake.waitFor(
       () =>
         opsMessages(/data folder is full/)[0]?.versions.some((v) => /RESOLVED|room again/.test(v.content)),

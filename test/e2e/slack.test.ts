@@ -279,8 +279,11 @@ describe('Slack surface (HTTP mode)', () => {
       .then((d) => d.status)
       .catch(() => 'connection closed');
     expect([413, 'connection closed']).toContain(huge);
-    await new Promise((r) => setTimeout(r, 1000));
-    // Nothing about these requests reached the dispatcher (earlier tests' rows may still land).
+    // A fence: a valid command sent after them is answered, so anything they had set off would
+    // have run by now. Nothing about them reached the dispatcher (earlier tests' rows may still land).
+    const fence = await sender.slashCommand({ command: '/siteflow', text: 'help', userId: SlackIds.bob });
+    expect(fence.status).toBe(200);
+    await fake.waitFor(() => fence.responseUrl!.posts.length > 0, 10_000, 'the fence answered');
     expect(sf.app.services.audit.query({ action: 'restart', since: t0, limit: 50 }).entries).toEqual([]);
     expect(sf.app.services.operations.list({ limit: 500 }).length).toBe(ops);
     for (const d of [forged, unsigned, stale, future]) expect(d.responseUrl!.posts).toEqual([]);

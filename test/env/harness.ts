@@ -178,21 +178,64 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Polls `check` until it returns true; throws after `timeoutMs`. */
-export async function waitFor(
+/** How {@link waitFor} looks again. */
+export interface WaitForOptions {
+  /** Pause between looks (default 100 ms). */
+  intervalMs?: number;
+  /**
+   * Looks again as soon as `notify` is called (e.g. on new output) instead of only after the
+   * pause; returns the unsubscribe.
+   */
+  wake?: (notify: () => void) => () => void;
+}
+
+/**
+ * The one polling helper of the tests: looks at `check` until it returns a truthy value (which
+ * is returned); a check that throws counts as "not yet". Throws after `timeoutMs`, naming `what`
+ * and the last error. Tests wait on conditions with it (and on the monitor's settled signal),
+ * never on fixed sleeps.
+ */
+export async function waitFor<T>(
   what: string,
-  check: () => Promise<boolean> | boolean,
+  check: () => T | undefined | null | false | Promise<T | undefined | null | false>,
   timeoutMs = 30_000,
-): Promise<void> {
+  opts: WaitForOptions = {},
+): Promise<T> {
   const end = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      // not yet
+  let last: unknown;
+  let wakeUp: (() => void) | null = null;
+  let woke = false;
+  const unsubscribe = opts.wake?.(() => {
+    woke = true;
+    wakeUp?.();
+  });
+  try {
+    for (;;) {
+      woke = false;
+      try {
+        const value = await check();
+        if (value) return value;
+      } catch (e) {
+        last = e; // not yet
+      }
+      const left = end - Date.now();
+      if (left <= 0)
+        throw new SiteFlowError(
+          'RUN_TEST_ENV',
+          `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String((last as Error).message ?? last)})` : ''}`,
+        );
+      if (woke) continue; // something changed while looking: look again now
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, Math.min(left, opts.intervalMs ?? 100));
+        wakeUp = () => {
+          clearTimeout(t);
+          r();
+        };
+      });
+      wakeUp = null;
     }
-    if (Date.now() > end) throw new SiteFlowError('RUN_TEST_ENV', `timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
+  } finally {
+    unsubscribe?.();
   }
 }
 

@@ -168,12 +168,18 @@ export class InteractionRecord {
     readonly id: string,
     readonly token: string,
     readonly type: number,
-    readonly createdAt: number,
+    /** When it was dispatched (`age` moves it back). */
+    public createdAt: number,
     readonly channelId: string,
     readonly user: FakeUser,
     /** The INTERACTION_CREATE payload as dispatched. */
     readonly payload: Record<string, unknown>,
   ) {}
+
+  /** Pretends it was dispatched `ms` earlier (past a deadline without waiting for it). */
+  age(ms: number): void {
+    this.createdAt -= ms;
+  }
 
   /** Milliseconds from dispatch to the accepted acknowledgement, if any. */
   get ackLatencyMs(): number | undefined {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer, type Server } from 'node:http';
+import { waitFor } from '../env/harness.js';
 import { DiscordGateway } from './discord-gateway.js';
 import {
   type AttachmentModel,
@@ -21,14 +22,7 @@ import {
   userJson,
 } from './discord-model.js';
 import { DiscordRest, type DiscordRestLimits } from './discord-rest.js';
-import {
-  closeServer,
-  listenLoopback,
-  type RouteMatcher,
-  sendJson,
-  type UploadedPart,
-  waitFor,
-} from './fake-http.js';
+import { closeServer, listenLoopback, type RouteMatcher, sendJson, type UploadedPart } from './fake-http.js';
 
 export type {
   AttachmentModel,
@@ -318,7 +312,7 @@ export class FakeDiscord {
     timeoutMs = 5000,
     what?: string,
   ): Promise<T> {
-    return waitFor(predicate, timeoutMs, what);
+    return waitFor(what ?? 'condition', predicate, timeoutMs, { intervalMs: 10 });
   }
 
   /** Called after every request; `on('request')` listeners run. */

@@ -101,25 +101,6 @@ export function closeServer(server: Server): Promise<void> {
   });
 }
 
-/**
- * Polls `predicate` until it returns a truthy value (which is returned) or the timeout expires.
- * Used by tests to wait for what a person would eventually see.
- */
-export async function waitFor<T>(
-  predicate: () => T | undefined | null | false | Promise<T | undefined | null | false>,
-  timeoutMs = 5000,
-  what = 'condition',
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await predicate();
-    if (value) return value;
-    if (Date.now() > deadline)
-      throw new Error(`waitFor: timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 /** A predicate over "METHOD /path" used by fault injectors. */
 export type RouteMatcher = string | RegExp | ((methodAndPath: string) => boolean);
 

@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
-import { closeServer, listenLoopback, parseBody, sendJson, waitFor } from './fake-http.js';
+import { waitFor } from '../env/harness.js';
+import { closeServer, listenLoopback, parseBody, sendJson } from './fake-http.js';
 import {
   defaultSlackRateLimits,
   type ResponseUrlRecord,
@@ -316,7 +317,7 @@ export class FakeSlack {
     timeoutMs = 5000,
     what?: string,
   ): Promise<T> {
-    return waitFor(predicate, timeoutMs, what);
+    return waitFor(what ?? 'condition', predicate, timeoutMs, { intervalMs: 10 });
   }
 
   /** Calls of one method. */

@@ -1,17 +1,18 @@
 import { PassThrough } from 'node:stream';
+import { waitFor } from '../env/harness.js';
 
 /** Drives a console surface through streams, like a person typing into a terminal. */
 export class ConsoleDriver {
   readonly input = new PassThrough();
   readonly output = new PassThrough();
   private text = '';
-  private waiters: Array<() => void> = [];
+  private readonly waiters = new Set<() => void>();
 
   constructor() {
     this.output.setEncoding('utf8');
     this.output.on('data', (chunk: string) => {
       this.text += chunk;
-      for (const w of this.waiters.splice(0)) w();
+      for (const w of this.waiters) w();
     });
   }
 
@@ -27,21 +28,27 @@ export class ConsoleDriver {
     return this.waitFor(until, from, timeoutMs);
   }
 
-  /** Waits until the output after `from` matches; returns that part. */
+  /** Waits until the output after `from` matches; returns that part (looks again on every chunk). */
   async waitFor(until: string | RegExp, from = 0, timeoutMs = 15_000): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const part = this.text.slice(from);
-      if (typeof until === 'string' ? part.includes(until) : until.test(part)) return part;
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${String(until)}; got:\n${part}`);
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, left);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          r();
-        });
-      });
+    const matches = (part: string) => (typeof until === 'string' ? part.includes(until) : until.test(part));
+    try {
+      return await waitFor(
+        String(until),
+        () => {
+          const part = this.text.slice(from);
+          return matches(part) ? part : null;
+        },
+        timeoutMs,
+        {
+          intervalMs: 1000,
+          wake: (notify) => {
+            this.waiters.add(notify);
+            return () => this.waiters.delete(notify);
+          },
+        },
+      );
+    } catch (e) {
+      throw new Error(`${(e as Error).message}; got:\n${this.text.slice(from)}`);
     }
   }
 

@@ -71,9 +71,12 @@ describe('/stop and /start', () => {
     const overview = await sf.driver.type('/status', /site\s+state/);
     expect(overview).toMatch(new RegExp(`${site.name}\\s+stopped by local`));
 
-    // Past the end of the stop and its grace period, the monitor has judged the site: no alert.
+    // Past the end of the stop and its grace period (SiteFlow's clock moved there), the monitor
+    // has judged the site: no alert.
     const ended = sf.app.services.operations.get(opId)!.finishedAt!;
-    await waitFor('the stop grace period is over', async () => Date.now() > ended + GRACE_S * 1000 + 1500);
+    await sf.settled();
+    sf.clock.advance(Math.max(0, ended + GRACE_S * 1000 + 1500 - sf.clock.now()));
+    await sf.settled();
     expect(sf.app.monitor!.openAlerts().filter((a) => a.site === site.name)).toEqual([]);
     expect(sf.driver.transcript.slice(from)).not.toMatch(new RegExp(`ALERT .*${site.name}`));
   });

@@ -8,7 +8,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type ComposeProject, createComposeProject, REPO_DIR, testDocker } from '../../env/harness.js';
+import {
+  type ComposeProject,
+  createComposeProject,
+  waitFor as poll,
+  REPO_DIR,
+  testDocker,
+} from '../../env/harness.js';
 import { type SecondEngine, startSecondEngine } from '../../env/second-engine.js';
 import { startTestSiteFlow } from '../../support/siteflow.js';
 
@@ -38,11 +44,18 @@ function spawnSiteFlow(dir: string, extra: Record<string, string> = {}) {
     out += d;
   });
   const waitFor = async (re: RegExp, ms = 30_000) => {
-    const end = Date.now() + ms;
-    while (!re.test(out)) {
-      if (Date.now() > end || child.exitCode !== null) throw new Error(`no ${re} in:\n${out}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    let exited = false;
+    await poll(
+      String(re),
+      () => {
+        if (re.test(out)) return true;
+        exited = child.exitCode !== null;
+        return exited;
+      },
+      ms,
+      { intervalMs: 50 },
+    ).catch(() => undefined);
+    if (exited || !re.test(out)) throw new Error(`no ${re} in:\n${out}`);
     return out;
   };
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));

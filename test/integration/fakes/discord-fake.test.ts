@@ -157,7 +157,7 @@ describe('FakeDiscord + discord.js', () => {
 
     const late = fake.slashCommand({ name: 'deploy' });
     const j = (await interactionFor(late.id)) as ChatInputCommandInteraction;
-    await new Promise((r) => setTimeout(r, fake.options.ackDeadlineMs + 100));
+    late.age(fake.options.ackDeadlineMs + 100);
     const lateError = await j.deferReply().catch((e: unknown) => e);
     expect((lateError as DiscordAPIError).code).toBe(10062);
     expect(late.ackedAt).toBeUndefined();

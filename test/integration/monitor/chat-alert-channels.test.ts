@@ -12,6 +12,7 @@ import type { AlertRecord } from '../../../src/core/alerts.js';
 import { type OpenDatabase, openDatabase } from '../../../src/db/database.js';
 import { SqliteAlertStore } from '../../../src/db/sqlite-alert-store.js';
 import { AlertDeliveryQueue } from '../../../src/monitor/delivery-queue.js';
+import { waitFor } from '../../env/harness.js';
 import { DiscordIds, FakeDiscord } from '../../fakes/discord-server.js';
 import { FakeSlack, SlackIds } from '../../fakes/slack-server.js';
 import { testLogger } from '../../support/siteflow.js';
@@ -41,15 +42,9 @@ function alert(over: Partial<AlertRecord> = {}): AlertRecord {
   };
 }
 
-async function until<T>(what: string, f: () => T | undefined | false, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+/** Waits for what a chat user would eventually see. */
+const until = <T>(what: string, f: () => T | undefined | false, ms = 10_000) =>
+  waitFor(what, f, ms, { intervalMs: 25 });
 
 function queueFor(db: OpenDatabase) {
   const store = new SqliteAlertStore(db.db);

@@ -42,10 +42,12 @@ describe('engine outage', () => {
     const from = sf.driver.transcript.length;
     await e2.pause();
     await sf.driver.waitFor(/(ALERT|✎ al_\w+:) 🔴 Host d2 is unreachable/, from, 30_000);
-    await new Promise((r) => setTimeout(r, 3000));
+    // Still down through one more listing, its probes and deliveries: nothing new is posted.
+    await sf.settled();
     await e2.resume();
     await sf.driver.waitFor(/Host d2 answers again/, from, 60_000);
-    await new Promise((r) => setTimeout(r, 3000));
+    // The recovery's listing and events judged, every delivery attempted: then count.
+    await sf.settled();
     const part = sf.driver.transcript.slice(from);
     const alerts = part.split('\n').filter((l) => l.startsWith('» ALERT'));
     if (alerts.length !== 1) console.log(part);

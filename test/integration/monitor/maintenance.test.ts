@@ -100,7 +100,8 @@ describe('maintenance windows', () => {
     // The window ends: what is still broken alerts, once.
     await sf.driver.waitFor(new RegExp(`ALERT .*${stays.name} is down`), from, 20_000);
     expect(sf.app.monitor!.maintenance().some((w) => w.open)).toBe(false);
-    await waitFor('deliveries done', () => (sf.app.monitor?.queueLength() ?? 1) === 0, 5000);
+    await sf.settled();
+    expect(sf.app.monitor!.queueLength()).toBe(0);
     const part = sf.driver.transcript.slice(from);
     expect(alertLines(part, stays.name)).toHaveLength(1);
     expect(alertLines(part, back.name)).toEqual([]);

@@ -3,7 +3,9 @@
  * recovers once, a restart loop is one flapping alert, twenty containers killed at once are
  * one alert with the twenty in its thread, SiteFlow's own /restart is quiet (its events land
  * in the operation's output), silences suppress, and a restart of SiteFlow neither duplicates
- * an open alert nor loses its recovery.
+ * an open alert nor loses its recovery. "Nothing more happened" is asserted after a condition
+ * and `sf.settled()` (every event so far judged, every delivery attempted), never after a sleep;
+ * the grace window of SiteFlow's own /restart is passed by moving SiteFlow's clock.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -73,7 +75,12 @@ beforeAll(async () => {
   project('mrestart', { web: sleeper, init: { command: ['sh', '-c', 'echo done'], restart: 'no' } });
   project('msilent', { web: sleeper });
   project('mpersist', { web: sleeper });
-  await Promise.all(Object.values(projects).map((p) => p.up()));
+  // The loop starts in its own test, so Docker's restart backoff (doubling up to a minute) is short there.
+  await Promise.all(
+    Object.values(projects)
+      .filter((p) => p !== projects.mloop)
+      .map((p) => p.up()),
+  );
   dir = mkdtempSync(join(tmpdir(), 'sf-monitor-'));
   sf = await startTestSiteFlow(sfEnv, { dir });
   await waitFor('sites listed', async () =>
@@ -97,7 +104,8 @@ describe('monitor against the real engine', () => {
     expect(Date.now() - died).toBeLessThan(2000);
     await run('docker', ['start', id!], { env: cliEnv });
     await sf.driver.waitFor(new RegExp(`${p.name} recovered after`), from, 15_000);
-    await new Promise((r) => setTimeout(r, 1500));
+    // Every event of the kill and the start judged, every delivery attempted: still one of each.
+    await sf.settled();
     const part = sf.driver.transcript.slice(from);
     expect(alertsFor(part, p.name)).toHaveLength(1);
     expect(part.match(new RegExp(`${p.name} recovered after`, 'g'))).toHaveLength(1);
@@ -105,11 +113,17 @@ describe('monitor against the real engine', () => {
 
   it('a container restarting in a loop: one flapping alert, not one per restart', async () => {
     const p = projects.mloop!;
-    const from = 0;
+    const from = sf.driver.transcript.length;
+    await p.up();
     await sf.driver.waitFor(new RegExp(`Now flapping: ${p.name}`), from, 30_000);
-    // Let it loop on for a while: still one alert.
-    await new Promise((r) => setTimeout(r, 4000));
-    const transcript = sf.driver.transcript;
+    // It loops on: two more restarts, judged with all before them; an alert per restart would
+    // be posted by then.
+    const [id0] = await containerIds(p);
+    const restarts = async () => (await docker.getContainer(id0!).inspect()).RestartCount;
+    const base = await restarts();
+    await waitFor('two more restarts', async () => (await restarts()) >= base + 2, 60_000);
+    await sf.settled();
+    const transcript = sf.driver.transcript.slice(from);
     expect(alertsFor(transcript, p.name)).toHaveLength(1);
     expect(transcript.match(/Now flapping/g)?.length).toBeGreaterThanOrEqual(1);
     const id = alertId(transcript, p.name);
@@ -125,18 +139,25 @@ describe('monitor against the real engine', () => {
     // The kills land over a few hundred milliseconds: the one alert may open as "degraded" (some
     // containers still up) and is then edited to "down", or open as "down" directly.
     await sf.driver.waitFor(new RegExp(`(ALERT|✎ al_[0-9a-z]+:) .*${p.name} is down`), from, 10_000);
-    await new Promise((r) => setTimeout(r, 3000));
-    const part = sf.driver.transcript.slice(from);
-    expect(alertsFor(part, p.name)).toHaveLength(1);
-    const id = alertId(part, p.name);
-    const thread = part
-      .split('\n')
-      .filter((l) => l.includes(`↳ ${id}:`))
-      .join('\n');
-    for (let n = 1; n <= 20; n++) expect(thread).toMatch(new RegExp(`${p.name}_web_${n}\\b`));
+    const id = alertId(sf.driver.transcript.slice(from), p.name);
+    const thread = () =>
+      sf.driver.transcript
+        .slice(from)
+        .split('\n')
+        .filter((l) => l.includes(`↳ ${id}:`))
+        .join('\n');
+    const listed = (n: number) => new RegExp(`${p.name}_web_${n}\\b`).test(thread());
+    await waitFor(
+      'the twenty listed in the thread',
+      () => Array.from({ length: 20 }, (_, i) => i + 1).every(listed),
+      15_000,
+    );
+    // All twenty deaths judged: still the one alert.
+    await sf.settled();
+    expect(alertsFor(sf.driver.transcript.slice(from), p.name)).toHaveLength(1);
     await run('docker', ['start', ...ids], { env: cliEnv });
     await sf.driver.waitFor(new RegExp(`${id}: ${p.name} recovered after`), from, 20_000);
-    await new Promise((r) => setTimeout(r, 1500));
+    await sf.settled();
     expect(sf.driver.transcript.slice(from).match(new RegExp(`${p.name} recovered after`, 'g'))).toHaveLength(
       1,
     );
@@ -148,8 +169,11 @@ describe('monitor against the real engine', () => {
     const out = await sf.driver.type(`/restart ${p.name}`, /op_\w+ (succeeded|failed)/, 60_000);
     expect(out).toMatch(/succeeded/);
     expect(out).toMatch(/expected: .*web.* (stopped|killed|exited|started).*: restart by @local/);
-    // Past the action's grace window: still nothing.
-    await new Promise((r) => setTimeout(r, 7000));
+    // Its events judged (as notes), then SiteFlow's clock moved past the action's grace window:
+    // the rule tick of settled() would open (and deliver) an alert for a site still bad by then.
+    await sf.settled();
+    sf.clock.advance((Number(sfEnv.ALERT_ACTION_GRACE_SECONDS) + 1) * 1000);
+    await sf.settled();
     expect(alertsFor(sf.driver.transcript.slice(from), p.name)).toHaveLength(0);
   });
 
@@ -160,9 +184,14 @@ describe('monitor against the real engine', () => {
     await sf.driver.type(`/silence ${p.name} 1h "planned work"`, /Silenced .* until/);
     expect(await sf.driver.type('/silences', /silence/)).toContain('planned work');
     await run('docker', ['kill', id!], { env: cliEnv });
-    await new Promise((r) => setTimeout(r, 3000));
+    // The alert opens (recorded in the audit log) but is not posted.
+    await waitFor(
+      'the silenced alert recorded',
+      () => sf.app.services.audit.query({ action: 'alert-open', site: p.name }).entries.length > 0,
+      10_000,
+    );
+    await sf.settled();
     expect(alertsFor(sf.driver.transcript.slice(from), p.name)).toHaveLength(0);
-    // Recorded in the audit log even though it was not posted.
     const audit = await sf.driver.type('/audit action:alert-open limit:20', /audit|entries|no /i);
     expect(audit).toContain(p.name);
     await sf.driver.type(`/unsilence ${p.name}`, /Unsilenced/);
@@ -180,12 +209,15 @@ describe('monitor against the real engine', () => {
     await sf.driver.waitFor(new RegExp(`ALERT .*${p.name} is down`), from, 5000);
     const first = alertId(sf.driver.transcript.slice(from), p.name);
     await sf.stop();
-    sf = await startTestSiteFlow(sfEnv, { dir });
+    // The same clock (it may have been moved ahead): time goes on across the restart.
+    sf = await startTestSiteFlow(sfEnv, { dir, clock: sf.clock });
     await waitFor('sites listed again', async () =>
       (await sf.driver.type('/status', /site\s+state/)).includes(p.name),
     );
-    await new Promise((r) => setTimeout(r, 2000));
+    // The restored alert judged against the fresh listing: nothing posted, nothing waiting to be.
+    await sf.settled();
     expect(alertsFor(sf.driver.transcript, p.name)).toHaveLength(0);
+    expect(sf.app.monitor!.queueLength()).toBe(0);
     expect(await sf.driver.type('/silences', /open alert/)).toContain(first);
     await run('docker', ['start', id!], { env: cliEnv });
     await sf.driver.waitFor(new RegExp(`${first}: ${p.name} recovered after`), 0, 15_000);

@@ -85,6 +85,8 @@ describe('notification channels against real receivers', () => {
 
     const mine = () => hook.accepted().filter((r) => r.body.site === project.name);
     await waitFor('webhook resolved', () => mine().some((r) => r.body.event === 'alert.resolved'), 15_000);
+    // Everything so far judged and delivered: one of each, no repeat.
+    await sf.settled();
     const events = mine();
     expect(events.filter((r) => r.body.event === 'alert.opened')).toHaveLength(1);
     expect(events.filter((r) => r.body.event === 'alert.resolved')).toHaveLength(1);

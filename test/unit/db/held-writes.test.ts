@@ -12,17 +12,13 @@ import { type OpenDatabase, openDatabase } from '../../../src/db/database.js';
 import { HeldWrites, holdReason } from '../../../src/db/held-writes.js';
 import { SqliteAuditStore } from '../../../src/db/sqlite-audit-store.js';
 import { SqliteOperationStore } from '../../../src/db/sqlite-operation-store.js';
+import { waitFor } from '../../env/harness.js';
+import { ManualClock } from '../../support/manual-clock.js';
 import { testLogger } from '../../support/siteflow.js';
 
 const actor = { platform: 'discord' as const, id: 'U1', name: 'Ada' };
 
-async function until(check: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const until = (check: () => boolean, ms = 5000) => waitFor('held writes', check, ms, { intervalMs: 20 });
 
 describe('HeldWrites', () => {
   let dir: string;
@@ -92,6 +88,33 @@ describe('HeldWrites', () => {
     await until(() => writes.held === 0);
     const fresh = new SqliteOperationStore(h.db);
     expect(fresh.get('op_1')).toMatchObject({ status: 'running', startedAt: 2 });
+  });
+
+  it('retries on the clock port: nothing lands before the backoff passes, which doubles while refused', async () => {
+    const clock = new ManualClock();
+    const timed = new HeldWrites({ logger: testLogger(), clock, retryMs: { initial: 100, max: 5000 } });
+    let refuse = 2;
+    const written: string[] = [];
+    const write = (what: string) => () => {
+      if (refuse-- > 0) throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+      written.push(what);
+    };
+    // Refused once when run, once more at the first retry (100 ms), written at the second (200 ms later).
+    expect(timed.run('a', write('a'))).toBe(false);
+    timed.run('b', () => written.push('b'));
+    expect(timed.reason).toBe('full');
+    await clock.advance(99);
+    expect(timed.held).toBe(2);
+    await clock.advance(1);
+    expect(timed.held).toBe(2);
+    await clock.advance(199);
+    expect(written).toEqual([]);
+    await clock.advance(1);
+    expect(written).toEqual(['a', 'b']);
+    expect(timed.held).toBe(0);
+    expect(timed.reason).toBeNull();
+    expect(clock.pending).toBe(0);
+    timed.stop();
   });
 
   it('drops (and counts) writes beyond its bound', () => {

@@ -13,11 +13,13 @@ import {
   deliveryError,
   httpDeliveryCode,
 } from '../../../src/core/alerts.js';
-import type { Logger } from '../../../src/core/ports.js';
+import type { Clock, Logger } from '../../../src/core/ports.js';
 import { type OpenDatabase, openDatabase } from '../../../src/db/database.js';
 import { type Delivery, SqliteAlertStore } from '../../../src/db/sqlite-alert-store.js';
 import { alertChannelNames } from '../../../src/monitor/create-monitor.js';
 import { AlertDeliveryQueue, classifyDeliveryError } from '../../../src/monitor/delivery-queue.js';
+import { waitFor } from '../../env/harness.js';
+import { ManualClock } from '../../support/manual-clock.js';
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
 
@@ -70,13 +72,7 @@ class RecordingChannel implements AlertChannel {
   }
 }
 
-async function until(what: string, f: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!f()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+const until = (what: string, f: () => boolean, ms = 5000) => waitFor(what, f, ms, { intervalMs: 5 });
 
 function deferred() {
   let resolve!: () => void;
@@ -96,15 +92,23 @@ afterEach(() => {
   db = null;
 });
 
-function setup(opts: { expected?: string[]; attemptTimeoutMs?: number; giveUpAfterMs?: number } = {}) {
+function setup(
+  opts: {
+    expected?: string[];
+    attemptTimeoutMs?: number;
+    giveUpAfterMs?: number;
+    clock?: Clock;
+    backoffMs?: { initial: number; max: number };
+  } = {},
+) {
   db = openDatabase(':memory:');
   const store = new SqliteAlertStore(db.db);
   const dropped: Array<{ d: Delivery; error: string }> = [];
   const queue = new AlertDeliveryQueue({
     store,
-    clock: { now: () => Date.now() },
+    clock: opts.clock ?? { now: () => Date.now() },
     logger: quiet,
-    backoffMs: { initial: 10, max: 40 },
+    backoffMs: opts.backoffMs ?? { initial: 10, max: 40 },
     ...(opts.attemptTimeoutMs ? { attemptTimeoutMs: opts.attemptTimeoutMs } : {}),
     giveUpAfterMs: opts.giveUpAfterMs ?? 60_000,
     ...(opts.expected ? { expectedChannels: opts.expected } : {}),
@@ -286,7 +290,8 @@ describe('AlertDeliveryQueue', () => {
   });
 
   it('an attempt that timed out and then failed is sent afresh', async () => {
-    const { queue } = setup({ attemptTimeoutMs: 30 });
+    const clock = new ManualClock();
+    const { queue } = setup({ attemptTimeoutMs: 30, clock });
     const ch = new RecordingChannel('c');
     queue.addChannel(ch);
     const slow = deferred();
@@ -300,10 +305,60 @@ describe('AlertDeliveryQueue', () => {
     };
     queue.post(alert('al_a'));
     await until('first attempt under way', () => ch.calls.length === 1);
-    await new Promise((r) => setTimeout(r, 60));
+    // Past the attempt timeout and the first retry: the timed-out attempt is awaited, not repeated.
+    await clock.advance(60);
+    expect(ch.calls).toHaveLength(1);
     slow.reject(new Error('socket hang up'));
     await until('queue empty', () => queue.length() === 0);
     expect(ch.calls.filter((c) => c.op === 'post')).toHaveLength(2);
+  });
+});
+
+describe('AlertDeliveryQueue on the clock port (no real waiting)', () => {
+  it('a failed delivery is retried only when its backoff has passed on the clock, doubling each time', async () => {
+    const clock = new ManualClock();
+    const { queue, store } = setup({ clock, backoffMs: { initial: 1000, max: 300_000 } });
+    const ch = new RecordingChannel('c');
+    let fails = 2;
+    ch.hook = async () => {
+      if (fails-- > 0) throw deliveryError('ALERT_DELIVERY_RETRY', 'HTTP 503');
+    };
+    queue.addChannel(ch);
+    queue.post(alert('al_a'));
+    await queue.idle();
+    expect(ch.calls).toHaveLength(1);
+    await clock.advance(999);
+    expect(ch.calls).toHaveLength(1);
+    await clock.advance(1);
+    await queue.idle();
+    expect(ch.calls).toHaveLength(2);
+    // Second failure: 2 s this time.
+    await clock.advance(1999);
+    expect(ch.calls).toHaveLength(2);
+    await clock.advance(1);
+    await queue.idle();
+    expect(ch.calls).toHaveLength(3);
+    expect(queue.length()).toBe(0);
+    expect(store.head('c')).toBeNull();
+  });
+
+  it('an attempt that never answers times out and is given up on the clock; the next job goes out', async () => {
+    const clock = new ManualClock();
+    const { queue, dropped } = setup({ clock, attemptTimeoutMs: 30_000, giveUpAfterMs: 120_000 });
+    const ch = new RecordingChannel('c');
+    ch.hook = (c) => (c.text === 'al_a is down' ? new Promise<void>(() => undefined) : Promise.resolve());
+    queue.addChannel(ch);
+    queue.post(alert('al_a'));
+    queue.post(alert('al_b'));
+    await clock.advance(119_000);
+    // Timed out and retried with backoff meanwhile, but never sent twice, and al_b still waits.
+    expect(ch.calls.map((c) => c.text)).toEqual(['al_a is down']);
+    expect(dropped).toHaveLength(0);
+    await clock.advance(60_000);
+    await queue.idle();
+    expect(dropped.map((x) => x.d.alertId)).toEqual(['al_a']);
+    expect(dropped[0]!.error).toMatch(/given up/);
+    expect(ch.calls.map((c) => c.text)).toEqual(['al_a is down', 'al_b is down']);
   });
 });
 
