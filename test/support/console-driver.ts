@@ -1,6 +1,15 @@
 import { PassThrough } from 'node:stream';
 import { waitFor } from '../env/harness.js';
 
+/**
+ * What `/status <site>` answers with on the console: `<site>: <state> (n/m up) on <host>`. Other
+ * output on the same console (alerts about other tests' containers on the shared engine) also
+ * says "on local", so wait for this line, not for those words.
+ */
+export function statusAnswer(site: string, host = 'local'): RegExp {
+  return new RegExp(`${site}: .*\\(\\d+/\\d+ up\\) on ${host}`);
+}
+
 /** Drives a console surface through streams, like a person typing into a terminal. */
 export class ConsoleDriver {
   readonly input = new PassThrough();

@@ -16,6 +16,7 @@ import {
   testLabels,
   waitFor,
 } from '../../env/harness.js';
+import { statusAnswer } from '../../support/console-driver.js';
 import { startTestSiteFlow, type TestSiteFlow } from '../../support/siteflow.js';
 
 const env = inject('siteflowTestEnv');
@@ -80,7 +81,7 @@ beforeAll(async () => {
     HEALTH_TIMEOUT_SECONDS: '30',
   });
   await waitFor('web healthy', async () =>
-    (await sf.driver.type(`/status ${site.name}`, 'on local')).includes('healthy'),
+    (await sf.driver.type(`/status ${site.name}`, statusAnswer(site.name))).includes('healthy'),
   );
 });
 
@@ -94,7 +95,7 @@ describe('actions through the console', () => {
   it('/status lists the site with its services; the one-shot init counts as completed', async () => {
     const all = await sf.driver.type('/status', /site\s+state/);
     expect(all).toMatch(new RegExp(`${site.name}\\s+up\\s+3/3`));
-    const one = await sf.driver.type(`/status ${site.name}`, 'on local');
+    const one = await sf.driver.type(`/status ${site.name}`, statusAnswer(site.name));
     expect(one).toMatch(/init\s+completed/);
     expect(one).toMatch(/web\s+up\s+healthy/);
     expect(one).toMatch(/worker\s+up/);
@@ -111,7 +112,7 @@ describe('actions through the console', () => {
     expect(await startedAt(site.name, 'web')).not.toBe(before.web);
     expect(await startedAt(site.name, 'worker')).not.toBe(before.worker);
     expect(await startedAt(site.name, 'init')).toBe(init); // a finished one-shot is not re-run
-    const status = await sf.driver.type(`/status ${site.name}`, 'on local');
+    const status = await sf.driver.type(`/status ${site.name}`, statusAnswer(site.name));
     expect(status).toMatch(/web\s+up\s+healthy/);
   });
 
@@ -130,7 +131,7 @@ describe('actions through the console', () => {
     const second = await sf.driver.type(`/restart ${stubborn.name}`, 'is busy');
     expect(second).toContain(id);
     expect(second).toMatch(/restart by local \(console\)/);
-    const status = await sf.driver.type(`/status ${stubborn.name}`, 'on local');
+    const status = await sf.driver.type(`/status ${stubborn.name}`, statusAnswer(stubborn.name));
     expect(status).toMatch(/app\s+/);
     // The stubborn container outlives the 4 s action limit: the run times out and frees the site.
     await sf.driver.waitFor(new RegExp(`${id} timed out`), 0, 30_000);

@@ -8,6 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type ComposeProject, createComposeProject, testDocker, waitFor } from '../../env/harness.js';
+import { statusAnswer } from '../../support/console-driver.js';
 import { startTestSiteFlow, type TestSiteFlow } from '../../support/siteflow.js';
 
 const env = inject('siteflowTestEnv');
@@ -45,7 +46,12 @@ beforeAll(async () => {
     DRIFT_CHECK_CRON: 'off',
   });
   await waitFor('sites listed', async () =>
-    (await sf.driver.type(`/status ${edited.name}`, /on local|No site/)).includes('on local'),
+    (
+      await sf.driver.type(
+        `/status ${edited.name}`,
+        new RegExp(`${statusAnswer(edited.name).source}|No site`),
+      )
+    ).includes(' up) on local'),
   );
 }, 120_000);
 
@@ -65,7 +71,7 @@ describe('/stop and /start', () => {
     const opId = /(op_[0-9a-z]{26})/.exec(out)![1]!;
     expect((await containers(site.name)).some((c) => c.State.Running)).toBe(false);
 
-    const status = await sf.driver.type(`/status ${site.name}`, 'on local');
+    const status = await sf.driver.type(`/status ${site.name}`, statusAnswer(site.name));
     expect(status).toMatch(/stopped by local/);
     expect(status).toContain('no alerts until /start');
     const overview = await sf.driver.type('/status', /site\s+state/);
@@ -86,7 +92,7 @@ describe('/stop and /start', () => {
     expect(out).toMatch(/web: up/);
     expect(out).toMatch(/op_\w+ succeeded/);
     expect((await containers(site.name)).every((c) => c.State.Running)).toBe(true);
-    const status = await sf.driver.type(`/status ${site.name}`, 'on local');
+    const status = await sf.driver.type(`/status ${site.name}`, statusAnswer(site.name));
     expect(status).not.toContain('stopped by');
     const audit = (action: string) =>
       sf.app.services.audit.query({ action, site: site.name, limit: 10 }).entries.map((e) => e.outcome);
@@ -125,7 +131,7 @@ describe('drift and /up', () => {
       (c) => c.Config.Labels['com.docker.compose.service'] === 'side',
     )!;
 
-    const status = await sf.driver.type(`/status ${edited.name}`, 'on local');
+    const status = await sf.driver.type(`/status ${edited.name}`, statusAnswer(edited.name));
     expect(status).toMatch(/web\s+up \(drift\)/);
     expect(status).toMatch(/side\s+up\s/);
     expect(status).toMatch(/Drift: web \(compose file or \.env changed\)/);
@@ -170,7 +176,9 @@ describe('drift and /up', () => {
     );
     // The end of the /up checks the site again: the drift is gone everywhere, and its notice resolves.
     await waitFor('drift gone from the API', async () => (await apiDrift(edited.name)).web === false);
-    expect(await sf.driver.type(`/status ${edited.name}`, 'on local')).not.toMatch(/\(drift\)|Drift:/);
+    expect(await sf.driver.type(`/status ${edited.name}`, statusAnswer(edited.name))).not.toMatch(
+      /\(drift\)|Drift:/,
+    );
     await sf.driver.waitFor(`${edited.name} matches its compose file again`, from, 10_000);
   });
 });
