@@ -77,7 +77,7 @@ beforeAll(async () => {
   sf = await startTestSiteFlow({
     MONITOR_ENABLED: 'false',
     DOCKER_HOSTS: env.dockerHost,
-    ACTION_TIMEOUT_SECONDS: '4',
+    ACTION_TIMEOUT_SECONDS: '8',
     HEALTH_TIMEOUT_SECONDS: '30',
   });
   await waitFor('web healthy', async () =>
@@ -133,7 +133,7 @@ describe('actions through the console', () => {
     expect(second).toMatch(/restart by local \(console\)/);
     const status = await sf.driver.type(`/status ${stubborn.name}`, statusAnswer(stubborn.name));
     expect(status).toMatch(/app\s+/);
-    // The stubborn container outlives the 4 s action limit: the run times out and frees the site.
+    // The stubborn container outlives the 8 s action limit: the run times out and frees the site.
     await sf.driver.waitFor(new RegExp(`${id} timed out`), 0, 30_000);
     const op = sf.app.services.operations.get(id)!;
     expect(op.status).toBe('timed_out');
