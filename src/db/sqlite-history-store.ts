@@ -52,10 +52,52 @@ type BucketRow = [string, string, string, number, number, number | null, number 
 /** A raw URL point as the stats queries read it: host, site, series, value, ok. */
 type RawUrlRow = [string, string, string, number | null, number | null];
 
+/** One URL's latency and check counts over a window, while they are being summed. */
+interface UrlAgg {
+  host: string;
+  site: string;
+  url: string;
+  p50: Array<[number, number]>;
+  p95: Array<[number, number]>;
+  n: number;
+  ok: number;
+}
+
+/** Windows whose closed-hour aggregates are kept (a few windows times a few filters). */
+const CLOSED_WINDOWS = 16;
+
+function urlOf(urls: Map<string, UrlAgg>, host: string, site: string, series: string): UrlAgg {
+  const k = `${host}\u0000${site}\u0000${series}`;
+  let u = urls.get(k);
+  if (!u) {
+    u = { host, site, url: series.slice(4), p50: [], p95: [], n: 0, ok: 0 };
+    urls.set(k, u);
+  }
+  return u;
+}
+
+/** Adds URL bucket rows to the per-URL sums: counts, and (value, weight) pairs for the percentiles. */
+function addBuckets(
+  urls: Map<string, UrlAgg>,
+  rows: readonly BucketRow[],
+  match: (host: string, site: string) => boolean,
+): void {
+  for (const [host, site, series, n, okN, p50, p95] of rows) {
+    if (!match(host, site)) continue;
+    const u = urlOf(urls, host, site, series);
+    u.n += n;
+    u.ok += okN;
+    if (p50 !== null) u.p50.push([p50, n]);
+    if (p95 !== null) u.p95.push([p95, n]);
+  }
+}
+
 /** See the module comment. */
 export class SqliteHistoryStore {
   private readonly sqlite: Database.Database;
   private readonly st;
+  /** Per-URL aggregates of closed hourly buckets, by window (see closedHours). */
+  private readonly closed = new Map<string, { check: string; urls: Map<string, UrlAgg> }>();
 
   constructor(db: Db) {
     this.sqlite = db.$client;
@@ -104,6 +146,10 @@ export class SqliteHistoryStore {
       // points [host, site, series, value, ok]) from covering indexes (migration 0006): a
       // window of all sites is thousands of rows, and building an object per row, or a table
       // lookup per row, was most of what /stats cost (bench/stats.bench.ts).
+      // The checksum of closedHours: changes whenever a URL bucket of the window does.
+      urlBucketsCheck: q(
+        "SELECT COUNT(*), TOTAL(n), TOTAL(ok_n), TOTAL(p50), TOTAL(p95), MIN(start), MAX(start) FROM history_buckets WHERE res = ? AND start >= ? AND start < ? AND series >= 'url:' AND series < 'url;'",
+      ).raw(true),
       urlBuckets: q(
         "SELECT host, site, series, n, ok_n, p50, p95 FROM history_buckets WHERE res = ? AND start >= ? AND start < ? AND series >= 'url:' AND series < 'url;'",
       ).raw(true),
@@ -292,6 +338,32 @@ export class SqliteHistoryStore {
   }
 
   /**
+   * The hourly URL buckets of all sites in [from, to) aggregated per URL. These hours are
+   * closed (the rollup only adds newer buckets), so the aggregate is kept per window and
+   * re-used while a checksum of the rows (count and sums, read from the covering index in
+   * well under a millisecond) is unchanged: a window's thousands of bucket rows are read once
+   * per hour it moves, not on every request. Any write to those rows, by whatever path,
+   * changes the checksum and rebuilds the aggregate.
+   */
+  private closedHours(
+    from: number,
+    to: number,
+    filter: string,
+    match: (host: string, site: string) => boolean,
+  ): Map<string, UrlAgg> {
+    const check = (this.st.urlBucketsCheck.get(RES_1H, from, to) as number[]).join(',');
+    const key = `${from}/${to}/${filter}`;
+    const hit = this.closed.get(key);
+    if (hit && hit.check === check) return hit.urls;
+    const urls = new Map<string, UrlAgg>();
+    addBuckets(urls, this.st.urlBuckets.all(RES_1H, from, to) as BucketRow[], match);
+    this.closed.delete(key);
+    this.closed.set(key, { check, urls });
+    if (this.closed.size > CLOSED_WINDOWS) this.closed.delete(this.closed.keys().next().value!);
+    return urls;
+  }
+
+  /**
    * The statistics of every site (or one) since `since`: uptime over 24 h, 7 d and 30 d,
    * incidents, URL latency p50/p95 (exact from raw points inside the current hour, from the
    * hourly buckets' own p50/p95, weighted by their counts, before it), container exits,
@@ -389,27 +461,7 @@ export class SqliteHistoryStore {
     // URL latency: hourly buckets up to the current hour, raw points in it.
     const hour = Math.floor(now / RES_1H) * RES_1H;
     const bucketFrom = Math.ceil(since / RES_1H) * RES_1H;
-    const urls = new Map<
-      string,
-      {
-        host: string;
-        site: string;
-        url: string;
-        p50: Array<[number, number]>;
-        p95: Array<[number, number]>;
-        n: number;
-        ok: number;
-      }
-    >();
-    const urlOf = (host: string, site: string, series: string) => {
-      const k = `${host}\u0000${site}\u0000${series}`;
-      let u = urls.get(k);
-      if (!u) {
-        u = { host, site, url: series.slice(4), p50: [], p95: [], n: 0, ok: 0 };
-        urls.set(k, u);
-      }
-      return u;
-    };
+    const urls = new Map<string, UrlAgg>();
     // Hourly buckets up to the last complete hour, 5-minute buckets in the current hour, raw
     // points after the last 5-minute bucket: a few rows per URL whatever the window.
     const lastHour = (this.st.maxBucket.get(RES_1H) as { start: number | null }).start;
@@ -425,18 +477,11 @@ export class SqliteHistoryStore {
       one
         ? one.flatMap((h) => this.st.urlBucketsSite.all(h, o.site, res, from, to) as BucketRow[])
         : (this.st.urlBuckets.all(res, from, to) as BucketRow[]);
-    for (const rows of [
-      buckets(RES_1H, bucketFrom, fiveFrom),
-      buckets(RES_5M, Math.ceil(fiveFrom / RES_5M) * RES_5M, rawFrom),
-    ])
-      for (const [host, site, series, n, okN, p50, p95] of rows) {
-        if (!match(host, site)) continue;
-        const u = urlOf(host, site, series);
-        u.n += n;
-        u.ok += okN;
-        if (p50 !== null) u.p50.push([p50, n]);
-        if (p95 !== null) u.p95.push([p95, n]);
-      }
+    if (one) addBuckets(urls, buckets(RES_1H, bucketFrom, fiveFrom), match);
+    else
+      for (const [k, u] of this.closedHours(bucketFrom, fiveFrom, `${o.host ?? ''}/${o.site ?? ''}`, match))
+        urls.set(k, { ...u, p50: u.p50.slice(), p95: u.p95.slice() });
+    addBuckets(urls, buckets(RES_5M, Math.ceil(fiveFrom / RES_5M) * RES_5M, rawFrom), match);
     const raw = (
       one
         ? one.flatMap((h) => this.st.urlRawSite.all(h, o.site, rawFrom, now + 1))
@@ -444,7 +489,7 @@ export class SqliteHistoryStore {
     ) as RawUrlRow[];
     for (const [host, site, series, value, ok] of raw) {
       if (!match(host, site)) continue;
-      const u = urlOf(host, site, series);
+      const u = urlOf(urls, host, site, series);
       u.n++;
       if (ok === 1) u.ok++;
       if (value !== null) {
