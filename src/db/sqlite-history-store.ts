@@ -146,12 +146,12 @@ export class SqliteHistoryStore {
       // points [host, site, series, value, ok]) from covering indexes (migration 0006): a
       // window of all sites is thousands of rows, and building an object per row, or a table
       // lookup per row, was most of what /stats cost (bench/stats.bench.ts).
-      // The checksum of closedHours: changes whenever a URL bucket of the window does.
-      urlBucketsCheck: q(
-        "SELECT COUNT(*), TOTAL(n), TOTAL(ok_n), TOTAL(p50), TOTAL(p95), MIN(start), MAX(start) FROM history_buckets WHERE res = ? AND start >= ? AND start < ? AND series >= 'url:' AND series < 'url;'",
-      ).raw(true),
       urlBuckets: q(
         "SELECT host, site, series, n, ok_n, p50, p95 FROM history_buckets WHERE res = ? AND start >= ? AND start < ? AND series >= 'url:' AND series < 'url;'",
+      ).raw(true),
+      // The checksum of closedHours (from the covering index, no row objects).
+      urlBucketsCheck: q(
+        "SELECT COUNT(*), TOTAL(n), TOTAL(ok_n), TOTAL(p50), TOTAL(p95), MIN(start), MAX(start) FROM history_buckets WHERE res = ? AND start >= ? AND start < ? AND series >= 'url:' AND series < 'url;'",
       ).raw(true),
       // One site: history_buckets_site_idx (host, site, res, start, ...) leads straight to its rows.
       urlBucketsSite: q(
@@ -342,8 +342,9 @@ export class SqliteHistoryStore {
    * closed (the rollup only adds newer buckets), so the aggregate is kept per window and
    * re-used while a checksum of the rows (count and sums, read from the covering index in
    * well under a millisecond) is unchanged: a window's thousands of bucket rows are read once
-   * per hour it moves, not on every request. Any write to those rows, by whatever path,
-   * changes the checksum and rebuilds the aggregate.
+   * per hour it moves, not on every request. A row added, removed or with other counts or
+   * percentiles (prune, or SQL on the file behind the store's back) changes the checksum and
+   * rebuilds the aggregate; only an edit that kept every sum equal would go unnoticed.
    */
   private closedHours(
     from: number,
