@@ -127,24 +127,29 @@ async function serve(): Promise<void> {
   const store = new hist.SqliteHistoryStore(opened.db);
   const clock = { now: () => now };
 
-  // Baseline: the store's statements, as plain better-sqlite3, rows returned as they are.
+  // Baseline: the store's statements, as plain better-sqlite3, rows returned as they are
+  // (arrays where the store reads arrays).
   const plain = {
-    before: sqlite.prepare(
-      'SELECT at, state FROM history_states WHERE host = ? AND site = ? AND at < ? ORDER BY at DESC, id DESC LIMIT 1',
-    ),
-    inWindow: sqlite.prepare(
-      'SELECT at, state FROM history_states WHERE host = ? AND site = ? AND at >= ? AND at < ? ORDER BY at, id',
-    ),
     sites: sqlite.prepare('SELECT DISTINCT host, site FROM history_states'),
+    before: sqlite.prepare(
+      'SELECT s.host, s.site, s.at, s.state FROM (SELECT DISTINCT host, site FROM history_states) k JOIN history_states s ON s.id = (SELECT x.id FROM history_states x WHERE x.host = k.host AND x.site = k.site AND x.at < ? ORDER BY x.at DESC, x.id DESC LIMIT 1)',
+    ),
+    states: sqlite.prepare(
+      'SELECT host, site, at, state FROM history_states WHERE at >= ? AND at < ? ORDER BY host, site, at, id',
+    ),
     incidents: sqlite.prepare(
       "SELECT id, host, site, title, opened_at, resolved_at FROM alerts WHERE kind = 'site' AND parent_id IS NULL AND opened_at < ? AND (resolved_at IS NULL OR resolved_at >= ?) ORDER BY opened_at",
     ),
-    urlBuckets: sqlite.prepare(
-      "SELECT host, site, series, start, n, ok_n, sum, max, p50, p95 FROM history_buckets WHERE res = ? AND start >= ? AND start < ? AND series LIKE 'url:%'",
-    ),
-    urlRaw: sqlite.prepare(
-      "SELECT host, site, series, value, ok FROM history_points WHERE at >= ? AND at < ? AND series LIKE 'url:%'",
-    ),
+    urlBuckets: sqlite
+      .prepare(
+        "SELECT host, site, series, n, ok_n, p50, p95 FROM history_buckets WHERE res = ? AND start >= ? AND start < ? AND series >= 'url:' AND series < 'url;'",
+      )
+      .raw(true),
+    urlRaw: sqlite
+      .prepare(
+        "SELECT host, site, series, value, ok FROM history_points WHERE at >= ? AND at < ? AND series >= 'url:' AND series < 'url;'",
+      )
+      .raw(true),
     ops: sqlite.prepare(
       "SELECT kind, host, site, status, started_at, finished_at FROM operations WHERE created_at >= ? AND status NOT IN ('queued', 'running')",
     ),
@@ -155,13 +160,9 @@ async function serve(): Promise<void> {
     const since = now - DAY;
     const hour = Math.floor(now / H) * H;
     const out: Record<string, unknown> = {};
-    const sites = plain.sites.all() as Array<{ host: string; site: string }>;
-    out.states = sites.map((s) =>
-      [now - DAY, now - 7 * DAY, now - 30 * DAY].map((from) => [
-        plain.before.get(s.host, s.site, from),
-        plain.inWindow.all(s.host, s.site, from, now),
-      ]),
-    );
+    out.sites = plain.sites.all();
+    out.before = plain.before.all(now - 30 * DAY);
+    out.states = plain.states.all(now - 30 * DAY, now);
     out.incidents = plain.incidents.all(now, since);
     out.buckets = plain.urlBuckets.all(H, since, hour);
     out.raw = plain.urlRaw.all(hour, now + 1);

@@ -400,6 +400,7 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     console: consoleSurface,
     channels: alertChannels,
     masker,
+    refreshSecrets: () => siteSecrets?.refresh() ?? Promise.resolve(),
     operations,
   });
   if (monitor) services.monitor = monitor;

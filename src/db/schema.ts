@@ -248,7 +248,8 @@ export const historyStates = sqliteTable(
     note: text('note'),
   },
   (t) => [
-    index('history_states_site_at_idx').on(t.host, t.site, t.at),
+    // Covering (with the state) for uptime: a site's changes are read from the index alone.
+    index('history_states_site_at_idx').on(t.host, t.site, t.at, t.state),
     index('history_states_at_idx').on(t.at),
   ],
 );
@@ -273,7 +274,9 @@ export const historyPoints = sqliteTable(
   },
   (t) => [
     index('history_points_series_at_idx').on(t.host, t.site, t.series, t.at),
-    index('history_points_at_idx').on(t.at),
+    // Covering: the stats read the current window's URL points (and container exits) of every
+    // site from the index alone, never a table row per point. Also serves prune (`at < ?`).
+    index('history_points_window_idx').on(t.at, t.series, t.host, t.site, t.value, t.ok),
   ],
 );
 
@@ -299,8 +302,23 @@ export const historyBuckets = sqliteTable(
   },
   (t) => [
     primaryKey({ columns: [t.host, t.site, t.series, t.res, t.start] }),
-    index('history_buckets_res_start_idx').on(t.res, t.start),
+    // The three below are covering indexes for /stats: a window's buckets are read from the
+    // index alone (no table row per bucket). All sites' buckets of a window (also the newest
+    // bucket and prune, by res and start):
+    index('history_buckets_window_idx').on(
+      t.res,
+      t.start,
+      t.series,
+      t.host,
+      t.site,
+      t.n,
+      t.okN,
+      t.p50,
+      t.p95,
+    ),
+    // One site's buckets of a window.
+    index('history_buckets_site_idx').on(t.host, t.site, t.res, t.start, t.series, t.n, t.okN, t.p50, t.p95),
     // Counts of one series over all sites (container exits) without walking the URL buckets.
-    index('history_buckets_series_idx').on(t.series, t.res, t.start),
+    index('history_buckets_series_idx').on(t.series, t.res, t.start, t.host, t.site, t.n),
   ],
 );

@@ -47,23 +47,57 @@ export interface HistoryPruneResult {
   states: number;
 }
 
-interface BucketRow {
+/** A URL bucket as the stats queries read it: host, site, series, n, ok_n, p50, p95. */
+type BucketRow = [string, string, string, number, number, number | null, number | null];
+/** A raw URL point as the stats queries read it: host, site, series, value, ok. */
+type RawUrlRow = [string, string, string, number | null, number | null];
+
+/** One URL's latency and check counts over a window, while they are being summed. */
+interface UrlAgg {
   host: string;
   site: string;
-  series: string;
-  start: number;
+  url: string;
+  p50: Array<[number, number]>;
+  p95: Array<[number, number]>;
   n: number;
-  ok_n: number;
-  sum: number;
-  max: number | null;
-  p50: number | null;
-  p95: number | null;
+  ok: number;
+}
+
+/** Windows whose closed-hour aggregates are kept (a few windows times a few filters). */
+const CLOSED_WINDOWS = 16;
+
+function urlOf(urls: Map<string, UrlAgg>, host: string, site: string, series: string): UrlAgg {
+  const k = `${host}\u0000${site}\u0000${series}`;
+  let u = urls.get(k);
+  if (!u) {
+    u = { host, site, url: series.slice(4), p50: [], p95: [], n: 0, ok: 0 };
+    urls.set(k, u);
+  }
+  return u;
+}
+
+/** Adds URL bucket rows to the per-URL sums: counts, and (value, weight) pairs for the percentiles. */
+function addBuckets(
+  urls: Map<string, UrlAgg>,
+  rows: readonly BucketRow[],
+  match: (host: string, site: string) => boolean,
+): void {
+  for (const [host, site, series, n, okN, p50, p95] of rows) {
+    if (!match(host, site)) continue;
+    const u = urlOf(urls, host, site, series);
+    u.n += n;
+    u.ok += okN;
+    if (p50 !== null) u.p50.push([p50, n]);
+    if (p95 !== null) u.p95.push([p95, n]);
+  }
 }
 
 /** See the module comment. */
 export class SqliteHistoryStore {
   private readonly sqlite: Database.Database;
   private readonly st;
+  /** Per-URL aggregates of closed hourly buckets, by window (see closedHours). */
+  private readonly closed = new Map<string, { check: string; urls: Map<string, UrlAgg> }>();
 
   constructor(db: Db) {
     this.sqlite = db.$client;
@@ -96,25 +130,44 @@ export class SqliteHistoryStore {
       statesIn: q(
         'SELECT at, state FROM history_states WHERE host = ? AND site = ? AND at >= ? AND at < ? ORDER BY at, id',
       ),
+      // Every site's changes in the longest uptime window, in one walk (not three queries a site).
+      statesSince: q(
+        'SELECT host, site, at, state FROM history_states WHERE at >= ? AND at < ? ORDER BY host, site, at, id',
+      ),
       sitesSeen: q('SELECT DISTINCT host, site FROM history_states'),
+      // Every site's last state before a time (stateBefore for all sites in one statement).
+      statesBefore: q(
+        'SELECT s.host, s.site, s.at, s.state FROM (SELECT DISTINCT host, site FROM history_states) k JOIN history_states s ON s.id = (SELECT x.id FROM history_states x WHERE x.host = k.host AND x.site = k.site AND x.at < ? ORDER BY x.at DESC, x.id DESC LIMIT 1)',
+      ),
       incidents: q(
         "SELECT id, host, site, title, opened_at, resolved_at FROM alerts WHERE kind = 'site' AND parent_id IS NULL AND opened_at < ? AND (resolved_at IS NULL OR resolved_at >= ?) ORDER BY opened_at",
       ),
+      // The URL rows below are read as arrays ([host, site, series, n, ok_n, p50, p95], raw
+      // points [host, site, series, value, ok]) from covering indexes (migration 0006): a
+      // window of all sites is thousands of rows, and building an object per row, or a table
+      // lookup per row, was most of what /stats cost (bench/stats.bench.ts).
       urlBuckets: q(
-        "SELECT host, site, series, start, n, ok_n, sum, max, p50, p95 FROM history_buckets WHERE res = ? AND start >= ? AND start < ? AND series LIKE 'url:%'",
-      ),
-      // One site: the primary key (host, site, series, res, start) leads straight to its rows.
+        "SELECT host, site, series, n, ok_n, p50, p95 FROM history_buckets WHERE res = ? AND start >= ? AND start < ? AND series >= 'url:' AND series < 'url;'",
+      ).raw(true),
+      // The checksum of closedHours (from the covering index, no row objects).
+      urlBucketsCheck: q(
+        "SELECT COUNT(*), TOTAL(n), TOTAL(ok_n), TOTAL(p50), TOTAL(p95), MIN(start), MAX(start) FROM history_buckets WHERE res = ? AND start >= ? AND start < ? AND series >= 'url:' AND series < 'url;'",
+      ).raw(true),
+      // One site: history_buckets_site_idx (host, site, res, start, ...) leads straight to its rows.
       urlBucketsSite: q(
-        "SELECT host, site, series, start, n, ok_n, sum, max, p50, p95 FROM history_buckets WHERE host = ? AND site = ? AND series >= 'url:' AND series < 'url;' AND res = ? AND start >= ? AND start < ?",
-      ),
+        "SELECT host, site, series, n, ok_n, p50, p95 FROM history_buckets INDEXED BY history_buckets_site_idx WHERE host = ? AND site = ? AND res = ? AND start >= ? AND start < ? AND series >= 'url:' AND series < 'url;'",
+      ).raw(true),
       urlRawSite: q(
         "SELECT host, site, series, value, ok FROM history_points WHERE host = ? AND site = ? AND series >= 'url:' AND series < 'url;' AND at >= ? AND at < ?",
-      ),
+      ).raw(true),
       urlRaw: q(
-        "SELECT host, site, series, value, ok FROM history_points WHERE at >= ? AND at < ? AND series LIKE 'url:%'",
-      ),
+        "SELECT host, site, series, value, ok FROM history_points WHERE at >= ? AND at < ? AND series >= 'url:' AND series < 'url;'",
+      ).raw(true),
       dieBuckets: q(
-        "SELECT host, site, SUM(n) AS n FROM history_buckets WHERE res = ? AND start >= ? AND start < ? AND series = 'die' GROUP BY host, site",
+        "SELECT host, site, SUM(n) AS n FROM history_buckets INDEXED BY history_buckets_series_idx WHERE series = 'die' AND res = ? AND start >= ? AND start < ? GROUP BY host, site",
+      ),
+      dieBucketsSite: q(
+        "SELECT host, site, SUM(n) AS n FROM history_buckets INDEXED BY history_buckets_site_idx WHERE host = ? AND site = ? AND res = ? AND start >= ? AND start < ? AND series = 'die' GROUP BY host, site",
       ),
       dieRaw: q(
         "SELECT host, site, COUNT(*) AS n FROM history_points WHERE at >= ? AND at < ? AND series = 'die' GROUP BY host, site",
@@ -285,6 +338,33 @@ export class SqliteHistoryStore {
   }
 
   /**
+   * The hourly URL buckets of all sites in [from, to) aggregated per URL. These hours are
+   * closed (the rollup only adds newer buckets), so the aggregate is kept per window and
+   * re-used while a checksum of the rows (count and sums, read from the covering index in
+   * well under a millisecond) is unchanged: a window's thousands of bucket rows are read once
+   * per hour it moves, not on every request. A row added, removed or with other counts or
+   * percentiles (prune, or SQL on the file behind the store's back) changes the checksum and
+   * rebuilds the aggregate; only an edit that kept every sum equal would go unnoticed.
+   */
+  private closedHours(
+    from: number,
+    to: number,
+    filter: string,
+    match: (host: string, site: string) => boolean,
+  ): Map<string, UrlAgg> {
+    const check = (this.st.urlBucketsCheck.get(RES_1H, from, to) as number[]).join(',');
+    const key = `${from}/${to}/${filter}`;
+    const hit = this.closed.get(key);
+    if (hit && hit.check === check) return hit.urls;
+    const urls = new Map<string, UrlAgg>();
+    addBuckets(urls, this.st.urlBuckets.all(RES_1H, from, to) as BucketRow[], match);
+    this.closed.delete(key);
+    this.closed.set(key, { check, urls });
+    if (this.closed.size > CLOSED_WINDOWS) this.closed.delete(this.closed.keys().next().value!);
+    return urls;
+  }
+
+  /**
    * The statistics of every site (or one) since `since`: uptime over 24 h, 7 d and 30 d,
    * incidents, URL latency p50/p95 (exact from raw points inside the current hour, from the
    * hourly buckets' own p50/p95, weighted by their counts, before it), container exits,
@@ -311,12 +391,55 @@ export class SqliteHistoryStore {
       }
       return e;
     };
-    for (const r of this.st.sitesSeen.all() as Array<{ host: string; site: string }>) {
-      if (!match(r.host, r.site)) continue;
+    // Uptime: each site's changes over the last 30 days (one query for all sites, one per site
+    // when one is asked for) and its state before them; the 24 h and 7 d windows are cut from
+    // that list, exactly as uptimeOf would read them.
+    const from30 = now - 30 * DAY;
+    const seen = (this.st.sitesSeen.all() as Array<{ host: string; site: string }>).filter((r) =>
+      match(r.host, r.site),
+    );
+    const changesOf = new Map<string, StateChangePoint[]>();
+    const beforeOf = new Map<string, StateChangePoint>();
+    if (!o.site)
+      for (const b of this.st.statesBefore.all(from30) as Array<
+        StateChangePoint & { host: string; site: string }
+      >)
+        beforeOf.set(`${b.host}/${b.site}`, { at: b.at, state: b.state });
+    const changeRows = o.site
+      ? seen.flatMap((r) =>
+          (this.st.statesIn.all(r.host, r.site, from30, now) as StateChangePoint[]).map((c) => ({
+            ...c,
+            host: r.host,
+            site: r.site,
+          })),
+        )
+      : (this.st.statesSince.all(from30, now) as Array<StateChangePoint & { host: string; site: string }>);
+    for (const c of changeRows) {
+      const k = `${c.host}/${c.site}`;
+      let list = changesOf.get(k);
+      if (!list) {
+        list = [];
+        changesOf.set(k, list);
+      }
+      list.push({ at: c.at, state: c.state });
+    }
+    for (const r of seen) {
       const e = entry(r.host, r.site);
-      e.uptime['24h'] = this.uptimeOf(r.host, r.site, now - DAY, now).percent;
-      e.uptime['7d'] = this.uptimeOf(r.host, r.site, now - 7 * DAY, now).percent;
-      e.uptime['30d'] = this.uptimeOf(r.host, r.site, now - 30 * DAY, now).percent;
+      const changes = changesOf.get(`${r.host}/${r.site}`) ?? [];
+      const before30 = o.site
+        ? ((this.st.stateBefore.get(r.host, r.site, from30) as StateChangePoint | undefined) ?? null)
+        : (beforeOf.get(`${r.host}/${r.site}`) ?? null);
+      for (const [key, from] of [
+        ['24h', now - DAY],
+        ['7d', now - 7 * DAY],
+        ['30d', from30],
+      ] as const) {
+        // changes are in (at, id) order: the last one before `from` is the state at `from`.
+        let i = 0;
+        while (i < changes.length && changes[i]!.at < from) i++;
+        const before = i > 0 ? changes[i - 1]! : before30;
+        e.uptime[key] = uptime(before, i > 0 ? changes.slice(i) : changes, from, now).percent;
+      }
     }
     for (const a of this.st.incidents.all(now, since) as Array<{
       id: string;
@@ -339,27 +462,7 @@ export class SqliteHistoryStore {
     // URL latency: hourly buckets up to the current hour, raw points in it.
     const hour = Math.floor(now / RES_1H) * RES_1H;
     const bucketFrom = Math.ceil(since / RES_1H) * RES_1H;
-    const urls = new Map<
-      string,
-      {
-        host: string;
-        site: string;
-        url: string;
-        p50: Array<[number, number]>;
-        p95: Array<[number, number]>;
-        n: number;
-        ok: number;
-      }
-    >();
-    const urlOf = (host: string, site: string, series: string) => {
-      const k = `${host}\u0000${site}\u0000${series}`;
-      let u = urls.get(k);
-      if (!u) {
-        u = { host, site, url: series.slice(4), p50: [], p95: [], n: 0, ok: 0 };
-        urls.set(k, u);
-      }
-      return u;
-    };
+    const urls = new Map<string, UrlAgg>();
     // Hourly buckets up to the last complete hour, 5-minute buckets in the current hour, raw
     // points after the last 5-minute bucket: a few rows per URL whatever the window.
     const lastHour = (this.st.maxBucket.get(RES_1H) as { start: number | null }).start;
@@ -375,34 +478,24 @@ export class SqliteHistoryStore {
       one
         ? one.flatMap((h) => this.st.urlBucketsSite.all(h, o.site, res, from, to) as BucketRow[])
         : (this.st.urlBuckets.all(res, from, to) as BucketRow[]);
-    for (const b of [
-      ...buckets(RES_1H, bucketFrom, fiveFrom),
-      ...buckets(RES_5M, Math.ceil(fiveFrom / RES_5M) * RES_5M, rawFrom),
-    ]) {
-      if (!match(b.host, b.site)) continue;
-      const u = urlOf(b.host, b.site, b.series);
-      u.n += b.n;
-      u.ok += b.ok_n;
-      if (b.p50 !== null) u.p50.push([b.p50, b.n]);
-      if (b.p95 !== null) u.p95.push([b.p95, b.n]);
-    }
-    const raw = one
-      ? one.flatMap((h) => this.st.urlRawSite.all(h, o.site, rawFrom, now + 1))
-      : this.st.urlRaw.all(rawFrom, now + 1);
-    for (const r of raw as Array<{
-      host: string;
-      site: string;
-      series: string;
-      value: number | null;
-      ok: number | null;
-    }>) {
-      if (!match(r.host, r.site)) continue;
-      const u = urlOf(r.host, r.site, r.series);
+    if (one) addBuckets(urls, buckets(RES_1H, bucketFrom, fiveFrom), match);
+    else
+      for (const [k, u] of this.closedHours(bucketFrom, fiveFrom, `${o.host ?? ''}/${o.site ?? ''}`, match))
+        urls.set(k, { ...u, p50: u.p50.slice(), p95: u.p95.slice() });
+    addBuckets(urls, buckets(RES_5M, Math.ceil(fiveFrom / RES_5M) * RES_5M, rawFrom), match);
+    const raw = (
+      one
+        ? one.flatMap((h) => this.st.urlRawSite.all(h, o.site, rawFrom, now + 1))
+        : this.st.urlRaw.all(rawFrom, now + 1)
+    ) as RawUrlRow[];
+    for (const [host, site, series, value, ok] of raw) {
+      if (!match(host, site)) continue;
+      const u = urlOf(urls, host, site, series);
       u.n++;
-      if (r.ok === 1) u.ok++;
-      if (r.value !== null) {
-        u.p50.push([r.value, 1]);
-        u.p95.push([r.value, 1]);
+      if (ok === 1) u.ok++;
+      if (value !== null) {
+        u.p50.push([value, 1]);
+        u.p95.push([value, 1]);
       }
     }
     for (const u of urls.values()) {
@@ -415,12 +508,12 @@ export class SqliteHistoryStore {
       };
       entry(u.host, u.site).urls.push(s);
     }
-    for (const r of this.st.dieBuckets.all(RES_1H, bucketFrom, rawFrom) as Array<{
-      host: string;
-      site: string;
-      n: number;
-    }>)
-      if (match(r.host, r.site)) entry(r.host, r.site).containerExits += r.n;
+    const dies = (
+      one
+        ? one.flatMap((h) => this.st.dieBucketsSite.all(h, o.site, RES_1H, bucketFrom, rawFrom))
+        : this.st.dieBuckets.all(RES_1H, bucketFrom, rawFrom)
+    ) as Array<{ host: string; site: string; n: number }>;
+    for (const r of dies) if (match(r.host, r.site)) entry(r.host, r.site).containerExits += r.n;
     for (const r of this.st.dieRaw.all(rawFrom, now + 1) as Array<{ host: string; site: string; n: number }>)
       if (match(r.host, r.site)) entry(r.host, r.site).containerExits += r.n;
     // Operations by kind.

@@ -10,6 +10,7 @@ import { ConsoleAlertChannel, type NoticeSink } from '../chat/console/console-al
 import type { Config } from '../config.js';
 import { alertsOff } from '../core/alert-labels.js';
 import type { Engine } from '../core/engine.js';
+import { describeError } from '../core/errors.js';
 import type { AuditStore, Clock, Logger, OperationStore } from '../core/ports.js';
 import { stoppedBy } from '../core/stopped.js';
 import type { Db } from '../db/database.js';
@@ -44,6 +45,8 @@ export interface CreateMonitorDeps {
   channels?: readonly string[];
   /** Masks secrets in alert texts. */
   masker?: MonitorDeps['masker'];
+  /** Re-reads the sites' `.env` secrets into the masker (before crash context is masked). */
+  refreshSecrets?: () => Promise<void>;
   /** A host's engine (crash context is read from it). */
   engineFor?(host: string): Engine | undefined;
 }
@@ -100,7 +103,16 @@ function siteCrashContext(d: CreateMonitorDeps, engineFor: (host: string) => Eng
         return !(off.ok && off.value);
       })
       .map((c) => c.id);
-    return failing.length ? crashContext(engine, failing, { secrets: d.config.secrets }) : [];
+    if (!failing.length) return [];
+    const lines = await crashContext(engine, failing, { secrets: d.config.secrets });
+    // The context quotes container output: masked like a run's output, the site's `.env`
+    // secrets included (re-read first, so a site added or changed since the last run counts).
+    const m = d.masker;
+    if (!m) return lines;
+    await d
+      .refreshSecrets?.()
+      .catch((x) => d.logger.warn({ err: describeError(x) }, 'reading site secrets failed'));
+    return lines.map((l) => m.mask(l));
   };
 }
 

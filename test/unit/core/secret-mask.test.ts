@@ -50,6 +50,44 @@ describe('SecretMasker', () => {
   });
 });
 
+describe('SecretMasker over split streams', () => {
+  // Multi-byte UTF-8 (a cut can fall inside a character), regexp metacharacters, and one
+  // secret inside another.
+  const secrets = ['pässwörd-ünïcødé-42', 'a.b*c(d)|e', 'root-secret', 'xroot-secret-long'];
+  const masker = new SecretMasker();
+  masker.set('site:x', secrets);
+  const masked = `<${MASK}> ok`;
+  const line = (v: string) => `<${v}> ok\n`;
+
+  it('masks each value wherever a multiplexed stream is cut into two chunks', () => {
+    for (const v of secrets) {
+      const bytes = Buffer.concat([frame(1, line(v).slice(0, 3)), frame(1, line(v).slice(3))]);
+      for (let cut = 1; cut < bytes.length; cut++) {
+        const d = new LogDemuxer(false);
+        const lines = [...d.push(bytes.subarray(0, cut)), ...d.push(bytes.subarray(cut)), ...d.end()];
+        expect(
+          lines.map((l) => masker.mask(l.text)),
+          `${v} cut at ${cut}`,
+        ).toEqual([masked]);
+      }
+    }
+  });
+
+  it('masks each value wherever a TTY (raw) stream is cut into two chunks', () => {
+    for (const v of secrets) {
+      const bytes = Buffer.from(`before\n${line(v)}after\n`, 'utf8');
+      for (let cut = 1; cut < bytes.length; cut++) {
+        const d = new LogDemuxer(true);
+        const lines = [...d.push(bytes.subarray(0, cut)), ...d.push(bytes.subarray(cut)), ...d.end()];
+        expect(
+          lines.map((l) => masker.mask(l.text)),
+          `${v} cut at ${cut}`,
+        ).toEqual(['before', masked, 'after']);
+      }
+    }
+  });
+});
+
 describe('envSecrets', () => {
   it('takes keys matching PASS|SECRET|TOKEN|KEY|CREDENTIAL|PRIVATE with values of 6+ characters', () => {
     const text = [

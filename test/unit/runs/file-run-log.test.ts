@@ -46,6 +46,21 @@ describe('FileRunLog', () => {
     expect(await log.read(w.path)).toBe(expected);
   });
 
+  it('keeps the order when non-ASCII lines (masked secrets) are written apart from the ASCII batches', async () => {
+    const log = new FileRunLog(dir, clock);
+    const w = log.open(newOperationId(clock.now()));
+    const lines = Array.from({ length: 30_000 }, (_, i) =>
+      i % 97 === 0 ? `line ${i} password=•••• é` : i % 1001 === 0 ? `line ${i} 日本` : `line ${i} GET /x 200`,
+    );
+    for (const [i, l] of lines.entries()) {
+      w.write(l);
+      // Some batches end on a timer, some on size: both paths.
+      if (i % 5000 === 0) await new Promise((r) => setImmediate(r));
+    }
+    await w.close();
+    expect(await log.read(w.path)).toBe(lines.map((l) => `${l}\n`).join(''));
+  });
+
   it('refuses ids and paths that could leave its directory', async () => {
     const log = new FileRunLog(dir, clock);
     for (const bad of ['../x', 'op_../../etc', `op_${'a'.repeat(25)}/`, 'op_ABCDEFGHJKMNPQRSTVWXYZ012', '']) {
