@@ -10,7 +10,6 @@
  */
 import { ActionRowBuilder, ButtonBuilder, ButtonStyle, type Client } from 'discord.js';
 import {
-  type AlertChannel,
   type AlertRecord,
   type AlertRef,
   alertButtons,
@@ -21,34 +20,21 @@ import {
   httpDeliveryCode,
 } from '../../core/alerts.js';
 import { describeError, isSiteFlowError, SiteFlowError } from '../../core/errors.js';
+import { ChatAlertChannel } from '../alert-channel-base.js';
 
 const MAX_CONTENT = 2000;
 
 /** An AlertChannel on a Discord text channel. */
-export class DiscordAlertChannel implements AlertChannel {
-  readonly name: string;
-
+export class DiscordAlertChannel extends ChatAlertChannel {
   constructor(
     private readonly client: Client,
     private readonly channelId: string,
     name = 'discord',
   ) {
-    this.name = name;
+    super(name, coded);
   }
 
-  post(alert: AlertRecord): Promise<AlertRef> {
-    return coded(() => this.doPost(alert));
-  }
-
-  reply(ref: AlertRef, text: string): Promise<void> {
-    return coded(() => this.doReply(ref, text));
-  }
-
-  update(ref: AlertRef, alert: AlertRecord): Promise<void> {
-    return coded(() => this.doUpdate(ref, alert));
-  }
-
-  private async doPost(alert: AlertRecord): Promise<AlertRef> {
+  protected async doPost(alert: AlertRecord): Promise<AlertRef> {
     const ch = await this.sendable(this.channelId);
     const msg = await ch.send({ content: clip(alertText(alert)), components: rows(alert) });
     const ref: AlertRef = { channelId: msg.channelId, messageId: msg.id };
@@ -61,12 +47,12 @@ export class DiscordAlertChannel implements AlertChannel {
     return ref;
   }
 
-  private async doReply(ref: AlertRef, text: string): Promise<void> {
+  protected async doReply(ref: AlertRef, text: string): Promise<void> {
     const target = await this.sendable(ref.threadId ?? ref.channelId ?? this.channelId);
     for (const part of split(text)) await target.send({ content: part });
   }
 
-  private async doUpdate(ref: AlertRef, alert: AlertRecord): Promise<void> {
+  protected async doUpdate(ref: AlertRef, alert: AlertRecord): Promise<void> {
     const ch = await this.sendable(ref.channelId ?? this.channelId);
     if (!('messages' in ch)) throw new SiteFlowError('CHAT_DISCORD', 'alert channel has no messages');
     await ch.messages.edit(ref.messageId!, { content: clip(alertText(alert)), components: rows(alert) });

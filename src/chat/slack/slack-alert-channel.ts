@@ -10,7 +10,6 @@
  */
 import type { App } from '@slack/bolt';
 import {
-  type AlertChannel,
   type AlertRecord,
   type AlertRef,
   alertButtons,
@@ -21,36 +20,23 @@ import {
   httpDeliveryCode,
 } from '../../core/alerts.js';
 import { describeError, isSiteFlowError, SiteFlowError } from '../../core/errors.js';
+import { ChatAlertChannel } from '../alert-channel-base.js';
 
 type WebClient = App['client'];
 const MAX_SECTION = 3000;
 const MAX_TEXT = 39_000;
 
 /** An AlertChannel on a Slack channel. */
-export class SlackAlertChannel implements AlertChannel {
-  readonly name: string;
-
+export class SlackAlertChannel extends ChatAlertChannel {
   constructor(
     private readonly client: WebClient,
     private readonly channel: string,
     name = 'slack',
   ) {
-    this.name = name;
+    super(name, coded);
   }
 
-  post(alert: AlertRecord): Promise<AlertRef> {
-    return coded(() => this.doPost(alert));
-  }
-
-  reply(ref: AlertRef, text: string): Promise<void> {
-    return coded(() => this.doReply(ref, text));
-  }
-
-  update(ref: AlertRef, alert: AlertRecord): Promise<void> {
-    return coded(() => this.doUpdate(ref, alert));
-  }
-
-  private async doPost(alert: AlertRecord): Promise<AlertRef> {
+  protected async doPost(alert: AlertRecord): Promise<AlertRef> {
     const r = await this.client.chat.postMessage({
       channel: this.channel,
       text: clip(alertText(alert), MAX_TEXT),
@@ -60,7 +46,7 @@ export class SlackAlertChannel implements AlertChannel {
     return { channel: r.channel, ts: r.ts };
   }
 
-  private async doReply(ref: AlertRef, text: string): Promise<void> {
+  protected async doReply(ref: AlertRef, text: string): Promise<void> {
     await this.client.chat.postMessage({
       channel: ref.channel ?? this.channel,
       thread_ts: ref.ts!,
@@ -68,7 +54,7 @@ export class SlackAlertChannel implements AlertChannel {
     });
   }
 
-  private async doUpdate(ref: AlertRef, alert: AlertRecord): Promise<void> {
+  protected async doUpdate(ref: AlertRef, alert: AlertRecord): Promise<void> {
     await this.client.chat.update({
       channel: ref.channel ?? this.channel,
       ts: ref.ts!,
