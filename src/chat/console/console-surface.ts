@@ -100,7 +100,8 @@ export class ConsoleSurface {
     };
     const r = await this.deps.dispatcher.dispatch(inv, read.problems ? { problems: read.problems } : {});
     const hints = actionHints(r);
-    this.print(hints ? `${renderReplyText(r)}\n${hints}` : renderReplyText(r));
+    const shown = renderReplyText(r, this.deps.clock.now());
+    this.print(hints ? `${shown}\n${hints}` : shown);
     if (r.operationId && this.deps.runs) {
       const p = this.stream(r.operationId)
         .catch((e) =>

@@ -140,8 +140,10 @@ export class DiscordAdapter implements ChatAdapter<DiscordCtx, Message> {
   }
 
   async edit(m: Message, r: Reply, note?: string): Promise<void> {
+    const { messages, embeds } = renderDiscordReply(r);
     await m.edit({
-      content: withNote(renderDiscordReply(r).messages[0]!, note),
+      content: withNote(messages[0]!, note),
+      embeds,
       components: componentsOf(r),
       allowedMentions: noMentions,
     });
@@ -168,13 +170,18 @@ export class DiscordAdapter implements ChatAdapter<DiscordCtx, Message> {
   /** Private: the deferred answer when it was deferred privately, else ephemeral follow-ups. */
   async ephemeral(ctx: DiscordCtx, r: Reply): Promise<void> {
     const { i } = ctx;
-    const { messages, file } = renderDiscordReply(r);
+    const { messages, embeds, file } = renderDiscordReply(r);
     const files = file ? [{ attachment: file.data, name: file.name }] : [];
     const last = messages.length - 1;
     // A public "thinking…" cannot turn private: remove it and answer privately.
     if (ctx.acked === 'public') await i.deleteReply().catch(() => {});
     for (const [n, content] of messages.entries()) {
-      const body = { content, allowedMentions: noMentions, ...(n === last ? { files } : {}) };
+      const body = {
+        content,
+        allowedMentions: noMentions,
+        ...(n === 0 ? { embeds } : {}),
+        ...(n === last ? { files } : {}),
+      };
       if (n === 0 && ctx.acked === 'private') await i.editReply({ ...body, components: componentsOf(r) });
       else if (n === 0 && ctx.acked === null) await i.reply({ ...body, flags: MessageFlags.Ephemeral });
       else await i.followUp({ ...body, flags: MessageFlags.Ephemeral });
@@ -197,6 +204,7 @@ export class DiscordAdapter implements ChatAdapter<DiscordCtx, Message> {
     const last = rendered.messages.length - 1;
     const first: InteractionEditReplyOptions = {
       content: withNote(rendered.messages[0]!, note),
+      embeds: rendered.embeds,
       allowedMentions: noMentions,
       ...(last === 0 ? { files } : {}),
       components: componentsOf(r),
@@ -213,6 +221,7 @@ export class DiscordAdapter implements ChatAdapter<DiscordCtx, Message> {
       );
       message = await ch.send({
         content: first.content as string,
+        embeds: rendered.embeds,
         allowedMentions: noMentions,
         ...(last === 0 ? { files } : {}),
       });

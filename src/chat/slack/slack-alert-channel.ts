@@ -20,6 +20,7 @@ import {
   httpDeliveryCode,
 } from '../../core/alerts.js';
 import { describeError, isSiteFlowError, SiteFlowError } from '../../core/errors.js';
+import { slackStamps, stamp } from '../../core/format.js';
 import { ChatAlertChannel } from '../alert-channel-base.js';
 
 type WebClient = App['client'];
@@ -103,6 +104,7 @@ function slackDeliveryCode(e: unknown): DeliveryErrorCode {
 function blocks(alert: AlertRecord) {
   const out: Array<{ type: string } & Record<string, unknown>> = [
     { type: 'section', text: { type: 'mrkdwn', text: clip(alertText(alert), MAX_SECTION) } },
+    { type: 'context', elements: [{ type: 'mrkdwn', text: alertWhen(alert) }] },
   ];
   const buttons = alertButtons(alert);
   if (buttons.length)
@@ -118,6 +120,15 @@ function blocks(alert: AlertRecord) {
       })),
     });
   return out;
+}
+
+/** When it opened (and resolved), in each reader's own zone: `<!date^…>`. */
+export function alertWhen(alert: AlertRecord): string {
+  const when = (ms: number) => slackStamps(stamp(ms, true));
+  return [
+    `Opened ${when(alert.openedAt)}`,
+    ...(alert.resolvedAt !== null ? [`resolved ${when(alert.resolvedAt)}`] : []),
+  ].join(' · ');
 }
 
 function clip(s: string, max: number): string {

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { setDisplayTimeZone } from '../../../src/core/format.js';
 import { LiveState } from '../../../src/core/live-state.js';
 import { newOperationId } from '../../../src/core/operation-id.js';
 import { siteState } from '../../../src/docker/status.js';
@@ -86,6 +87,40 @@ describe('web: run logs', () => {
     // Every line shown is whole: no partial first line, no broken character.
     for (const t of texts.slice(0, -1)) expect(t).toBe('é'.repeat(499));
     expect(texts.length - 1).toBeLessThanOrEqual(Math.floor((4 * 1024 * 1024) / Buffer.byteLength(line)));
+  });
+});
+
+describe('web: local time', () => {
+  it('/runs/:id shows when it started in the TZ time zone, with the instant in datetime', async () => {
+    const clock = { now: () => Date.UTC(2026, 2, 9, 12) };
+    const operations = new MemoryOperationStore();
+    const id = newOperationId(clock.now());
+    operations.create({
+      id,
+      kind: 'restart',
+      host: 'local',
+      site: 'blog',
+      args: {},
+      requestedBy: { platform: 'console', id: 'a', name: 'a' },
+      status: 'succeeded',
+      createdAt: clock.now(),
+      logPath: null,
+    });
+    const runs = { events: async function* () {} };
+    const state = new LiveState({ hosts: ['local'], siteState });
+    const runLog = new FileRunLog(tmpdir());
+    const app = createWebApp({
+      checks: {},
+      page: { state, audit: new MemoryAuditStore(), operations, runLog, runs, clock },
+    });
+    const base = await listen(app);
+    setDisplayTimeZone('Europe/Berlin');
+    try {
+      const html = await (await fetch(`${base}/runs/${id}`)).text();
+      expect(html).toContain('<time datetime="2026-03-09T12:00:00.000Z">2026-03-09 13:00:00 CET</time>');
+    } finally {
+      setDisplayTimeZone(undefined);
+    }
   });
 });
 
