@@ -630,6 +630,13 @@ export const KEYS = {
       'When the monitor re-lists every host to catch what the event stream missed (node-cron, seconds field optional).',
     group: 'monitor',
   }),
+  STATS_INTERVAL_SECONDS: key({
+    schema: seconds.refine((v) => v === 0 || v >= 1, { message: 'expected 0 (off) or at least 1 second' }),
+    default: '15',
+    description:
+      'How often the CPU and memory of running containers are sampled (the status page and the `siteflow.alerts.cpu`/`.memory` resource rules read them); 0 turns sampling off.',
+    group: 'monitor',
+  }),
   ALERT_ROUTES_FILE: key({
     schema: z.string().transform((path, ctx): AlertRoutes | null => {
       const r = readAlertRoutes(path);

@@ -362,7 +362,13 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     },
   });
   metrics.bindDisk(() => ({ ...disk.status(), heldWrites: heldWrites.held }));
-  const reconciler = new StateReconciler({ hosts, state: live, logger, clock });
+  const reconciler = new StateReconciler({
+    hosts,
+    state: live,
+    logger,
+    clock,
+    statsIntervalMs: config.STATS_INTERVAL_SECONDS * 1000,
+  });
   // Waits a few seconds at most: a host that does not answer is filled in when it does.
   await reconciler.start();
   siteSecrets = new SiteEnvSecrets({ masker, state: live, logger, sitesRoot: config.SITES_ROOT });
@@ -501,6 +507,9 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     logger: logger.child({ part: 'scheduler' }),
   });
   services.schedules = scheduler;
+  // Scheduled runs show in the alert channels: the console here, Discord and Slack once connected.
+  const consoleOut = consoleSurface;
+  if (consoleOut) scheduler.addOutput({ name: 'console', announce: async (r) => consoleOut.show(r) });
   scheduler.start();
   // Chat surfaces last: they add their alert channels to the monitor once connected.
   const surfaces = chatSurfacesFor({

@@ -60,6 +60,8 @@ export interface ChatAdapter<C, M> {
    * prompt). Null when it could not be shown; the adapter has told the user why.
    */
   post(ctx: C, r: Reply, note?: string): Promise<Posted<M> | null>;
+  /** Posts `r` as a new message in a channel, with no interaction behind it (a scheduled run). */
+  postIn(channelId: string, r: Reply): Promise<Posted<M>>;
   /** Replaces a posted message with `r`. */
   edit(m: M, r: Reply, note?: string): Promise<void>;
   /** A thread on the message for a run's output (the adapter falls back to the channel). */
@@ -137,6 +139,15 @@ export class ChatSession<C, M> {
       case 'foreign':
         return this.private(ctx, notice('This button is not one of SiteFlow’s.'));
     }
+  }
+
+  /**
+   * A reply no interaction asked for (a scheduled run) posted in `channelId`; its run is followed
+   * like a typed one's: output in the message's thread, the outcome edited in.
+   */
+  async announce(channelId: string, r: Reply): Promise<void> {
+    const posted = await this.adapter.postIn(channelId, r);
+    if (r.operationId) this.follow(posted, r, r.operationId, r.title.split(':')[0]!);
   }
 
   /** Completion candidates for the option `option` of `command` (choices, or the in-memory sources). */

@@ -22,6 +22,8 @@ export type AlertKind =
   | 'certificate'
   /** SiteFlow's own DATA_DIR is (nearly) full, or a host's disk is above HOST_DISK_ALERT_PERCENT. */
   | 'disk'
+  /** A container's CPU or memory stayed above its `siteflow.alerts.cpu`/`.memory` label's threshold for the whole window. */
+  | 'resource'
   /** Something SiteFlow did or found that people should know once (a failed pull, rolled back): no reminders. */
   | 'notice';
 
@@ -38,6 +40,7 @@ export const ROUTE_KINDS = [
   'update',
   'drift',
   'disk',
+  'resource',
 ] as const;
 /** One of {@link ROUTE_KINDS}. */
 export type RouteKind = (typeof ROUTE_KINDS)[number];
@@ -50,6 +53,7 @@ export const ROUTE_KIND_OF: Record<AlertKind, RouteKind> = {
   backup: 'backup',
   certificate: 'certificate',
   disk: 'disk',
+  resource: 'resource',
   // Refined by the notice's key in routeSubject (update, drift); a failed pull's notice is about containers.
   notice: 'container',
 };

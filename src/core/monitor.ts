@@ -20,6 +20,7 @@
  * - silenced alerts are recorded but not posted; reminders repeat every `reminderMs` until
  *   the alert is acknowledged or resolved; completed one-shot containers never alert.
  */
+import type { ResourceMetric, ResourceRule } from './alert-labels.js';
 import { type AlertKind, type AlertRecord, type BackupAlertSink, newAlertId } from './alerts.js';
 import type { ContainerEvent, ContainerStatus, SiteState } from './engine.js';
 import { formatBytes, type HostHealth } from './host-health.js';
@@ -159,6 +160,29 @@ interface HostTrack {
   probing: boolean;
 }
 
+/** One CPU or memory sample of a container under its label's rule (see `AlertEngine.resourceSamples`). */
+export interface ResourceSample {
+  /** Container name (alerts and their keys name it). */
+  container: string;
+  metric: ResourceMetric;
+  rule: ResourceRule;
+  /** Usage in percent; null when the container is not running (it counts as below). */
+  percent: number | null;
+  /** When the engine took the sample (a sample already seen changes nothing); null: not running. */
+  at: number | null;
+  /** Running but not sampled yet: nothing measured, its alert stays as it is. */
+  pending?: boolean;
+}
+
+interface ResourceTrack {
+  /** First sample above the threshold of the current run of such samples. */
+  overSince: number | null;
+  /** First sample below it since the last one above. */
+  underSince: number | null;
+  peak: number;
+  lastAt: number | null;
+}
+
 interface IntentTrack extends Intent {
   endedAt: number | null;
 }
@@ -185,6 +209,8 @@ export class AlertEngine implements BackupAlertSink {
   private readonly sites = new Map<string, SiteTrack>();
   private readonly hosts = new Map<string, HostTrack>();
   private readonly intents = new Map<string, IntentTrack>();
+  /** Resource alert key -> its samples so far. */
+  private readonly resources = new Map<string, ResourceTrack>();
   /** Sites stopped on purpose (siteAlertKey -> who stopped them). */
   private readonly stopped = new Map<string, string>();
   private silences: SilenceRule[] = [];
@@ -581,6 +607,80 @@ export class AlertEngine implements BackupAlertSink {
         now,
       );
     }
+  }
+
+  /**
+   * The latest CPU/memory samples of one site's containers that have a resource rule (all of
+   * them: a container or rule no longer listed resolves its alert). Usage above the rule's
+   * percent in every sample for its whole window opens one `resource` alert per container and
+   * metric (not while SiteFlow's own operation on the site runs, nor in its grace); below it
+   * for `recoverAfterMs` (at least one more sample) resolves it. A spike between samples below
+   * the threshold never alerts.
+   */
+  resourceSamples(host: string, site: string, samples: readonly ResourceSample[]): void {
+    const now = this.clock.now();
+    const prefix = `resource:${host}/${site}/`;
+    const seen = new Set<string>();
+    for (const x of samples) {
+      const key = `${prefix}${x.container}:${x.metric}`;
+      seen.add(key);
+      if (x.pending) continue;
+      let t = this.resources.get(key);
+      if (!t) {
+        t = { overSince: null, underSince: null, peak: 0, lastAt: null };
+        this.resources.set(key, t);
+      }
+      // The same sample again (another change of the site): nothing new was measured.
+      if (x.at !== null && x.at === t.lastAt) continue;
+      t.lastAt = x.at;
+      const over = x.percent !== null && x.percent > x.rule.percent;
+      if (over) {
+        t.overSince ??= now;
+        t.underSince = null;
+        t.peak = Math.max(t.peak, x.percent!);
+      } else {
+        t.underSince ??= now;
+        t.overSince = null;
+        t.peak = 0;
+      }
+      const id = this.byKey.get(key);
+      const a = id ? this.open.get(id) : undefined;
+      const what = x.metric === 'cpu' ? 'CPU' : 'memory';
+      if (a) {
+        if (!over && now - t.underSince! >= this.tuned(a.kind, host, site, a.severity).recoverAfterMs)
+          this.resolve(
+            a,
+            now,
+            `${x.container} ${what} is back below ${x.rule.percent}%${x.percent === null ? ' (not running)' : ` (${Math.round(x.percent)}%)`} after ${duration(now - a.openedAt)}.`,
+          );
+        continue;
+      }
+      if (!over || now - t.overSince! < x.rule.windowMs) continue;
+      if (this.quietEnd(host, site, now) > now) continue;
+      this.openAlert(
+        {
+          kind: 'resource',
+          key,
+          host,
+          site,
+          severity: 'warning',
+          title: `${x.container} ${what} above ${x.rule.percent}% for ${duration(now - t.overSince!)}`,
+          lines: [
+            `${what} ${Math.round(x.percent!)}% now, peak ${Math.round(t.peak)}%; rule ${x.rule.percent}% over ${duration(x.rule.windowMs)}${x.metric === 'memory' ? ' (of its memory limit, or the host memory without one)' : ' (100% is one core)'}.`,
+          ],
+        },
+        t.overSince!,
+      );
+    }
+    for (const key of [...this.resources.keys()])
+      if (key.startsWith(prefix) && !seen.has(key)) this.resources.delete(key);
+    for (const a of [...this.open.values()])
+      if (a.kind === 'resource' && a.key.startsWith(prefix) && !seen.has(a.key))
+        this.resolve(
+          a,
+          now,
+          `${a.title.split(' ')[0]} is no longer measured (removed, or its rule is gone).`,
+        );
   }
 
   /** Acknowledges an open alert: no more reminders. Null when no such open alert. */

@@ -7,7 +7,13 @@
  * serves /silence, /unsilence, /silences and /ack.
  */
 import cron, { type ScheduledTask } from 'node-cron';
-import { alertsOff, labelDownAfterMs } from '../core/alert-labels.js';
+import {
+  alertsOff,
+  labelDownAfterMs,
+  labelResourceRule,
+  RESOURCE_LABELS,
+  type ResourceMetric,
+} from '../core/alert-labels.js';
 import {
   type AlertRoutes,
   describeRoutes,
@@ -32,6 +38,7 @@ import {
   type AlertEngine,
   type AlertSettings,
   AlertEngine as Engine,
+  type ResourceSample,
   type SiteObservation,
 } from '../core/monitor.js';
 import type { Actor, AuditStore, Clock, Logger } from '../core/ports.js';
@@ -498,6 +505,7 @@ export class Monitor implements MonitorControl, BackupAlertSink {
       const name = key.slice(slash + 1);
       const s = state.site(host, name);
       this.engine.observeSite(host, name, s ? this.observation(s) : null);
+      this.engine.resourceSamples(host, name, s ? this.resourceSamples(s) : []);
     }
     this.flush();
   }
@@ -511,7 +519,10 @@ export class Monitor implements MonitorControl, BackupAlertSink {
     if (reachable === null) return;
     this.engine.observeHost(name, reachable, reason);
     if (!reachable) return;
-    for (const s of sites) this.engine.observeSite(name, s.name, this.observation(s));
+    for (const s of sites) {
+      this.engine.observeSite(name, s.name, this.observation(s));
+      this.engine.resourceSamples(name, s.name, this.resourceSamples(s));
+    }
     // Site alerts restored from before a restart whose site is gone.
     const present = new Set(sites.map((s) => s.name));
     for (const a of this.engine.openAlerts()) {
@@ -675,6 +686,32 @@ export class Monitor implements MonitorControl, BackupAlertSink {
       return { state: s.state, containers: s.containers.map(observed) };
     // Only opted-out containers: nothing to judge, the site counts as up.
     return { state: kept.length ? siteState(kept, true) : 'up', containers: kept.map(observed) };
+  }
+
+  /**
+   * The CPU/memory samples (from the reconciler's stats sampling) of a site's containers that
+   * carry a valid `siteflow.alerts.cpu` or `siteflow.alerts.memory` rule and do not opt out.
+   */
+  private resourceSamples(s: LiveSite): ResourceSample[] {
+    const out: ResourceSample[] = [];
+    for (const c of s.containers) {
+      if (!Object.values(RESOURCE_LABELS).some((l) => l in c.labels)) continue;
+      if (this.labelled(c.id, alertsOff(c.labels), false)) continue;
+      for (const metric of ['cpu', 'memory'] as ResourceMetric[]) {
+        const rule = this.labelled(c.id, labelResourceRule(c.labels, metric), null);
+        if (!rule) continue;
+        const st = c.state === 'running' ? c.stats : null;
+        out.push({
+          container: c.name,
+          metric,
+          rule,
+          percent: st ? (metric === 'cpu' ? st.cpuPercent : st.memoryPercent) : null,
+          at: st?.at ?? null,
+          ...(c.state === 'running' && !st ? { pending: true } : {}),
+        });
+      }
+    }
+    return out;
   }
 
   /** Whether a known container is labelled `siteflow.alerts=off`. */

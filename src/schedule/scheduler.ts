@@ -3,8 +3,11 @@
  * allowlisted mutating commands (restart, pull, prune, up: those the registry has). Each firing
  * dispatches the line like a chat command, as the user "schedule #ID, added by @NAME" at
  * operator level (only admins add schedules), so it obeys single-flight (a site held by
- * another operation refuses it), streams its output like any run and is audited; a firing
- * while the previous one is still being dispatched is skipped (node-cron noOverlap).
+ * another operation refuses it), and is audited; a firing while the previous one is still
+ * being dispatched is skipped (node-cron noOverlap). Its reply is announced in the alert
+ * channels (Discord, Slack, console: each {@link ScheduleOutput} a surface adds) as
+ * "schedule #ID (added by @NAME): /restart blog", the run's output streamed into that
+ * message's thread by the surface's own run streaming, with the outcome at the end.
  */
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Invocation, Reply } from '../core/command.js';
@@ -18,6 +21,16 @@ import type { SqliteScheduleStore, StoredSchedule } from '../db/sqlite-schedule-
 /** Commands a schedule may run (when the registry has them). */
 export const SCHEDULABLE = ['restart', 'pull', 'prune', 'up'] as const;
 
+/**
+ * An alert channel that shows scheduled runs: posts the reply as a new message and, when it
+ * started a run, streams the run's output into the message's thread (as for a slash command).
+ */
+export interface ScheduleOutput {
+  /** `discord`, `slack`, `console` (one output per name: a second one replaces the first). */
+  readonly name: string;
+  announce(r: Reply): Promise<void>;
+}
+
 /** What /schedule asks of the scheduler. */
 export interface ScheduleControl {
   add(cronExpr: string, commandLine: string, by: Actor): Result<StoredSchedule, string[]>;
@@ -25,6 +38,8 @@ export interface ScheduleControl {
   remove(id: string): Result<StoredSchedule, string>;
   /** The commands a schedule may run here. */
   allowed(): string[];
+  /** Adds an alert channel scheduled runs are announced and streamed in (surfaces, once connected). */
+  addOutput(o: ScheduleOutput): void;
 }
 
 /** What the scheduler needs. */
@@ -42,12 +57,32 @@ export function scheduleActorName(s: Pick<StoredSchedule, 'id' | 'by'>): string 
   return `schedule #${s.id}, added by @${s.by.name}`;
 }
 
+/** The headline of a schedule's runs in the alert channel: `schedule #ID (added by @NAME): /LINE`. */
+export function scheduleHeadline(s: Pick<StoredSchedule, 'id' | 'by' | 'commandLine'>): string {
+  return `schedule #${s.id} (added by @${s.by.name}): /${s.commandLine}`;
+}
+
+/** A schedule's reply as the alert channel shows it: the headline first, then what the command said. */
+export function scheduleReply(s: Pick<StoredSchedule, 'id' | 'by' | 'commandLine'>, r: Reply): Reply {
+  return {
+    ...r,
+    title: scheduleHeadline(s),
+    blocks: [{ kind: 'text', text: r.title }, ...r.blocks],
+    ephemeral: false,
+  };
+}
+
 /** Runs the stored schedules; see the module comment. */
 export class Scheduler implements ScheduleControl {
   private readonly tasks = new Map<string, ScheduledTask>();
+  private readonly outputs = new Map<string, ScheduleOutput>();
   private stopped = false;
 
   constructor(private readonly deps: SchedulerDeps) {}
+
+  addOutput(o: ScheduleOutput): void {
+    this.outputs.set(o.name, o);
+  }
 
   allowed(): string[] {
     return SCHEDULABLE.filter((c) => this.deps.lookup(c) !== undefined);
@@ -131,11 +166,26 @@ export class Scheduler implements ScheduleControl {
         { schedule: s.id, status: r.status, operationId: r.operationId },
         `schedule ran: ${r.title}`,
       );
+      this.announce(s, r);
       return r;
     } catch (e) {
       logger.error({ schedule: s.id, err: describeError(e) }, 'schedule failed');
       return null;
     }
+  }
+
+  /** Shows a firing's reply in every alert channel (in the background: the run goes on regardless). */
+  private announce(s: StoredSchedule, r: Reply): void {
+    const shown = scheduleReply(s, r);
+    for (const o of this.outputs.values())
+      void o
+        .announce(shown)
+        .catch((e) =>
+          this.deps.logger.warn(
+            { schedule: s.id, output: o.name, err: describeError(e) },
+            'could not announce the scheduled run',
+          ),
+        );
   }
 
   private schedule(s: StoredSchedule): void {

@@ -6,7 +6,7 @@
  */
 import { createInterface, type Interface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import type { Invocation } from '../../core/command.js';
+import type { Invocation, Reply } from '../../core/command.js';
 import { readCommandLine } from '../../core/command-line.js';
 import type { CommandRegistry, Dispatcher } from '../../core/dispatch.js';
 import type { Clock } from '../../core/ports.js';
@@ -99,6 +99,11 @@ export class ConsoleSurface {
       receivedAt: this.deps.clock.now(),
     };
     const r = await this.deps.dispatcher.dispatch(inv, read.problems ? { problems: read.problems } : {});
+    this.show(r);
+  }
+
+  /** Prints a reply and streams its run, if it started one (typed commands and scheduled runs alike). */
+  show(r: Reply): void {
     const hints = actionHints(r);
     const shown = renderReplyText(r, this.deps.clock.now());
     this.print(hints ? `${shown}\n${hints}` : shown);

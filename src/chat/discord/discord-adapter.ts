@@ -18,7 +18,7 @@ import {
   MessageFlags,
 } from 'discord.js';
 import type { ChatUser, Invocation, Reply } from '../../core/command.js';
-import { describeError } from '../../core/errors.js';
+import { describeError, SiteFlowError } from '../../core/errors.js';
 import type { Clock, Logger } from '../../core/ports.js';
 import { shownActions } from '../reply-actions.js';
 import type { AckMode, ChatAdapter, Posted } from '../session.js';
@@ -136,6 +136,19 @@ export class DiscordAdapter implements ChatAdapter<DiscordCtx, Message> {
 
   async post(ctx: DiscordCtx, r: Reply, note?: string): Promise<Posted<Message>> {
     const m = await this.show(ctx, r, note);
+    return { handle: m, channelId: m.channelId, messageId: m.id };
+  }
+
+  async postIn(channelId: string, r: Reply): Promise<Posted<Message>> {
+    const ch = await this.client()?.channels.fetch(channelId);
+    if (!ch?.isSendable()) throw new SiteFlowError('DISCORD_CHANNEL', `cannot post in channel ${channelId}`);
+    const { messages, embeds } = renderDiscordReply(r);
+    const m = await ch.send({
+      content: messages[0]!,
+      embeds,
+      components: componentsOf(r),
+      allowedMentions: noMentions,
+    });
     return { handle: m, channelId: m.channelId, messageId: m.id };
   }
 

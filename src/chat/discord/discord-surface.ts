@@ -136,6 +136,12 @@ export class DiscordSurface implements ChatSurface {
     }
     await this.registerCommands();
     this.addAlertChannel(client);
+    const alertChannel = config.DISCORD_ALERT_CHANNEL_ID;
+    if (alertChannel)
+      this.deps.services.schedules?.addOutput({
+        name: 'discord',
+        announce: (r) => this.session.announce(alertChannel, r),
+      });
     this.log.info({ user: client.user?.tag, guilds: [...this.guilds] }, 'discord surface ready');
   }
 

@@ -99,6 +99,12 @@ export class SlackAdapter implements ChatAdapter<SlackCtx, SlackMessageRef> {
     }
   }
 
+  async postIn(channelId: string, r: Reply): Promise<Posted<SlackMessageRef>> {
+    const m = await this.client.chat.postMessage({ channel: channelId, ...message(r) });
+    const ref = { channel: m.channel ?? channelId, ts: m.ts ?? '' };
+    return { handle: ref, channelId: ref.channel, messageId: ref.ts };
+  }
+
   async edit(m: SlackMessageRef, r: Reply, note?: string): Promise<void> {
     await this.client.chat.update({ channel: m.channel, ts: m.ts, ...message(r, note) });
   }

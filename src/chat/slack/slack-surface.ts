@@ -175,6 +175,12 @@ export class SlackSurface implements ChatSurface {
     const me = await this.client.auth.test();
     this.home = { team: me.team_id ?? null, enterprise: me.enterprise_id ?? null };
     this.addAlertChannel();
+    const alertChannel = this.deps.config.SLACK_ALERT_CHANNEL;
+    if (alertChannel)
+      this.deps.services.schedules?.addOutput({
+        name: 'slack',
+        announce: async (r) => this.track(this.session.announce(alertChannel, r)),
+      });
     if (this.mode === 'socket') {
       await this.app.start();
       this.log.info({ mode: 'socket' }, 'Slack surface connected (Socket Mode)');

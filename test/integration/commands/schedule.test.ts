@@ -3,7 +3,8 @@
  * every 4 seconds (node-cron's 6-field form stands in for "every minute", so no test waits
  * minutes) runs once per firing as "schedule #ID, added by @local", each run audited as the
  * schedule; while a manual restart of another service holds the site, a firing is refused
- * (busy) and audited so; only allowlisted commands can be scheduled, and only by admins.
+ * (busy) and audited so; each firing is shown in the console, the alert channel there, with its
+ * run streamed under it; only allowlisted commands can be scheduled, and only by admins.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -92,6 +93,9 @@ describe('schedules', () => {
       .sort((a, b) => a - b);
     // One run per firing: consecutive runs are a firing (4 s) apart, never doubled.
     for (let i = 1; i < runs.length; i++) expect(runs[i]! - runs[i - 1]!).toBeGreaterThan(2500);
+    // Each firing shows in the console (the alert channel here), its run streamed under it.
+    await sf.driver.waitFor(`schedule #${sched.id} (added by @local): /restart ${site.name} web`, 0, 10_000);
+    expect(sf.driver.transcript).toMatch(/All restarted containers are up\./);
     const audited = sf.app.services.audit.query({ site: site.name, action: 'restart', limit: 50 }).entries;
     expect(audited.filter((e) => e.actor.name === as && e.outcome === 'ok').length).toBeGreaterThanOrEqual(2);
 

@@ -64,6 +64,10 @@ function recordingAdapter(optional: { ephemeral?: boolean; closePrompt?: boolean
       show('post', r, note);
       return { handle: 'm1', channelId: 'c1', messageId: 'm1' };
     },
+    postIn: async (channelId, r): Promise<Posted<string>> => {
+      show(`postIn ${channelId}`, r);
+      return { handle: 'm2', channelId, messageId: 'm2' };
+    },
     edit: async (_m, r, note) => {
       show('edit', r, note);
     },
@@ -228,6 +232,25 @@ describe('chat session', () => {
     expect(s.thread.at(-1)).toMatch(/op_1 succeeded.*started by ann/);
     expect(s.outputs).toEqual([
       { output: { platform: 'discord', channelId: 'c1', threadId: 't1', messageId: 'm1' } },
+    ]);
+  });
+
+  it('a scheduled run announced in a channel is followed like a typed one', async () => {
+    const s = setup();
+    await s.session.announce('alerts', {
+      status: 'ok',
+      title: 'schedule #1: /go',
+      blocks: [],
+      operationId: 'op_1',
+    });
+    await s.session.idle();
+    expect(s.log).toEqual([
+      { op: 'postIn alerts', title: 'schedule #1: /go' },
+      { op: 'edit', title: 'schedule #1: /go: succeeded', actions: [] },
+    ]);
+    expect(s.thread.at(-1)).toMatch(/op_1 succeeded/);
+    expect(s.outputs).toEqual([
+      { output: { platform: 'discord', channelId: 'alerts', threadId: 't1', messageId: 'm2' } },
     ]);
   });
 
