@@ -33,6 +33,23 @@ async function listen(app: ReturnType<typeof createWebApp>): Promise<string> {
   return `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
 }
 
+/** An operation store holding one succeeded operation of `blog`. */
+function storeWith(id: string, kind: string, createdAt: number, logPath: string | null) {
+  const operations = new MemoryOperationStore();
+  operations.create({
+    id,
+    kind,
+    host: 'local',
+    site: 'blog',
+    args: {},
+    requestedBy: { platform: 'console', id: 'a', name: 'a' },
+    status: 'succeeded',
+    createdAt,
+    logPath,
+  });
+  return operations;
+}
+
 /** A FileRunLog that refuses to read a whole log. */
 class TailOnlyRunLog extends FileRunLog {
   override async read(): Promise<string> {
@@ -53,18 +70,7 @@ describe('web: run logs', () => {
     const line = `${'é'.repeat(499)}\n`;
     const n = Math.ceil((5 * 1024 * 1024) / Buffer.byteLength(line));
     writeFileSync(join(dir, w.path), `${'first line\n'}${line.repeat(n)}last line ✓\n`);
-    const operations = new MemoryOperationStore();
-    operations.create({
-      id,
-      kind: 'pull',
-      host: 'local',
-      site: 'blog',
-      args: {},
-      requestedBy: { platform: 'console', id: 'a', name: 'a' },
-      status: 'succeeded',
-      createdAt: clock.now(),
-      logPath: w.path,
-    });
+    const operations = storeWith(id, 'pull', clock.now(), w.path);
     const app = createWebApp({
       checks: {},
       page: {
@@ -93,19 +99,8 @@ describe('web: run logs', () => {
 describe('web: local time', () => {
   it('/runs/:id shows when it started in the TZ time zone, with the instant in datetime', async () => {
     const clock = { now: () => Date.UTC(2026, 2, 9, 12) };
-    const operations = new MemoryOperationStore();
     const id = newOperationId(clock.now());
-    operations.create({
-      id,
-      kind: 'restart',
-      host: 'local',
-      site: 'blog',
-      args: {},
-      requestedBy: { platform: 'console', id: 'a', name: 'a' },
-      status: 'succeeded',
-      createdAt: clock.now(),
-      logPath: null,
-    });
+    const operations = storeWith(id, 'restart', clock.now(), null);
     const runs = { events: async function* () {} };
     const state = new LiveState({ hosts: ['local'], siteState });
     const runLog = new FileRunLog(tmpdir());
