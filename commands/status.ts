@@ -3,7 +3,7 @@ import { opt, reply } from '../src/core/command.js';
 import { HOST_ANSWER_MS, settleWithin } from '../src/core/deadline.js';
 import type { ContainerInfo, ContainerStats, Engine, SiteInfo } from '../src/core/engine.js';
 import { describeError } from '../src/core/errors.js';
-import { formatAgo, formatDuration } from '../src/core/format.js';
+import { formatDuration, stamp } from '../src/core/format.js';
 import { hostHealthLine } from '../src/core/host-health.js';
 import { stoppedBy } from '../src/core/stopped.js';
 import { composePlan, driftReason } from '../src/docker/compose-plan.js';
@@ -40,20 +40,27 @@ async function overview(services: Services) {
         siteLabel(services, s),
         `${stopped ? `stopped by ${stopped.by}` : s.state}${drift ? ' (drift)' : ''}`,
         counts(s),
-        last ? `${last.kind} ${last.status} ${formatAgo(last.createdAt, services.clock.now())}` : '-',
+        last ? `${last.kind} ${last.status} ${stamp(last.createdAt, true)}` : '-',
       ]);
     }
   });
   rows.sort((a, b) => a[0]!.localeCompare(b[0]!));
   const blocks: Block[] = [];
-  if (rows.length) blocks.push({ kind: 'table', columns: ['site', 'state', 'up', 'last operation'], rows });
+  const down = rows.filter((r) => r[1] === 'down' || r[1] === 'degraded').length;
+  if (rows.length)
+    blocks.push({
+      kind: 'table',
+      columns: ['site', 'state', 'up', 'last operation'],
+      rows,
+      cards: true,
+      tone: down ? 'bad' : 'good',
+    });
   else blocks.push({ kind: 'text', text: 'No sites found.' });
   for (const p of problems) blocks.push({ kind: 'text', text: `⚠ ${p}` });
   for (const host of services.hosts.names()) {
     const h = services.hostHealth?.latest(host);
     if (h) blocks.push({ kind: 'text', text: `Host ${hostHealthLine(h)}` });
   }
-  const down = rows.filter((r) => r[1] === 'down' || r[1] === 'degraded').length;
   return reply.ok(
     `${rows.length} site${rows.length === 1 ? '' : 's'}${down ? `, ${down} not healthy` : ''}`,
     ...blocks,
@@ -107,7 +114,6 @@ export default defineCommand({
     );
     const ops = services.operations.list({ site: info.name, host: info.host, limit: 5 });
     const drift = await siteDrift(services, engine, info);
-    const now = services.clock.now();
     const stopped = info.state === 'up' ? null : stoppedBy(services.operations, info.host, info.name);
     const r = reply.ok(
       `${siteLabel(services, info)}: ${stopped ? `stopped by ${stopped.by}` : info.state} (${counts(info)} up) on ${info.host}`,
@@ -115,7 +121,7 @@ export default defineCommand({
     if (stopped)
       r.blocks.push({
         kind: 'text',
-        text: `Stopped${stopped.service ? ` (${stopped.service})` : ''} by ${stopped.by} ${formatAgo(stopped.at, now)}; no alerts until /start.`,
+        text: `Stopped${stopped.service ? ` (${stopped.service})` : ''} by ${stopped.by} ${stamp(stopped.at, true)}; no alerts until /start.`,
       });
     if (info.containers.length) {
       r.blocks.push({
@@ -142,7 +148,7 @@ export default defineCommand({
           o.kind,
           o.status,
           o.requestedBy.name,
-          formatAgo(o.createdAt, now),
+          stamp(o.createdAt, true),
           formatDuration(o.finishedAt && o.startedAt ? o.finishedAt - o.startedAt : null),
         ]),
       });

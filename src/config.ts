@@ -9,6 +9,7 @@ import cron from 'node-cron';
 import { z } from 'zod';
 import type { AlertRoutes } from './core/alert-routes.js';
 import { parseBackupMap } from './core/backup.js';
+import { isTimeZone } from './core/format.js';
 import { isLoopbackHost } from './core/net.js';
 import {
   isHttpUrl,
@@ -148,6 +149,16 @@ export const KEYS = {
     default: 'local',
     description:
       'User name of the console surface, as written to the audit log (principal console:user:NAME).',
+    group: 'core',
+  }),
+  TZ: key({
+    schema: z.string().refine((v) => v === '' || isTimeZone(v), {
+      message: 'expected an IANA time zone such as Europe/Berlin or UTC',
+    }),
+    default: '',
+    example: 'Europe/Berlin',
+    description:
+      "Time zone of the times shown as text: console, status page, code blocks and fallbacks. Unset: the process time zone (UTC in the image). Discord and Slack show their timestamps in each reader's own zone.",
     group: 'core',
   }),
   SHUTDOWN_GRACE_SECONDS: key({

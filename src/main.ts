@@ -23,6 +23,7 @@ import { Confirmations } from './core/confirmations.js';
 import { CommandRegistry, Dispatcher } from './core/dispatch.js';
 import { EngineWatch } from './core/engine-watch.js';
 import { describeError } from './core/errors.js';
+import { setDisplayTimeZone } from './core/format.js';
 import { OutputHub } from './core/hub.js';
 import { LiveState } from './core/live-state.js';
 import { PermissionPolicy } from './core/permissions.js';
@@ -124,6 +125,8 @@ async function writeSshKnownHosts(config: Config, logger: PinoLogger): Promise<v
 export async function startSiteFlow(config: Config, opts: StartOptions = {}): Promise<SiteFlow> {
   const logger = opts.logger ?? createLogger({ level: config.LOG_LEVEL, secrets: config.secrets });
   const clock: Clock = opts.clock ?? systemClock;
+  // Times shown as text (console, page, code blocks) are in TZ; unset: the process's zone.
+  setDisplayTimeZone(config.TZ);
   // One SiteFlow per data folder (0700, database files 0600); released on stop and on any exit.
   const dataLock = lockDataDir(config.DATA_DIR);
   const database = openDatabase(join(config.DATA_DIR, 'siteflow.db'));

@@ -3,6 +3,7 @@
  * surface and as the body of code blocks on chat platforms.
  */
 import type { Block, Reply, ReplyStatus } from '../core/command.js';
+import { plainStamps } from '../core/format.js';
 
 const MARK: Record<ReplyStatus, string> = { ok: '✓', error: '✗', denied: '⛔', invalid: '⚠', busy: '⏳' };
 
@@ -17,8 +18,12 @@ export function renderTable(columns: string[], rows: string[][]): string {
   return [line(columns), line(widths.map((w) => '─'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
-/** One block as plain text. */
-export function renderBlock(b: Block): string {
+/** One block as plain text; times as local time (TZ), relative ones as "3m ago" from `now`. */
+export function renderBlock(b: Block, now = Date.now()): string {
+  return plainStamps(blockText(b), now);
+}
+
+function blockText(b: Block): string {
   switch (b.kind) {
     case 'text':
       return b.text;
@@ -34,8 +39,11 @@ export function renderBlock(b: Block): string {
 }
 
 /** A whole reply as plain text: a marked title line, then each block. */
-export function renderReplyText(r: Reply): string {
-  const lines = [`${MARK[r.status]} ${r.title}`, ...r.blocks.map(renderBlock)];
+export function renderReplyText(r: Reply, now = Date.now()): string {
+  const lines = [
+    plainStamps(`${MARK[r.status]} ${r.title}`, now),
+    ...r.blocks.map((b) => renderBlock(b, now)),
+  ];
   if (r.confirm)
     lines.push(`Type /confirm ${r.confirm.id} to go ahead, or /confirm ${r.confirm.id} no to call it off.`);
   return lines.join('\n');

@@ -176,7 +176,18 @@ export interface Invocation {
 export type Block =
   | { kind: 'text'; text: string }
   | { kind: 'fields'; fields: Array<[string, string]> }
-  | { kind: 'table'; columns: string[]; rows: string[][] }
+  | {
+      kind: 'table';
+      columns: string[];
+      rows: string[][];
+      /**
+       * Each row is one thing (a site): platforms that can show it as a card of its own do
+       * (a Discord embed field, a Slack section with fields); others show the table.
+       */
+      cards?: boolean;
+      /** With `cards`: how the cards are colored (any card not well: `bad`). */
+      tone?: 'good' | 'bad';
+    }
   | { kind: 'code'; text: string };
 
 /** The outcome kind of a reply. */

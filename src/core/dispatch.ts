@@ -88,6 +88,22 @@ export interface DispatcherDeps<S> {
   services: S;
 }
 
+/** Options of one dispatch. */
+export interface DispatchOptions {
+  /** Input errors the surface found while reading the text. */
+  problems?: string[];
+  /** The level to run at instead of the policy's (schedules). */
+  level?: Level;
+}
+
+/** An invocation looked up, authorised and parsed, not run yet. */
+export interface PreparedInvocation {
+  /** True when the answer is already known to be private (unknown, denied, invalid). */
+  readonly privately: boolean;
+  /** Runs the command (or returns the answer already made); never throws. */
+  run(): Promise<Reply>;
+}
+
 /** Routes invocations to commands. */
 export class Dispatcher<S> {
   private accepting = true;
@@ -104,14 +120,30 @@ export class Dispatcher<S> {
   }
 
   /**
-   * Handles one invocation. `opts.problems` carries input errors a surface found while reading
-   * the text (a bad quote, an unknown option name): the permission check still comes first,
-   * and the attempt is audited either way. `opts.level` replaces the policy's level (schedules).
+   * Handles one invocation: `prepare` then `run`. `opts.problems` carries input errors a surface
+   * found while reading the text (a bad quote, an unknown option name): the permission check still
+   * comes first, and the attempt is audited either way. `opts.level` replaces the policy's level
+   * (schedules).
    */
-  async dispatch(inv: Invocation, opts: { problems?: string[]; level?: Level } = {}): Promise<Reply> {
+  async dispatch(inv: Invocation, opts: DispatchOptions = {}): Promise<Reply> {
+    return this.prepare(inv, opts).run();
+  }
+
+  /**
+   * Looks the command up, authorises and parses it, once, without running it. A chat surface
+   * learns from `privately` whether the answer is surely private (unknown command, not allowed,
+   * invalid input: those answers are already made and audited) before it acknowledges, and then
+   * calls `run` for the reply.
+   */
+  prepare(inv: Invocation, opts: DispatchOptions = {}): PreparedInvocation {
     const started = this.deps.clock.now();
+    const done = (r: Reply): PreparedInvocation => ({ privately: true, run: () => Promise.resolve(r) });
     const log = this.deps.logger.child({ platform: inv.platform, user: inv.user.id, command: inv.command });
-    if (!this.accepting) return reply.error('SiteFlow is shutting down', 'Try again in a moment.');
+    if (!this.accepting)
+      return {
+        privately: false,
+        run: async () => reply.error('SiteFlow is shutting down', 'Try again in a moment.'),
+      };
     const cmd = this.deps.registry.get(inv.command);
     // A caller inside SiteFlow (a schedule) may name the level it runs at; chat never does.
     const level = opts.level ?? this.levelOf(inv);
@@ -126,7 +158,7 @@ export class Dispatcher<S> {
         reason: inv.command ? 'unknown command' : 'unreadable',
         ...(opts.problems ? { problems: opts.problems } : {}),
       });
-      return r;
+      return done(r);
     }
     const site = siteOf(inv.args.site);
     if (!levelAllows(level, cmd.level)) {
@@ -143,7 +175,7 @@ export class Dispatcher<S> {
       };
       this.audit(inv, cmd.name, site, r, started, { level, needed: cmd.level });
       log.info({ level, needed: cmd.level }, 'permission denied');
-      return r;
+      return done(r);
     }
     const parsed = opts.problems?.length
       ? ({ ok: false, error: opts.problems } as const)
@@ -151,26 +183,29 @@ export class Dispatcher<S> {
     if (!parsed.ok) {
       const r = reply.invalid(`Invalid input for /${cmd.name}`, parsed.error);
       this.audit(inv, cmd.name, site, r, started, { problems: parsed.error, ...safeArgs(inv.args) });
+      return done(r);
+    }
+    const run = async (): Promise<Reply> => {
+      let r: Reply;
+      try {
+        r = await cmd.run(
+          { invocation: inv, actor: actorOf(inv), level, services: this.deps.services },
+          parsed.value as never,
+        );
+      } catch (e) {
+        log.error({ err: describeError(e), code: isSiteFlowError(e) ? e.code : undefined }, 'command failed');
+        r = reply.error(`/${cmd.name} failed`, describeError(e));
+      }
+      // An operation audits itself when it ends, with its duration and linked log; a command that
+      // only starts one for someone else (a confirmation) is audited as well, naming the operation.
+      if (!r.operationId || cmd.alwaysAudit)
+        this.audit(inv, cmd.name, site, r, started, {
+          ...safeArgs(inv.args),
+          ...(r.operationId ? { operationId: r.operationId } : {}),
+        });
       return r;
-    }
-    let r: Reply;
-    try {
-      r = await cmd.run(
-        { invocation: inv, actor: actorOf(inv), level, services: this.deps.services },
-        parsed.value as never,
-      );
-    } catch (e) {
-      log.error({ err: describeError(e), code: isSiteFlowError(e) ? e.code : undefined }, 'command failed');
-      r = reply.error(`/${cmd.name} failed`, describeError(e));
-    }
-    // An operation audits itself when it ends, with its duration and linked log; a command that
-    // only starts one for someone else (a confirmation) is audited as well, naming the operation.
-    if (!r.operationId || cmd.alwaysAudit)
-      this.audit(inv, cmd.name, site, r, started, {
-        ...safeArgs(inv.args),
-        ...(r.operationId ? { operationId: r.operationId } : {}),
-      });
-    return r;
+    };
+    return { privately: false, run };
   }
 
   /**

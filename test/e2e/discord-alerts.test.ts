@@ -89,6 +89,12 @@ describe('alerts on Discord', () => {
         );
       });
     const restartId = buttonIds(alert).find((id) => id.startsWith('sf:alert:restart:'))!;
+    // Layout: an embed under the text says where and when, in Discord's own timestamp format.
+    expect(alert.embeds).toHaveLength(1);
+    const embed = alert.embeds[0] as { fields: { name: string; value: string }[]; footer: { text: string } };
+    expect(embed.fields.find((f) => f.name === 'Opened')?.value).toMatch(/^<t:\d{10}:R>$/);
+    expect(embed.fields.find((f) => f.name === 'Where')?.value).toContain(site.name);
+    expect(embed.footer.text).toBe(restartId.split(':').at(-1));
 
     // Carol is a viewer: the button answers her privately and restarts nothing.
     const denied = fake.buttonClick({ customId: restartId, message: alert, user: DiscordIds.carol });

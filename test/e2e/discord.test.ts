@@ -68,6 +68,10 @@ function summaryIn(threadId: string, timeoutMs = 90_000): Promise<MessageModel> 
 const opIdIn = (s: string | undefined) => /(op\\?_[0-9a-z]{26})/.exec(s ?? '')?.[1]?.replace('\\', '') ?? '';
 
 /** Everything a person could read in a message, all versions. */
+/** Whether the latest reply shows `text`, in its content or its embeds (/status lists sites as embed fields). */
+const shows = (rec: InteractionRecord, text: string) =>
+  `${rec.replyContent ?? ''}${JSON.stringify(rec.replies.at(-1)?.embeds ?? [])}`.includes(text);
+
 const everything = (threadId: string) =>
   fake
     .messagesIn(threadId)
@@ -214,7 +218,7 @@ describe('SiteFlow on Discord', () => {
     expect(restart[0]).toMatchObject({ outcome: 'denied', details: { reason: 'dm', guild: null } });
     // The home guild still works.
     const home = fake.slashCommand({ name: 'status', user: DiscordIds.alice });
-    await fake.waitFor(() => home.replyContent?.includes(site.name), 10_000, 'home reply');
+    await fake.waitFor(() => shows(home, site.name), 10_000, 'home reply');
   });
 
   it('answers autocomplete with live site names', async () => {
@@ -256,6 +260,18 @@ describe('SiteFlow on Discord', () => {
     for (const r of fake.requests)
       if ((r.body as { content?: string } | undefined)?.content?.includes('@everyone'))
         expect((r.body as { allowed_mentions?: unknown }).allowed_mentions).toEqual({ parse: [] });
+  });
+
+  it('/status: an embed with a field per site, its last operation in Discord timestamp format', async () => {
+    const rec = fake.slashCommand({ name: 'status', user: DiscordIds.alice });
+    await fake.waitFor(() => shows(rec, site.name), 10_000, 'status');
+    const version = rec.replies.at(-1)!;
+    expect(version.content).toMatch(/^\*\*✓ \d+ sites?/);
+    expect(version.content).not.toContain('```');
+    const embed = version.embeds[0] as { fields: { name: string; value: string }[] };
+    const field = embed.fields.find((f) => f.name === site.name)!;
+    // The /restart above is its last operation: "restart succeeded <t:…:R>", shown in each reader's zone.
+    expect(field.value).toMatch(/^state: up\nup: (\d+)\/\1\nlast operation: restart succeeded <t:\d{10}:R>$/);
   });
 
   it(`/logs of ${SPEW_LINES} lines: nothing lost, no message over 2000, throttled edits, action not slowed`, async () => {
@@ -372,7 +388,7 @@ describe('SiteFlow on Discord', () => {
       'resume',
     );
     const a = fake.slashCommand({ name: 'status', user: DiscordIds.carol });
-    await fake.waitFor(() => a.replyContent?.includes(site.name), 10_000, 'status after op 7');
+    await fake.waitFor(() => shows(a, site.name), 10_000, 'status after op 7');
 
     const resumes2 = fake.gateway.stats.resumes;
     fake.dropHeartbeatAcks(1);
@@ -382,7 +398,7 @@ describe('SiteFlow on Discord', () => {
       'resume',
     );
     const b = fake.slashCommand({ name: 'status', user: DiscordIds.carol });
-    await fake.waitFor(() => b.replyContent?.includes(site.name), 10_000, 'status after zombie');
+    await fake.waitFor(() => shows(b, site.name), 10_000, 'status after zombie');
   });
 
   it('acknowledges 50 slash commands arriving together within the deadline', async () => {
@@ -390,7 +406,7 @@ describe('SiteFlow on Discord', () => {
     const recs = Array.from({ length: 50 }, (_, n) =>
       fake.slashCommand({ name: 'status', user: users[n % 3]! }),
     );
-    await fake.waitFor(() => recs.every((r) => r.replyContent?.includes(site.name)), 30_000, '50 replies');
+    await fake.waitFor(() => recs.every((r) => shows(r, site.name)), 30_000, '50 replies');
     for (const r of recs) {
       expect(r.callbackType).toBe(5);
       expect(r.ackLatencyMs!).toBeLessThan(3000);

@@ -60,6 +60,13 @@ describe('alerts on Slack', () => {
       'alert in the ops channel',
     );
     const alertId = /al_[0-9a-z]+/.exec(JSON.stringify(alert.blocks))![0];
+    // Layout: a context line says when it opened, in Slack's own date format.
+    const context = (alert.blocks as { type: string; elements?: { text?: string }[] }[]).find(
+      (b) => b.type === 'context',
+    );
+    expect(context?.elements?.[0]?.text).toMatch(
+      /^Opened <!date\^\d{10}\^\{date_short_pretty\} \{time\}\|[^>]+>$/,
+    );
 
     const denied = await sender.blockAction({
       actionId: 'sf_alert_restart',

@@ -68,6 +68,7 @@ describe('schedules on Slack (busybox compose site as the stand-in)', () => {
     const text = thread.map(shown).join('\n');
     expect(text).toContain('web: stopping');
     expect(text).toContain('All restarted containers are up.');
-    expect(text).toContain(`schedule #${added.value.id} (added by @alice)`);
+    // The summary names the run's starter as on Discord (one session writes both).
+    expect(text).toContain(`started by schedule #${added.value.id}, added by @alice`);
   }, 120_000);
 });

@@ -133,6 +133,25 @@ describe('Slack surface (HTTP mode)', () => {
     });
   }, 90_000);
 
+  it('/siteflow status: a section with fields per site, its last operation as a Slack date', async () => {
+    const d = await sender.slashCommand({ command: '/siteflow', text: 'status', userId: SlackIds.alice });
+    expect(d.status).toBe(200);
+    await fake.waitFor(() => d.responseUrl!.posts.length > 0, 10_000, 'status answer');
+    const body = d.responseUrl!.posts[0]!.body as {
+      response_type: string;
+      text: string;
+      blocks: { type: string; text?: { text: string }; fields?: { text: string }[] }[];
+    };
+    expect(body.response_type).toBe('in_channel');
+    const card = body.blocks.find((b) => b.type === 'section' && b.text?.text === `*${site.name}*`)!;
+    expect(card.fields!.map((f) => f.text.split('\n')[0])).toEqual(['*state*', '*up*', '*last operation*']);
+    // The /restart above is its last operation, dated in Slack's own format with a local-time fallback.
+    expect(card.fields![2]!.text).toMatch(
+      /^\*last operation\*\nrestart succeeded <!date\^\d{10}\^\{date_short_pretty\} \{time\}\|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [^>]+>$/,
+    );
+    expect(body.text).not.toContain('⟦');
+  });
+
   it('an individual /restart (SLACK_COMMANDS=both) restarts one service', async () => {
     const before = await startedAt('web');
     const d = await sender.slashCommand({

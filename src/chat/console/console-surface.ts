@@ -105,7 +105,8 @@ export class ConsoleSurface {
   /** Prints a reply and streams its run, if it started one (typed commands and scheduled runs alike). */
   show(r: Reply): void {
     const hints = actionHints(r);
-    this.print(hints ? `${renderReplyText(r)}\n${hints}` : renderReplyText(r));
+    const shown = renderReplyText(r, this.deps.clock.now());
+    this.print(hints ? `${shown}\n${hints}` : shown);
     if (r.operationId && this.deps.runs) {
       const p = this.stream(r.operationId)
         .catch((e) =>

@@ -8,9 +8,8 @@
  * Limits: content 2000 characters (https://discord.com/developers/docs/resources/message#create-message),
  * thread names 100.
  */
-import { ActionRowBuilder, ButtonBuilder, ButtonStyle, type Client } from 'discord.js';
+import { ActionRowBuilder, type APIEmbed, ButtonBuilder, ButtonStyle, type Client } from 'discord.js';
 import {
-  type AlertChannel,
   type AlertRecord,
   type AlertRef,
   alertButtons,
@@ -21,36 +20,28 @@ import {
   httpDeliveryCode,
 } from '../../core/alerts.js';
 import { describeError, isSiteFlowError, SiteFlowError } from '../../core/errors.js';
+import { discordStamps, stamp } from '../../core/format.js';
+import { ChatAlertChannel } from '../alert-channel-base.js';
 
 const MAX_CONTENT = 2000;
 
 /** An AlertChannel on a Discord text channel. */
-export class DiscordAlertChannel implements AlertChannel {
-  readonly name: string;
-
+export class DiscordAlertChannel extends ChatAlertChannel {
   constructor(
     private readonly client: Client,
     private readonly channelId: string,
     name = 'discord',
   ) {
-    this.name = name;
+    super(name, coded);
   }
 
-  post(alert: AlertRecord): Promise<AlertRef> {
-    return coded(() => this.doPost(alert));
-  }
-
-  reply(ref: AlertRef, text: string): Promise<void> {
-    return coded(() => this.doReply(ref, text));
-  }
-
-  update(ref: AlertRef, alert: AlertRecord): Promise<void> {
-    return coded(() => this.doUpdate(ref, alert));
-  }
-
-  private async doPost(alert: AlertRecord): Promise<AlertRef> {
+  protected async doPost(alert: AlertRecord): Promise<AlertRef> {
     const ch = await this.sendable(this.channelId);
-    const msg = await ch.send({ content: clip(alertText(alert)), components: rows(alert) });
+    const msg = await ch.send({
+      content: clip(alertText(alert)),
+      embeds: [alertEmbed(alert)],
+      components: rows(alert),
+    });
     const ref: AlertRef = { channelId: msg.channelId, messageId: msg.id };
     try {
       const thread = await msg.startThread({ name: clip(alert.title, 100) });
@@ -61,15 +52,19 @@ export class DiscordAlertChannel implements AlertChannel {
     return ref;
   }
 
-  private async doReply(ref: AlertRef, text: string): Promise<void> {
+  protected async doReply(ref: AlertRef, text: string): Promise<void> {
     const target = await this.sendable(ref.threadId ?? ref.channelId ?? this.channelId);
     for (const part of split(text)) await target.send({ content: part });
   }
 
-  private async doUpdate(ref: AlertRef, alert: AlertRecord): Promise<void> {
+  protected async doUpdate(ref: AlertRef, alert: AlertRecord): Promise<void> {
     const ch = await this.sendable(ref.channelId ?? this.channelId);
     if (!('messages' in ch)) throw new SiteFlowError('CHAT_DISCORD', 'alert channel has no messages');
-    await ch.messages.edit(ref.messageId!, { content: clip(alertText(alert)), components: rows(alert) });
+    await ch.messages.edit(ref.messageId!, {
+      content: clip(alertText(alert)),
+      embeds: [alertEmbed(alert)],
+      components: rows(alert),
+    });
   }
 
   private async sendable(id: string) {
@@ -96,6 +91,30 @@ async function coded<T>(f: () => Promise<T>): Promise<T> {
       code = 'ALERT_DELIVERY_GONE';
     throw deliveryError(code, describeError(e), e);
   }
+}
+
+/** Embed colors by severity; green once resolved. */
+const COLOR = { critical: 0xc62828, warning: 0xef6c00, info: 0x1565c0, resolved: 0x2e7d32 } as const;
+
+/** Where and when, as an embed under the alert's text (times in each reader's own zone). */
+export function alertEmbed(alert: AlertRecord): APIEmbed {
+  const when = (ms: number) => discordStamps(stamp(ms, true));
+  return {
+    color: alert.status === 'resolved' ? COLOR.resolved : COLOR[alert.severity],
+    fields: [
+      {
+        name: 'Where',
+        value: alert.site ? `${alert.host}/${alert.site}` : `host ${alert.host}`,
+        inline: true,
+      },
+      { name: 'Opened', value: when(alert.openedAt), inline: true },
+      ...(alert.resolvedAt !== null
+        ? [{ name: 'Resolved', value: when(alert.resolvedAt), inline: true }]
+        : []),
+    ],
+    footer: { text: alert.id },
+    timestamp: new Date(alert.openedAt).toISOString(),
+  };
 }
 
 function rows(alert: AlertRecord): ActionRowBuilder<ButtonBuilder>[] {

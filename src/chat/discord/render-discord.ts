@@ -3,8 +3,9 @@
  * code as code blocks, split at line boundaries so no message exceeds 2000 characters.
  * A reply too long for a few messages is shortened and attached whole as a text file.
  */
-import { escapeMarkdown } from 'discord.js';
+import { type APIEmbed, escapeMarkdown } from 'discord.js';
 import type { Block, Reply, ReplyStatus } from '../../core/command.js';
+import { discordStamps } from '../../core/format.js';
 import { renderBlock, renderReplyText } from '../render-text.js';
 
 /** Discord's limit on message content. */
@@ -31,20 +32,26 @@ interface Part {
   lines: string[];
 }
 
+/** Markdown-escaped prose with SiteFlow's time stamps as Discord timestamps. */
+function prose(text: string): string {
+  return discordStamps(escapeMarkdown(text));
+}
+
 function partsOf(r: Reply): Part[] {
-  const parts: Part[] = [{ code: false, lines: [`**${MARK[r.status]} ${escapeMarkdown(r.title)}**`] }];
-  const prose = (text: string) => parts.push({ code: false, lines: text.split('\n') });
+  const parts: Part[] = [{ code: false, lines: [`**${MARK[r.status]} ${prose(r.title)}**`] }];
+  const add = (text: string) => parts.push({ code: false, lines: text.split('\n') });
   for (const b of r.blocks as Block[]) {
     switch (b.kind) {
       case 'text':
-        prose(escapeMarkdown(b.text));
+        add(prose(b.text));
         break;
       case 'fields':
-        prose(b.fields.map(([k, v]) => `**${escapeMarkdown(k)}:** ${escapeMarkdown(v)}`).join('\n'));
+        add(b.fields.map(([k, v]) => `**${prose(k)}:** ${prose(v)}`).join('\n'));
         break;
       case 'table':
       case 'code':
-        parts.push({ code: true, lines: defuseFences(renderBlock(b)).split('\n') });
+        // A table of cards is shown as an embed (see embedsOf).
+        if (!asEmbed(b)) parts.push({ code: true, lines: defuseFences(renderBlock(b)).split('\n') });
         break;
     }
   }
@@ -106,17 +113,65 @@ export function packMessages(parts: Part[], limit = DISCORD_MAX_CONTENT): string
 /** A reply as Discord messages, plus a file when it was too long to show whole. */
 export interface RenderedReply {
   messages: string[];
+  /** Embeds of the first message (tables of cards). */
+  embeds: APIEmbed[];
   file?: { name: string; data: Buffer };
+}
+
+/** Embed limits: https://discord.com/developers/docs/resources/message#embed-object-embed-limits */
+const EMBED = { fields: 25, name: 256, value: 1024, total: 6000, embeds: 10 } as const;
+/** Embed colors: green, red. */
+const TONE = { good: 0x2e7d32, bad: 0xc62828 } as const;
+
+/** Whether a table is shown as an embed: a table of cards that fits one. */
+function asEmbed(b: Block): b is Extract<Block, { kind: 'table' }> {
+  return b.kind === 'table' && b.cards === true && b.rows.length > 0 && b.rows.length <= EMBED.fields;
+}
+
+/** A table of cards as one embed: a field per row, its other columns as lines. */
+export function cardsEmbed(b: Extract<Block, { kind: 'table' }>): APIEmbed {
+  const fields = b.rows.map((row) => ({
+    name: clamp(row[0] ?? '-', EMBED.name),
+    value: clamp(
+      b.columns
+        .slice(1)
+        .map((c, i) => `${prose(c)}: ${prose(row[i + 1] ?? '-')}`)
+        .join('\n') || '-',
+      EMBED.value,
+    ),
+    inline: true,
+  }));
+  return { ...(b.tone ? { color: TONE[b.tone] } : {}), fields };
+}
+
+/** The embeds of a reply, within Discord's per-message limits. */
+function embedsOf(r: Reply): APIEmbed[] {
+  const out: APIEmbed[] = [];
+  let total = 0;
+  for (const b of r.blocks) {
+    if (!asEmbed(b) || out.length >= EMBED.embeds) continue;
+    const e = cardsEmbed(b);
+    const size = (e.fields ?? []).reduce((n, f) => n + f.name.length + f.value.length, 0);
+    if (total + size > EMBED.total) break;
+    total += size;
+    out.push(e);
+  }
+  return out;
 }
 
 /** Renders a reply for Discord (buttons for confirmations are added by the surface). */
 export function renderDiscordReply(r: Reply, limit = DISCORD_MAX_CONTENT): RenderedReply {
-  const messages = packMessages(partsOf(r), limit);
-  if (messages.length <= MAX_REPLY_MESSAGES) return { messages };
+  const embeds = embedsOf(r);
+  // A table of cards that did not fit the embeds is shown as a table.
+  const shown =
+    embeds.length === r.blocks.filter(asEmbed).length ? r : { ...r, blocks: r.blocks.map(uncard) };
+  const messages = packMessages(partsOf(shown), limit);
+  if (messages.length <= MAX_REPLY_MESSAGES) return { messages, embeds: shown === r ? embeds : [] };
   const note = '\n… the whole reply is attached as reply.txt';
-  const first = packMessages(partsOf(r), limit - note.length)[0]!;
+  const first = packMessages(partsOf(shown), limit - note.length)[0]!;
   return {
     messages: [`${first}${note}`],
+    embeds: shown === r ? embeds : [],
     file: { name: 'reply.txt', data: Buffer.from(renderReplyText(r), 'utf8') },
   };
 }
@@ -124,4 +179,8 @@ export function renderDiscordReply(r: Reply, limit = DISCORD_MAX_CONTENT): Rende
 /** Shortens `s` to at most `n` characters. */
 export function clamp(s: string, n = DISCORD_MAX_CONTENT): string {
   return s.length <= n ? s : `${s.slice(0, n - 1)}…`;
+}
+
+function uncard(b: Block): Block {
+  return b.kind === 'table' && b.cards ? { ...b, cards: false } : b;
 }

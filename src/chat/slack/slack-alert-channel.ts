@@ -10,7 +10,6 @@
  */
 import type { App } from '@slack/bolt';
 import {
-  type AlertChannel,
   type AlertRecord,
   type AlertRef,
   alertButtons,
@@ -21,36 +20,24 @@ import {
   httpDeliveryCode,
 } from '../../core/alerts.js';
 import { describeError, isSiteFlowError, SiteFlowError } from '../../core/errors.js';
+import { slackStamps, stamp } from '../../core/format.js';
+import { ChatAlertChannel } from '../alert-channel-base.js';
 
 type WebClient = App['client'];
 const MAX_SECTION = 3000;
 const MAX_TEXT = 39_000;
 
 /** An AlertChannel on a Slack channel. */
-export class SlackAlertChannel implements AlertChannel {
-  readonly name: string;
-
+export class SlackAlertChannel extends ChatAlertChannel {
   constructor(
     private readonly client: WebClient,
     private readonly channel: string,
     name = 'slack',
   ) {
-    this.name = name;
+    super(name, coded);
   }
 
-  post(alert: AlertRecord): Promise<AlertRef> {
-    return coded(() => this.doPost(alert));
-  }
-
-  reply(ref: AlertRef, text: string): Promise<void> {
-    return coded(() => this.doReply(ref, text));
-  }
-
-  update(ref: AlertRef, alert: AlertRecord): Promise<void> {
-    return coded(() => this.doUpdate(ref, alert));
-  }
-
-  private async doPost(alert: AlertRecord): Promise<AlertRef> {
+  protected async doPost(alert: AlertRecord): Promise<AlertRef> {
     const r = await this.client.chat.postMessage({
       channel: this.channel,
       text: clip(alertText(alert), MAX_TEXT),
@@ -60,7 +47,7 @@ export class SlackAlertChannel implements AlertChannel {
     return { channel: r.channel, ts: r.ts };
   }
 
-  private async doReply(ref: AlertRef, text: string): Promise<void> {
+  protected async doReply(ref: AlertRef, text: string): Promise<void> {
     await this.client.chat.postMessage({
       channel: ref.channel ?? this.channel,
       thread_ts: ref.ts!,
@@ -68,7 +55,7 @@ export class SlackAlertChannel implements AlertChannel {
     });
   }
 
-  private async doUpdate(ref: AlertRef, alert: AlertRecord): Promise<void> {
+  protected async doUpdate(ref: AlertRef, alert: AlertRecord): Promise<void> {
     await this.client.chat.update({
       channel: ref.channel ?? this.channel,
       ts: ref.ts!,
@@ -117,6 +104,7 @@ function slackDeliveryCode(e: unknown): DeliveryErrorCode {
 function blocks(alert: AlertRecord) {
   const out: Array<{ type: string } & Record<string, unknown>> = [
     { type: 'section', text: { type: 'mrkdwn', text: clip(alertText(alert), MAX_SECTION) } },
+    { type: 'context', elements: [{ type: 'mrkdwn', text: alertWhen(alert) }] },
   ];
   const buttons = alertButtons(alert);
   if (buttons.length)
@@ -132,6 +120,15 @@ function blocks(alert: AlertRecord) {
       })),
     });
   return out;
+}
+
+/** When it opened (and resolved), in each reader's own zone: `<!date^…>`. */
+export function alertWhen(alert: AlertRecord): string {
+  const when = (ms: number) => slackStamps(stamp(ms, true));
+  return [
+    `Opened ${when(alert.openedAt)}`,
+    ...(alert.resolvedAt !== null ? [`resolved ${when(alert.resolvedAt)}`] : []),
+  ].join(' · ');
 }
 
 function clip(s: string, max: number): string {

@@ -5,6 +5,7 @@
  */
 import type { types } from '@slack/bolt';
 import type { Block, ConfirmPrompt, Reply, ReplyStatus } from '../../core/command.js';
+import { plainStamps, slackStamps } from '../../core/format.js';
 import { renderBlock } from '../render-text.js';
 import { shownActions } from '../reply-actions.js';
 
@@ -67,7 +68,32 @@ export function chunkText(text: string, max: number, overhead = 0): string[] {
 
 /** Mrkdwn sections for plain text (escaped). */
 export function textSections(text: string): SlackBlock[] {
-  return chunkText(escapeMrkdwn(text), SECTION_MAX).map((t) => section(t || ' '));
+  return chunkText(mrkdwn(text), SECTION_MAX).map((t) => section(t || ' '));
+}
+
+/** Escaped text with SiteFlow's time stamps as Slack dates (`<!date^…>`). */
+function mrkdwn(text: string): string {
+  return slackStamps(escapeMrkdwn(text));
+}
+
+/** Section fields hold at most 10 items of 2000 characters. */
+const FIELDS_MAX = 10;
+const FIELD_MAX = 2000;
+
+/** A table of cards: a section per row, its first cell bold, the others as fields. */
+export function cardSections(b: Extract<Block, { kind: 'table' }>): SlackBlock[] {
+  return b.rows.map((row) => ({
+    type: 'section' as const,
+    text: { type: 'mrkdwn' as const, text: `*${mrkdwn(row[0] ?? '-')}*` },
+    fields: b.columns.slice(1, FIELDS_MAX + 1).map((c, i) => ({
+      type: 'mrkdwn' as const,
+      text: clip(`*${mrkdwn(c)}*\n${mrkdwn(row[i + 1] ?? '-')}`, FIELD_MAX),
+    })),
+  }));
+}
+
+function clip(s: string, n: number): string {
+  return s.length <= n ? s : `${s.slice(0, n - 1)}…`;
 }
 
 /** Code-block sections for preformatted text (escaped, each section fenced). */
@@ -93,8 +119,11 @@ function blockSections(b: Block): SlackBlock[] {
       return textSections(b.text);
     case 'fields':
       return textSections(b.fields.map(([k, v]) => `${k}: ${v}`).join('\n'));
-    case 'code':
     case 'table':
+      // Cards while they leave room in one message (50 blocks); else the table.
+      if (b.cards && b.rows.length > 0 && b.rows.length <= MAX_BLOCKS - 10) return cardSections(b);
+      return codeSections(renderBlock(b));
+    case 'code':
       return codeSections(renderBlock(b));
   }
 }
@@ -157,7 +186,7 @@ export function confirmBlocks(c: ConfirmPrompt): SlackBlock[] {
 
 /** A whole reply as Block Kit plus its plain-text fallback (for notifications). */
 export function replyMessage(r: Reply): { text: string; blocks: SlackBlock[] } {
-  const title = chunkText(escapeMrkdwn(titleText(r)), SECTION_MAX, 2).map((t) => section(`*${t}*`));
+  const title = chunkText(mrkdwn(titleText(r)), SECTION_MAX, 2).map((t) => section(`*${t}*`));
   let blocks: SlackBlock[] = [...title, ...r.blocks.flatMap(blockSections)];
   const tail = [...(r.confirm ? confirmBlocks(r.confirm) : []), ...actionBlocks(r)];
   if (blocks.length + tail.length > MAX_BLOCKS) {
@@ -169,7 +198,7 @@ export function replyMessage(r: Reply): { text: string; blocks: SlackBlock[] } {
 
 /** Short notification text (escaped, within one section's length). */
 export function fallbackText(s: string): string {
-  const e = escapeMrkdwn(s);
+  const e = escapeMrkdwn(plainStamps(s));
   return e.length > SECTION_MAX ? `${e.slice(0, SECTION_MAX - 1)}…` : e;
 }
 

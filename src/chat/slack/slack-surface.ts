@@ -1,11 +1,10 @@
 /**
  * The Slack chat surface (@slack/bolt 5), in HTTP mode (signed requests on
- * SLACK_PORT/slack/events) or Socket Mode (SLACK_APP_TOKEN). Every slash command and
- * button click is acknowledged at once and worked on afterwards. Commands come as one
- * umbrella command (`/siteflow restart blog`), as individual commands (`/restart blog`) or
- * both (SLACK_COMMANDS), parsed like the console's lines. A run gets a parent message in
- * the channel and streams into its thread; plain replies go back through response_url
- * (ephemeral when the reply says so); confirmations are Block Kit buttons.
+ * SLACK_PORT/slack/events) or Socket Mode (SLACK_APP_TOKEN): the connection, the workspace
+ * check and the listeners. Every slash command and button click is acknowledged at once and
+ * handed to the chat session (../session.ts) through the Slack adapter (./slack-adapter.ts).
+ * Commands come as one umbrella command (`/siteflow restart blog`), as individual commands
+ * (`/restart blog`) or both (SLACK_COMMANDS), parsed like the console's lines.
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -23,28 +22,16 @@ import {
   type SlackCommandMiddlewareArgs,
 } from '@slack/bolt';
 import { parseAlertSlackActionId } from '../../core/alerts.js';
-import type { ChatUser, Invocation, Reply } from '../../core/command.js';
+import type { ChatUser, Reply } from '../../core/command.js';
 import { readCommandArgs, readCommandLine } from '../../core/command-line.js';
 import { describeError, SiteFlowError } from '../../core/errors.js';
 import type { Logger } from '../../core/ports.js';
-import { renderRunSummary } from '../render-run.js';
-import { decodeAction, finishedRunReply } from '../reply-actions.js';
-import { streamToThread } from '../stream/thread-streamer.js';
+import { ChatSession, type Click } from '../session.js';
 import type { ChatSurface, SurfaceDeps } from '../surface.js';
 import { servedCommands, slashNames, UMBRELLA_COMMAND } from './served-commands.js';
+import { SlackAdapter, type SlackCtx, type SlackMessageRef } from './slack-adapter.js';
 import { SlackAlertChannel } from './slack-alert-channel.js';
-import {
-  ACTION_ID_RE,
-  answeredBlocks,
-  CONFIRM_NO,
-  CONFIRM_YES,
-  escapeMrkdwn,
-  LINK_ACTION,
-  replyMessage,
-  type SlackBlock,
-  textSections,
-} from './slack-blocks.js';
-import { SlackThreadSink, wrapCode } from './slack-sink.js';
+import { ACTION_ID_RE, CONFIRM_NO, CONFIRM_YES, LINK_ACTION, type SlackBlock } from './slack-blocks.js';
 import { SlackUserGroups } from './user-groups.js';
 
 /** How runs are streamed into a Slack thread. */
@@ -101,13 +88,6 @@ export interface SlackSurfaceOptions {
   stream?: Partial<typeof SLACK_STREAM>;
 }
 
-/** Where a reply goes: the channel, the user and the response_url of the event. */
-interface Target {
-  channel: string;
-  user: ChatUser;
-  respond: RespondFn;
-}
-
 type CommandArgs = SlackCommandMiddlewareArgs & AllMiddlewareArgs;
 type ButtonArgs = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs;
 
@@ -121,7 +101,8 @@ export class SlackSurface implements ChatSurface {
   private readonly groups: SlackUserGroups | null;
   private readonly log: Logger;
   private readonly work = new Set<Promise<void>>();
-  private readonly stream: typeof SLACK_STREAM;
+  private readonly adapter: SlackAdapter;
+  private readonly session: ChatSession<SlackCtx, SlackMessageRef>;
   private server: Server | null = null;
   private alertChannelAdded = false;
   /** The bot token's own team and enterprise (auth.test), filled at start. */
@@ -140,7 +121,6 @@ export class SlackSurface implements ChatSurface {
       );
     this.mode = c.SLACK_APP_TOKEN ? 'socket' : 'http';
     this.log = deps.logger.child({ surface: 'slack' });
-    this.stream = { ...SLACK_STREAM, ...opts.stream };
     const clientOptions = {
       retryConfig: opts.retryConfig ?? SLACK_RETRY,
       // Without it a request that never answers waits forever (the WebClient's default is none);
@@ -170,6 +150,11 @@ export class SlackSurface implements ChatSurface {
     this.groups = principals.some((p) => p.startsWith('slack:group:'))
       ? new SlackUserGroups(this.client, deps.clock, this.log)
       : null;
+    this.adapter = new SlackAdapter(this.client, deps.clock, this.log, (id, name) => this.userOf(id, name), {
+      ...SLACK_STREAM,
+      ...opts.stream,
+    });
+    this.session = new ChatSession({ ...deps, logger: this.log }, this.adapter);
     this.register();
   }
 
@@ -194,7 +179,7 @@ export class SlackSurface implements ChatSurface {
     if (alertChannel)
       this.deps.services.schedules?.addOutput({
         name: 'slack',
-        announce: async (r) => this.track(this.postRun(alertChannel, r)),
+        announce: async (r) => this.track(this.session.announce(alertChannel, r)),
       });
     if (this.mode === 'socket') {
       await this.app.start();
@@ -218,7 +203,7 @@ export class SlackSurface implements ChatSurface {
     await this.app.stop().catch((e) => this.log.warn({ err: describeError(e) }, 'Slack app stop failed'));
     // Streams end with their runs (stopped before the surfaces); do not wait forever.
     await Promise.race([
-      Promise.allSettled([...this.work]),
+      Promise.allSettled([...this.work, this.session.idle()]),
       new Promise((r) => setTimeout(r, 10_000).unref()),
     ]);
     this.server = null;
@@ -281,25 +266,29 @@ export class SlackSurface implements ChatSurface {
       }
       this.later(() => this.onCommand(a));
     });
-    this.app.action(CONFIRM_YES, async (a: ButtonArgs) => {
+    const click = (read: (action: ButtonAction) => Click) => async (a: ButtonArgs) => {
       await a.ack();
-      this.later(() => this.onConfirm(a, 'yes'));
-    });
-    this.app.action(CONFIRM_NO, async (a: ButtonArgs) => {
-      await a.ack();
-      this.later(() => this.onConfirm(a, 'no'));
-    });
-    this.app.action(ACTION_ID_RE, async (a: ButtonArgs) => {
-      await a.ack();
-      this.later(() => this.onReplyAction(a));
-    });
+      this.later(() => this.onClick(a, read(a.action)));
+    };
+    this.app.action(
+      CONFIRM_YES,
+      click((x) => ({ kind: 'confirm', id: x.value ?? '', answer: 'yes' })),
+    );
+    this.app.action(
+      CONFIRM_NO,
+      click((x) => ({ kind: 'confirm', id: x.value ?? '', answer: 'no' })),
+    );
+    this.app.action(
+      ACTION_ID_RE,
+      click((x) => ({ kind: 'command', id: x.value ?? '' })),
+    );
     this.app.action(new RegExp(`^${LINK_ACTION}_\\d+$`), async ({ ack }) => {
       await ack();
     });
-    this.app.action(/^sf_alert_(restart|logs|silence|ack)$/, async (a: ButtonArgs) => {
-      await a.ack();
-      this.later(() => this.onAlertAction(a));
-    });
+    this.app.action(
+      /^sf_alert_[a-z]+$/,
+      click((x) => ({ kind: 'alert', alertId: x.value ?? '', action: parseAlertSlackActionId(x.action_id) })),
+    );
     this.app.error(async (e) => {
       this.log.error({ err: describeError(e) }, 'Slack event failed');
     });
@@ -331,177 +320,35 @@ export class SlackSurface implements ChatSurface {
       name === UMBRELLA_COMMAND
         ? readCommandLine(command.text.trim() || 'help', lookup)
         : readCommandArgs(name, command.text, lookup);
-    const user = await this.userOf(command.user_id, command.user_name);
-    const inv: Invocation = {
-      platform: 'slack',
-      user,
-      channelId: command.channel_id,
-      command: read.command,
-      args: read.args,
-      receivedAt: this.deps.clock.now(),
-    };
-    const r = await this.deps.dispatcher.dispatch(inv, read.problems ? { problems: read.problems } : {});
-    await this.deliver(r, { channel: command.channel_id, user, respond });
-  }
-
-  private async onConfirm({ body, action, respond }: ButtonArgs, answer: 'yes' | 'no'): Promise<void> {
-    const channel = body.channel?.id ?? (body.container as { channel_id?: string }).channel_id ?? '';
-    const messageTs = body.message?.ts ?? (body.container as { message_ts?: string }).message_ts;
-    const user = await this.userOf(body.user.id, body.user.username ?? body.user.name);
-    const r = await this.deps.dispatcher.dispatch({
-      platform: 'slack',
-      user,
-      channelId: channel,
-      command: 'confirm',
-      args: { id: action.value ?? '', answer },
-      receivedAt: this.deps.clock.now(),
-    });
-    if (r.status !== 'ok') {
-      // Stale, expired or someone else's: tell only the clicker; the prompt stays as it is.
-      await this.say(respond, { ...r, ephemeral: true });
-      return;
-    }
-    if (messageTs) {
-      const note = answer === 'yes' ? `Confirmed by ${user.name}` : `Called off by ${user.name}`;
-      const blocks = (body.message?.blocks as SlackBlock[] | undefined) ?? textSections(note);
-      await this.client.chat
-        .update({ channel, ts: messageTs, text: escapeMrkdwn(note), blocks: answeredBlocks(blocks, note) })
-        .catch((e) => this.log.warn({ err: describeError(e) }, 'could not update the confirmation message'));
-    }
-    if (answer === 'yes') await this.deliver(r, { channel, user, respond });
-  }
-
-  /**
-   * An alert's Restart / Logs / Silence 1h / Ack button: the same command as typed, run as
-   * the clicking user, so permissions and the audit log apply exactly as for slash commands.
-   */
-  private async onAlertAction({ body, action, respond }: ButtonArgs): Promise<void> {
-    const kind = parseAlertSlackActionId(action.action_id);
-    const cmd = kind ? this.deps.services.monitor?.actionFor(action.value ?? '', kind) : null;
-    if (!cmd) {
-      await this.say(respond, {
-        ...textOnly('invalid', 'This alert is no longer known to SiteFlow.'),
-        ephemeral: true,
-      });
-      return;
-    }
-    await this.runAsClicker({ body, respond }, cmd.command, cmd.args);
-  }
-
-  /** A reply's command button (e.g. Cancel on a run): its command, run as the clicking user. */
-  private async onReplyAction({ body, action, respond }: ButtonArgs): Promise<void> {
-    const cmd = decodeAction(action.value ?? '');
-    if (!cmd) {
-      await this.say(respond, {
-        ...textOnly('invalid', 'This button is not one of SiteFlow’s.'),
-        ephemeral: true,
-      });
-      return;
-    }
-    await this.runAsClicker({ body, respond }, cmd.command, cmd.args);
-  }
-
-  /** Dispatches `command` as the user who clicked a button and shows the reply. */
-  private async runAsClicker(
-    { body, respond }: Pick<ButtonArgs, 'body' | 'respond'>,
-    command: string,
-    args: Record<string, string>,
-  ): Promise<void> {
-    const channel = body.channel?.id ?? (body.container as { channel_id?: string }).channel_id ?? '';
-    const user = await this.userOf(body.user.id, body.user.username ?? body.user.name);
-    const r = await this.deps.dispatcher.dispatch({
-      platform: 'slack',
-      user,
-      channelId: channel,
-      command,
-      args,
-      receivedAt: this.deps.clock.now(),
-    });
-    await this.deliver(r, { channel, user, respond });
-  }
-
-  /** Shows a reply: streams a run, posts a confirmation, or answers in channel / ephemerally. */
-  private async deliver(r: Reply, t: Target): Promise<void> {
-    if (r.operationId) return this.streamRun(r, r.operationId, t);
-    if (r.confirm) {
-      try {
-        await this.client.chat.postMessage({ channel: t.channel, ...replyMessage(r) });
-      } catch (e) {
-        this.log.warn({ err: describeError(e) }, 'could not post the confirmation in the channel');
-        await this.say(t.respond, { ...r, ephemeral: false });
-      }
-      return;
-    }
-    await this.say(t.respond, r);
-  }
-
-  /** Answers through response_url: ephemeral when the reply asks (denials always), else in channel. */
-  private async say(respond: RespondFn, r: Reply): Promise<void> {
-    const ephemeral = r.ephemeral === true || r.status === 'denied';
-    try {
-      await respond({ response_type: ephemeral ? 'ephemeral' : 'in_channel', ...replyMessage(r) });
-    } catch (e) {
-      this.log.warn({ err: describeError(e) }, 'could not answer through response_url');
-    }
-  }
-
-  /**
-   * Posts a reply that no command asked for (a scheduled run) in a channel, its run streamed
-   * into the message's thread like a slash command's.
-   */
-  private async postRun(channel: string, r: Reply): Promise<void> {
-    // Nobody to answer privately: what would be an answer is a message in the channel.
-    const respond = (async () => {
-      await this.client.chat.postMessage({ channel, ...replyMessage(r) });
-    }) as unknown as RespondFn;
-    await this.deliver(r, {
-      channel,
-      user: { id: 'schedule', name: r.title.split(':')[0]!, roles: [] },
+    const ctx: SlackCtx = {
+      channel: command.channel_id,
+      userId: command.user_id,
+      userName: command.user_name,
       respond,
-    });
+    };
+    const inv = await this.adapter.invocation(ctx, read.command, read.args);
+    await this.session.command(ctx, inv, read.problems);
   }
 
-  private async streamRun(r: Reply, opId: string, t: Target): Promise<void> {
-    const events = this.deps.services.runner.events(opId);
-    let parentTs: string;
-    try {
-      const parent = await this.client.chat.postMessage({ channel: t.channel, ...replyMessage(r) });
-      parentTs = parent.ts ?? '';
-    } catch (e) {
-      // The run goes on; the user learns why nothing appears (e.g. the bot is not in the channel).
-      this.log.warn({ err: describeError(e), operation: opId }, 'could not post the run message');
-      await this.say(t.respond, {
-        ...r,
-        blocks: [
-          ...r.blocks,
-          {
-            kind: 'text',
-            text: `I cannot post in this channel (${describeError(e)}); invite me to follow the output here.`,
-          },
-        ],
-        ephemeral: true,
-      });
-      for await (const _ of events); // drain so the hub forgets this subscriber
-      return;
-    }
-    const report = await streamToThread(
-      events,
-      new SlackThreadSink(this.client, t.channel, parentTs),
-      { ...this.stream, wrap: wrapCode, logger: this.log },
+  /** A button click: its channel, user and message, handed to the session. */
+  private async onClick({ body, respond }: ButtonArgs, click: Click): Promise<void> {
+    const container = body.container as { channel_id?: string; message_ts?: string };
+    const ts = body.message?.ts ?? container.message_ts;
+    await this.session.click(
       {
-        summary: (end) => renderRunSummary(opId, end, t.user.name),
-        readLog: async () => {
-          const op = this.deps.services.operations.get(opId);
-          if (!op?.logPath) throw new Error(`no log for ${opId}`);
-          return this.deps.runLog.read(op.logPath);
-        },
-        filename: `${opId}.log`,
+        channel: body.channel?.id ?? container.channel_id ?? '',
+        userId: body.user.id,
+        userName: body.user.username ?? body.user.name,
+        respond,
+        ...(ts ? { message: { ts, blocks: body.message?.blocks as SlackBlock[] | undefined } } : {}),
       },
+      click,
     );
-    const done = replyMessage(finishedRunReply(r, report.end));
-    await this.client.chat
-      .update({ channel: t.channel, ts: parentTs, ...done })
-      .catch((e) => this.log.warn({ err: describeError(e) }, 'could not update the run message'));
+  }
+
+  /** Answers a request refused before the session (another workspace, a command not served). */
+  private async say(respond: RespondFn, r: Reply): Promise<void> {
+    await this.adapter.ephemeral({ channel: '', userId: '', userName: undefined, respond }, r);
   }
 }
 

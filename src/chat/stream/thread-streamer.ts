@@ -18,8 +18,11 @@ export interface MessageSink {
   post(text: string): Promise<string>;
   /** Replaces the text of a message posted before. */
   edit(id: string, text: string): Promise<void>;
-  /** Uploads a file into the thread with a short comment. */
-  attach(filename: string, content: Buffer, comment: string): Promise<void>;
+  /**
+   * Optional: uploads a file into the thread with a short comment. Without it the summary is
+   * posted alone (the whole log stays on the run's page).
+   */
+  attach?(filename: string, content: Buffer, comment: string): Promise<void>;
 }
 
 /** Platform limits and markup. */
@@ -230,14 +233,11 @@ export async function streamToThread(
   const needsLog = unshown > 0 || tail || failedWrites > 0;
   const summary = end.summary(endEv);
   let attached = false;
-  if (needsLog) {
+  const attach = sink.attach?.bind(sink);
+  if (needsLog && attach) {
     await write(async () => {
       const log = await end.readLog();
-      await sink.attach(
-        end.filename,
-        Buffer.from(log, 'utf8'),
-        `${summary}\nFull log attached: ${end.filename}`,
-      );
+      await attach(end.filename, Buffer.from(log, 'utf8'), `${summary}\nFull log attached: ${end.filename}`);
       attached = true;
     });
   }

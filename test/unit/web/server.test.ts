@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { setDisplayTimeZone } from '../../../src/core/format.js';
 import { LiveState } from '../../../src/core/live-state.js';
 import { newOperationId } from '../../../src/core/operation-id.js';
 import { siteState } from '../../../src/docker/status.js';
@@ -32,6 +33,23 @@ async function listen(app: ReturnType<typeof createWebApp>): Promise<string> {
   return `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
 }
 
+/** An operation store holding one succeeded operation of `blog`. */
+function storeWith(id: string, kind: string, createdAt: number, logPath: string | null) {
+  const operations = new MemoryOperationStore();
+  operations.create({
+    id,
+    kind,
+    host: 'local',
+    site: 'blog',
+    args: {},
+    requestedBy: { platform: 'console', id: 'a', name: 'a' },
+    status: 'succeeded',
+    createdAt,
+    logPath,
+  });
+  return operations;
+}
+
 /** A FileRunLog that refuses to read a whole log. */
 class TailOnlyRunLog extends FileRunLog {
   override async read(): Promise<string> {
@@ -52,18 +70,7 @@ describe('web: run logs', () => {
     const line = `${'é'.repeat(499)}\n`;
     const n = Math.ceil((5 * 1024 * 1024) / Buffer.byteLength(line));
     writeFileSync(join(dir, w.path), `${'first line\n'}${line.repeat(n)}last line ✓\n`);
-    const operations = new MemoryOperationStore();
-    operations.create({
-      id,
-      kind: 'pull',
-      host: 'local',
-      site: 'blog',
-      args: {},
-      requestedBy: { platform: 'console', id: 'a', name: 'a' },
-      status: 'succeeded',
-      createdAt: clock.now(),
-      logPath: w.path,
-    });
+    const operations = storeWith(id, 'pull', clock.now(), w.path);
     const app = createWebApp({
       checks: {},
       page: {
@@ -86,6 +93,29 @@ describe('web: run logs', () => {
     // Every line shown is whole: no partial first line, no broken character.
     for (const t of texts.slice(0, -1)) expect(t).toBe('é'.repeat(499));
     expect(texts.length - 1).toBeLessThanOrEqual(Math.floor((4 * 1024 * 1024) / Buffer.byteLength(line)));
+  });
+});
+
+describe('web: local time', () => {
+  it('/runs/:id shows when it started in the TZ time zone, with the instant in datetime', async () => {
+    const clock = { now: () => Date.UTC(2026, 2, 9, 12) };
+    const id = newOperationId(clock.now());
+    const operations = storeWith(id, 'restart', clock.now(), null);
+    const runs = { events: async function* () {} };
+    const state = new LiveState({ hosts: ['local'], siteState });
+    const runLog = new FileRunLog(tmpdir());
+    const app = createWebApp({
+      checks: {},
+      page: { state, audit: new MemoryAuditStore(), operations, runLog, runs, clock },
+    });
+    const base = await listen(app);
+    setDisplayTimeZone('Europe/Berlin');
+    try {
+      const html = await (await fetch(`${base}/runs/${id}`)).text();
+      expect(html).toContain('<time datetime="2026-03-09T12:00:00.000Z">2026-03-09 13:00:00 CET</time>');
+    } finally {
+      setDisplayTimeZone(undefined);
+    }
   });
 });
 
