@@ -43,12 +43,10 @@ RUN rm -rf node_modules/better-sqlite3/deps node_modules/better-sqlite3/src \
 
 FROM ${NODE_IMAGE}
 # tini: PID 1 that forwards SIGTERM and reaps (-s: also fine under `docker run --init` / compose
-# `init: true`). openssh-client: compose against ssh:// Docker hosts; the known_hosts it uses is
-# written by SiteFlow at start from DOCKER_SSH_HOST_KEYS, never taken from the user's ~/.ssh.
-RUN apt-get update && apt-get install -y --no-install-recommends tini openssh-client \
-    && rm -rf /var/lib/apt/lists/* \
-    && printf 'Host *\n    StrictHostKeyChecking yes\n    UserKnownHostsFile /home/siteflow/.ssh/known_hosts\n' \
-       > /etc/ssh/ssh_config.d/siteflow.conf
+# `init: true`). No ssh client: ssh:// Docker hosts are reached by SiteFlow's own ssh2 connection
+# (Docker API, compose and SFTP), checked against DOCKER_SSH_HOST_KEYS only.
+RUN apt-get update && apt-get install -y --no-install-recommends tini \
+    && rm -rf /var/lib/apt/lists/*
 # The docker CLI and the compose v2 plugin: SiteFlow drives `docker compose` like you do
 # (and falls back to a `docker-compose` v1 on PATH).
 COPY --from=docker-cli /usr/local/bin/docker /usr/local/bin/docker
@@ -60,8 +58,8 @@ ARG SITEFLOW_GID=10001
 RUN groupadd --gid ${SITEFLOW_GID} siteflow \
     && useradd --uid ${SITEFLOW_UID} --gid ${SITEFLOW_GID} --home-dir /home/siteflow --create-home \
        --shell /usr/sbin/nologin siteflow \
-    && mkdir -p /data /srv/sites /home/siteflow/.ssh \
-    && chown siteflow:siteflow /data /home/siteflow/.ssh && chmod 700 /home/siteflow/.ssh
+    && mkdir -p /data /srv/sites \
+    && chown siteflow:siteflow /data
 # A small young generation and two malloc arenas: an always-on bot trades a little GC work for
 # less resident memory (`npm run bench memory`: 153 MB -> 141 MB for the image on Node 24).
 ENV NODE_OPTIONS=--max-semi-space-size=2
@@ -75,8 +73,7 @@ ENV NODE_ENV=production \
     WEB_HOST=127.0.0.1 \
     WEB_PORT=8080 \
     SLACK_HOST=0.0.0.0 \
-    CONSOLE=off \
-    DOCKER_SSH_KNOWN_HOSTS=/home/siteflow/.ssh/known_hosts
+    CONSOLE=off
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

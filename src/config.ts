@@ -229,13 +229,6 @@ export const KEYS = {
       'Pinned SSH host keys of the ssh:// Docker hosts as name=SHA256:... pairs (`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` on each host). Required for every ssh:// host: an unknown or changed key is refused.',
     group: 'docker',
   }),
-  DOCKER_SSH_KNOWN_HOSTS: key({
-    schema: z.string(),
-    default: '',
-    description:
-      "When set (the Docker image sets /home/siteflow/.ssh/known_hosts), SiteFlow writes this known_hosts file at start for the `ssh` that compose runs: each ssh:// host's keys from ssh-keyscan, only those matching DOCKER_SSH_HOST_KEYS. Leave it unset outside the image: it replaces the file's content.",
-    group: 'docker',
-  }),
   DOCKER_RETRY_SECONDS: key({
     schema: positiveInt,
     default: '10',

@@ -43,8 +43,7 @@ import { SqliteProvisionJournal } from './db/sqlite-provision-journal.js';
 import { SqliteScheduleStore } from './db/sqlite-schedule-store.js';
 import { ComposeCli } from './docker/compose-cli.js';
 import { DockerodeEngine } from './docker/dockerode-engine.js';
-import { Hosts, parseDockerHosts, parseSshHostKeys } from './docker/hosts.js';
-import { knownHostTargets, writeKnownHosts } from './docker/known-hosts.js';
+import { Hosts } from './docker/hosts.js';
 import { RegistryClient, readDockerAuths } from './docker/registry-client.js';
 import { ScopedEngine } from './docker/site-scope.js';
 import { siteState } from './docker/status.js';
@@ -108,19 +107,6 @@ export interface SiteFlow {
 
 const GRANT_HINT = 'An admin can grant more by adding you to OPERATORS or ADMINS in the configuration.';
 
-/** DOCKER_SSH_KNOWN_HOSTS: the pinned keys of the ssh:// hosts, for the `ssh` compose runs. */
-async function writeSshKnownHosts(config: Config, logger: PinoLogger): Promise<void> {
-  const specs = parseDockerHosts(config.DOCKER_HOSTS);
-  const pins = parseSshHostKeys(config.DOCKER_SSH_HOST_KEYS);
-  if (!specs.ok || !pins.ok) return; // Hosts.fromConfig has reported it
-  const targets = knownHostTargets(specs.value, pins.value);
-  if (!targets.length) return;
-  const r = await writeKnownHosts(config.DOCKER_SSH_KNOWN_HOSTS, targets);
-  for (const m of r.missing)
-    logger.warn({ host: m.name, reason: m.reason }, 'no pinned SSH host key for compose over ssh');
-  if (r.written.length) logger.info({ hosts: r.written }, 'wrote known_hosts for compose over ssh');
-}
-
 /** Builds and starts SiteFlow. */
 export async function startSiteFlow(config: Config, opts: StartOptions = {}): Promise<SiteFlow> {
   const logger = opts.logger ?? createLogger({ level: config.LOG_LEVEL, secrets: config.secrets });
@@ -172,7 +158,6 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     logger.warn(
       'SITES_SCOPE=all: every compose project on every host is a site, including databases, proxies and SiteFlow itself',
     );
-  if (config.DOCKER_SSH_KNOWN_HOSTS) await writeSshKnownHosts(config, logger);
   // Compose runs here for local hosts and over each ssh:// host's own SSH connection there.
   const compose = hosts.composeFor(new ComposeCli());
   const hub = new OutputHub();
