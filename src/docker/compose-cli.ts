@@ -64,6 +64,15 @@ export interface Exit {
   killed: 'abort' | 'timeout' | null;
 }
 
+/** Throws INPUT_INVALID unless `project` is a valid compose project (site) name. */
+export function checkProjectName(project: string): void {
+  if (!NAME_RE.test(project))
+    throw new SiteFlowError(
+      'INPUT_INVALID',
+      `not a valid compose project name: ${JSON.stringify(project.slice(0, 70))}`,
+    );
+}
+
 /** The compose CLI driver. */
 export class ComposeCli implements Compose {
   private readonly dockerBin: string;
@@ -104,11 +113,7 @@ export class ComposeCli implements Compose {
     args: readonly string[],
     opts: ComposeRunOptions = {},
   ): Promise<{ exitCode: number }> {
-    if (!NAME_RE.test(project))
-      throw new SiteFlowError(
-        'INPUT_INVALID',
-        `not a valid compose project name: ${JSON.stringify(project.slice(0, 70))}`,
-      );
+    checkProjectName(project);
     opts.signal?.throwIfAborted();
     // spawn reports a missing cwd as ENOENT, which would read as "compose is not installed".
     const dir = await stat(projectDir).catch(() => null);

@@ -12,7 +12,13 @@ import type { SFTPWrapper } from 'ssh2';
 import { NAME_RE } from '../core/command.js';
 import type { Compose, ComposeCliInfo, ComposeRunOptions, SiteFolder } from '../core/engine.js';
 import { describeError, SiteFlowError } from '../core/errors.js';
-import { composeOutcome, LineSplitter, memoUntilFailure, probeCompose } from './compose-cli.js';
+import {
+  checkProjectName,
+  composeOutcome,
+  LineSplitter,
+  memoUntilFailure,
+  probeCompose,
+} from './compose-cli.js';
 import { shCommand, shQuote } from './shell-quote.js';
 import { COMPOSE_FILE_NAMES } from './site-folders.js';
 import type { SshConnection } from './ssh-connection.js';
@@ -90,11 +96,7 @@ export class RemoteCompose implements Compose {
     args: readonly string[],
     opts: ComposeRunOptions = {},
   ): Promise<{ exitCode: number }> {
-    if (!NAME_RE.test(project))
-      throw new SiteFlowError(
-        'INPUT_INVALID',
-        `not a valid compose project name: ${JSON.stringify(project.slice(0, 70))}`,
-      );
+    checkProjectName(project);
     checkRemotePath(projectDir, 'project folder');
     opts.signal?.throwIfAborted();
     if (!(await remoteIsDir(await this.conn.sftp(), projectDir)))
