@@ -74,7 +74,16 @@ export interface ObservedContainer {
   status: ContainerStatus;
   exitCode: number | null;
   restartPolicy: string;
+  /** When it was created, for a container created but never started yet (else absent). */
+  createdNotStartedAt?: number | null;
 }
+
+/**
+ * A container compose (or anyone) has just created and not yet started is on its way up: it is
+ * not judged for this long. `docker compose up` creates every container before it starts them,
+ * and on a busy engine the start can come seconds later.
+ */
+export const CREATED_START_GRACE_MS = 10_000;
 
 /** A site as last observed (null when it no longer exists). */
 export interface SiteObservation {
@@ -855,6 +864,13 @@ export class AlertEngine implements BackupAlertSink {
     const quietEnd = this.quietEnd(t.host, t.name, now);
     if (quietEnd === Number.POSITIVE_INFINITY || quietEnd > now) return;
     if (now < t.settleUntil) return;
+    // Containers just created and not started yet: wait for their start (the tick looks again).
+    if (
+      obs.containers.some(
+        (c) => c.createdNotStartedAt && now - c.createdNotStartedAt < CREATED_START_GRACE_MS,
+      )
+    )
+      return;
     const since = Math.max(t.badSince!, quietEnd);
     const downAfterMs = this.tuned('site', t.host, t.name, severityOf(obs.state, flapping)).downAfterMs;
     if (!flapping && now - since < downAfterMs) return;

@@ -39,6 +39,7 @@ import {
   type AlertEngine,
   type AlertSettings,
   AlertEngine as Engine,
+  type ObservedContainer,
   type ResourceSample,
   type SiteObservation,
 } from '../core/monitor.js';
@@ -826,12 +827,13 @@ export class Monitor implements MonitorControl, BackupAlertSink {
   }
 }
 
-function observed(c: LiveSite['containers'][number]) {
+function observed(c: LiveSite['containers'][number]): ObservedContainer {
   return {
     id: c.id,
     name: c.name,
     status: c.status,
     exitCode: c.exitCode,
     restartPolicy: c.restartPolicy,
+    createdNotStartedAt: c.state === 'created' && c.startedAt === null ? c.createdAt : null,
   };
 }

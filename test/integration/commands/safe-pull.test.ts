@@ -12,6 +12,7 @@ import {
   createComposeProject,
   registryRunImage,
   testDocker,
+  waitFor,
 } from '../../env/harness.js';
 import { pushImage } from '../../support/images.js';
 import { startTestSiteFlow, type TestSiteFlow } from '../../support/siteflow.js';
@@ -68,6 +69,11 @@ describe('safe /pull (busybox stand-in images, test registry)', () => {
     });
     expect(bad.digest).not.toBe(good.digest);
     expect((await running(p.name, 'web')).Image).toBe(good.id);
+
+    // Brought up while SiteFlow watches: compose's create-then-start is no alert of its own.
+    await waitFor('crashy up in the live state', () => sf.app.live.site('local', p.name)?.state === 'up');
+    await sf.settled();
+    expect(sf.app.monitor!.openAlerts().filter((a) => a.site === p.name)).toEqual([]);
 
     const from = sf.driver.transcript.length;
     const out = await sf.driver.type(`/pull ${p.name}`, /op_\w+ (succeeded|failed)/, 120_000);

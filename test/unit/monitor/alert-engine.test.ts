@@ -4,6 +4,7 @@ import {
   type AlertEffect,
   AlertEngine,
   type AlertSettings,
+  CREATED_START_GRACE_MS,
   type ObservedContainer,
   type SiteObservation,
 } from '../../../src/core/monitor.js';
@@ -142,6 +143,30 @@ describe('AlertEngine: site down and recovery', () => {
     expect(edit.alert.title).toBe('shop is down');
     expect(h.replies().at(-1)).toContain('Now down');
     expect(h.replies().at(-1)).toContain('web');
+  });
+
+  it('a container just created and not yet started (compose up) is not judged until its start is due', () => {
+    const h = setup();
+    h.engine.observeHost('local', true);
+    // `docker compose up` of a new site: created first, started a moment later.
+    const created = c('web', 'down', { exitCode: null, createdNotStartedAt: h.clock.t });
+    h.engine.observeSite('local', 'fresh', site(created));
+    h.advance(2000);
+    expect(h.posts()).toHaveLength(0);
+    h.engine.observeSite('local', 'fresh', site(c('web', 'up')));
+    h.advance(CREATED_START_GRACE_MS);
+    expect(h.posts()).toHaveLength(0);
+    // One that stays created (never started) is down once the grace has passed.
+    h.engine.observeSite(
+      'local',
+      'stuck',
+      site({ ...created, id: 'id-stuck', createdNotStartedAt: h.clock.t }),
+    );
+    h.advance(CREATED_START_GRACE_MS - 500);
+    expect(h.posts()).toHaveLength(0);
+    h.advance(1000);
+    expect(h.posts()).toHaveLength(1);
+    expect((h.posts()[0] as Extract<AlertEffect, { type: 'alert' }>).alert.title).toBe('stuck is down');
   });
 
   it('completed one-shot containers never alert', () => {
