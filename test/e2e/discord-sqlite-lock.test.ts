@@ -20,18 +20,22 @@ let app: SiteFlow;
 let dir: string;
 let locker: ChildProcess | undefined;
 
-/** Starts a process that holds BEGIN EXCLUSIVE on `file` for `ms`; resolves once it has the lock. */
-function holdLock(file: string, ms: number): Promise<ChildProcess> {
+/**
+ * Starts a process that holds BEGIN EXCLUSIVE on `file` until its stdin is closed; resolves once
+ * it has the lock. The test decides when the lock goes, not a timer.
+ */
+function holdLock(file: string): Promise<ChildProcess> {
   const script = `
     const Database = require('better-sqlite3');
     const db = new Database(process.argv[1]);
     db.exec('BEGIN EXCLUSIVE');
     process.stdout.write('locked\\n');
-    setTimeout(() => { db.exec('COMMIT'); db.close(); process.exit(0); }, Number(process.argv[2]));
+    process.stdin.resume();
+    process.stdin.on('end', () => { db.exec('COMMIT'); db.close(); process.exit(0); });
   `;
-  const child = spawn(process.execPath, ['-e', script, file, String(ms)], {
+  const child = spawn(process.execPath, ['-e', script, file], {
     cwd: REPO_DIR,
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['pipe', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => {
@@ -69,7 +73,7 @@ afterAll(async () => {
 
 describe('SQLite locked by another process', () => {
   it('/status is acknowledged within 3 s and answered; its audit rows land after the lock', async () => {
-    locker = await holdLock(join(dir, 'data', 'siteflow.db'), 10_000);
+    locker = await holdLock(join(dir, 'data', 'siteflow.db'));
     const exited = new Promise<void>((r) => locker!.on('exit', () => r()));
     const recs = [];
     for (let i = 0; i < 3; i++) {
@@ -84,6 +88,7 @@ describe('SQLite locked by another process', () => {
     // Still locked: nothing could be written yet (the rows are held, not lost).
     expect(locker.exitCode).toBeNull();
     expect(rows()).toHaveLength(0);
+    locker.stdin!.end();
     await exited;
     await waitFor('held audit rows written', () => rows().length === 3, 15_000);
   }, 60_000);
