@@ -15,6 +15,7 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
+import { inspect } from 'node:util';
 import { Client, type ClientChannel, type ConnectConfig, type SFTPWrapper } from 'ssh2';
 import { formatFingerprint } from '../core/backup.js';
 import { describeError, SiteFlowError } from '../core/errors.js';
@@ -145,6 +146,14 @@ export class SshConnection {
   agent(): http.Agent {
     if (this.httpAgent) return this.httpAgent;
     const agent = new http.Agent({ keepAlive: true, maxSockets: 32, maxFreeSockets: 4 });
+    // docker-modem runs util.inspect(options, { showHidden: true, depth: null }) on every request,
+    // debug on or not. Its options hold this agent, whose pooled sockets are ssh2 channels that
+    // reach the whole ssh2 Client: that walk took seconds of CPU per request and grew with the
+    // pool (the ~2 s per /restart lost on an ssh:// host). Shown as one short line instead.
+    Object.defineProperty(agent, inspect.custom, {
+      value: () => `[SSH agent of host ${this.name}]`,
+      enumerable: false,
+    });
     const createConnection = (_opts: unknown, cb: (err: Error | null, s?: Duplex) => void) => {
       this.connect().then(
         (client) => {

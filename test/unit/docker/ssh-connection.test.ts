@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:net';
+import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SiteFlowError } from '../../../src/core/errors.js';
 import { SshConnection } from '../../../src/docker/ssh-connection.js';
@@ -71,5 +72,28 @@ describe('SshConnection backoff', () => {
     const c = make();
     c.close();
     await expect(c.connect()).rejects.toThrow(/SiteFlow is stopping/);
+  });
+});
+
+describe('SshConnection agent', () => {
+  it('inspects as one short line: docker-modem inspects every request options object, agent included', () => {
+    const c = new SshConnection({
+      name: 'edge',
+      host: '127.0.0.1',
+      port: 1,
+      username: 'deploy',
+      hostKey: `SHA256:${'A'.repeat(43)}`,
+    });
+    try {
+      // What docker-modem's buildRequest does on every call, debug on or not.
+      const shown = inspect(
+        { path: '/containers/json', agent: c.agent() },
+        { showHidden: true, depth: null },
+      );
+      expect(shown).toContain('[SSH agent of host edge]');
+      expect(shown.length).toBeLessThan(200);
+    } finally {
+      c.close();
+    }
   });
 });
