@@ -42,10 +42,9 @@ import { SqliteOperationStore } from './db/sqlite-operation-store.js';
 import { SqliteProvisionJournal } from './db/sqlite-provision-journal.js';
 import { SqliteScheduleStore } from './db/sqlite-schedule-store.js';
 import { ComposeCli } from './docker/compose-cli.js';
-import { DockerodeEngine } from './docker/dockerode-engine.js';
+import { healthTargets } from './docker/host-health.js';
 import { Hosts } from './docker/hosts.js';
 import { RegistryClient, readDockerAuths } from './docker/registry-client.js';
-import { ScopedEngine } from './docker/site-scope.js';
 import { siteState } from './docker/status.js';
 import { createLogger, SafeLogDestination } from './logger.js';
 import { alertChannelNames, createMonitor } from './monitor/create-monitor.js';
@@ -466,14 +465,11 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
   });
   recorder.start();
   // Host health: disks, memory, load and `system df`, disk alerts, /prune.
+  // Disks, memory and load from this OS for a local engine, over the SSH connection for ssh:// hosts.
+  const healthHosts = healthTargets(hosts, { sitesRoot: config.SITES_ROOT, sitesRoots: config.SITES_ROOTS });
   hostHealth = new HostHealthChecker({
-    clients: () =>
-      hosts
-        .all()
-        .map((e) => (e instanceof ScopedEngine ? e.inner : e))
-        .filter((e): e is DockerodeEngine => e instanceof DockerodeEngine)
-        .map((e) => ({ host: e.name, docker: e.docker })),
-    sitesRoot: { host: hosts.sitesRootHost(), path: config.SITES_ROOT },
+    clients: () => healthHosts,
+    timeoutMs: config.DOCKER_CALL_TIMEOUT_SECONDS * 1000,
     sink: monitor,
     clock,
     logger: logger.child({ part: 'host-health' }),

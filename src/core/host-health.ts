@@ -12,6 +12,11 @@ export interface DiskUse {
   usedBytes: number;
   /** usedBytes / totalBytes * 100. */
   percent: number;
+  /**
+   * What identifies the filesystem on that host (`dev:<n>` here, `mount:<path>` over SSH): two
+   * paths on one filesystem are one disk. Null or absent when unknown.
+   */
+  fsId?: string | null;
 }
 
 /** The engine's `system df`. */
@@ -31,11 +36,14 @@ export interface SystemDf {
 export interface HostHealth {
   host: string;
   at: number;
-  /** Read from this machine's OS (the engine runs here) or only from the engine. */
-  source: 'os' | 'engine';
+  /**
+   * Where the disk, memory and load figures come from: this machine's OS (the engine runs here),
+   * the host's OS read over its SSH connection, or nowhere (only the engine's API).
+   */
+  source: 'os' | 'ssh' | 'engine';
   disks: DiskUse[];
   memory: { totalBytes: number; usedBytes: number; percent: number } | null;
-  /** 1, 5 and 15 minute load averages (null when the engine is remote). */
+  /** 1, 5 and 15 minute load averages (null when not read). */
   load: [number, number, number] | null;
   cpus: number | null;
   df: SystemDf | null;

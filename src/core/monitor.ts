@@ -586,20 +586,34 @@ export class AlertEngine implements BackupAlertSink {
     }
   }
 
-  /** A host's health: a disk at or above `diskAlertPercent` alerts once; below it, it recovers. */
+  /**
+   * A host's health: a disk at or above `diskAlertPercent` alerts once; below it, it recovers.
+   * Paths on one filesystem (the data root and the site folder on one disk) are one disk.
+   */
   hostHealth(h: HostHealth): void {
     const now = this.clock.now();
+    const seen = new Set<string>();
     for (const d of h.disks) {
       const key = `disk:${h.host}/${d.what}`;
       const id = this.byKey.get(key);
       const a = id ? this.open.get(id) : undefined;
       const pct = Math.round(d.percent);
-      if (d.percent < this.s.diskAlertPercent) {
-        if (a) this.resolve(a, now, `Disk of ${h.host} (${d.what}) is down to ${pct}%.`);
+      const same = d.fsId ? seen.has(d.fsId) : false;
+      if (d.fsId) seen.add(d.fsId);
+      if (same || d.percent < this.s.diskAlertPercent) {
+        if (a)
+          this.resolve(
+            a,
+            now,
+            same
+              ? `Disk of ${h.host} (${d.what}) is on the same disk as another path, which alerts for both.`
+              : `Disk of ${h.host} (${d.what}) is down to ${pct}%.`,
+          );
         continue;
       }
       if (a) continue;
       const what = d.what === 'docker' ? 'Docker data root' : 'SITES_ROOT';
+      const alsoOn = h.disks.filter((o) => o !== d && o.fsId && o.fsId === d.fsId);
       this.openAlert(
         {
           kind: 'disk',
@@ -610,6 +624,10 @@ export class AlertEngine implements BackupAlertSink {
           title: `Disk of ${h.host} (${what}) is ${pct}% full`,
           lines: [
             `${d.path}: ${formatBytes(d.usedBytes)} of ${formatBytes(d.totalBytes)} used.`,
+            ...alsoOn.map(
+              (o) =>
+                `${o.path} (${o.what === 'docker' ? 'Docker data root' : 'site folders'}) is on the same disk.`,
+            ),
             ...(h.df ? [`${formatBytes(h.df.prunableBytes)} can be freed with /prune ${h.host}.`] : []),
           ],
         },

@@ -1,14 +1,21 @@
 /**
- * Measures a host's health: for an engine on this machine (a unix socket) disk use of its
- * data root and of SITES_ROOT, memory and load from the OS; for every engine its `system df`.
- * Also the prune of dangling images and build cache (never volumes, never containers).
+ * Measures a host's health: disk use of its Docker data root and of its site folder, memory and
+ * load from the host's OS (this machine's for an engine on a unix socket here; the remote
+ * machine's, read by one exec over its SSH connection, for an ssh:// host), and for every engine
+ * its `system df`. Also the prune of dangling images and build cache (never volumes, never
+ * containers).
  */
-import { statfs } from 'node:fs/promises';
+import { stat, statfs } from 'node:fs/promises';
 import os from 'node:os';
 import { dirname, resolve } from 'node:path';
 import type Dockerode from 'dockerode';
 import { describeError } from '../core/errors.js';
 import type { DiskUse, HostHealth, PruneOutcome, SystemDf } from '../core/host-health.js';
+import { DockerodeEngine } from './dockerode-engine.js';
+import { type Hosts, parseSitesRoots } from './hosts.js';
+import { shQuote } from './shell-quote.js';
+import { ScopedEngine } from './site-scope.js';
+import type { SshConnection } from './ssh-connection.js';
 
 interface DfImage {
   Containers?: number;
@@ -26,22 +33,166 @@ export function isLocalEngine(docker: Dockerode): boolean {
   return typeof m?.socketPath === 'string' && m.socketPath.length > 0;
 }
 
-async function disk(what: DiskUse['what'], path: string): Promise<DiskUse> {
-  // A folder not made yet (SITES_ROOT before the first /provision) lives on its parent's filesystem.
+/** One filesystem as a host's OS reports it: sizes, and what identifies it (device or mount). */
+export interface FsFigures {
+  totalBytes: number;
+  usedBytes: number;
+  fsId: string | null;
+}
+
+/** What a host's OS tells about some paths, its memory and its load; a part it cannot tell is an Error. */
+export interface OsFigures {
+  disks: Array<FsFigures | Error>;
+  memory: { totalBytes: number; usedBytes: number } | Error;
+  load: [number, number, number] | Error;
+}
+
+/** Reads a host's OS figures (this machine, or a remote one over SSH). */
+export interface HostOs {
+  /** `source` of the HostHealth it feeds. */
+  readonly source: HostHealth['source'];
+  read(paths: readonly string[], timeoutMs: number): Promise<OsFigures>;
+}
+
+/** The filesystem of `path`; a folder not made yet lives on its nearest existing parent's. */
+async function localFs(path: string): Promise<FsFigures> {
   let at = resolve(path);
-  let s: Awaited<ReturnType<typeof statfs>>;
   for (;;) {
     try {
-      s = await statfs(at);
-      break;
+      const [s, st] = await Promise.all([statfs(at), stat(at)]);
+      return {
+        totalBytes: s.blocks * s.bsize,
+        usedBytes: (s.blocks - s.bfree) * s.bsize,
+        fsId: `dev:${st.dev}`,
+      };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(at) === at) throw e;
       at = dirname(at);
     }
   }
-  const total = s.blocks * s.bsize;
-  const used = (s.blocks - s.bfree) * s.bsize;
-  return { what, path, totalBytes: total, usedBytes: used, percent: total ? (used / total) * 100 : 0 };
+}
+
+const asError = (e: unknown) => (e instanceof Error ? e : new Error(describeError(e)));
+
+/** This machine's OS. */
+export const localHostOs: HostOs = {
+  source: 'os',
+  async read(paths) {
+    const total = os.totalmem();
+    return {
+      disks: await Promise.all(paths.map((p) => localFs(p).catch(asError))),
+      memory: { totalBytes: total, usedBytes: total - os.freemem() },
+      load: os.loadavg() as [number, number, number],
+    };
+  },
+};
+
+/** Section markers of the remote reading (never part of df, meminfo or loadavg output). */
+const MARK = '@@siteflow:';
+
+/**
+ * The one shell line that reads a remote host's figures: per path, `df -P -k` of it (or of its
+ * nearest existing parent), then /proc/meminfo and /proc/loadavg, each after a marker line.
+ * Paths are quoted with shQuote; `$q` is only ever expanded inside double quotes.
+ */
+export function remoteHealthCommand(paths: readonly string[]): string {
+  const parts = paths.map(
+    (p, i) =>
+      `echo ${MARK}df:${i}; q=${shQuote(p)}; while [ ! -e "$q" ] && [ "$q" != / ]; do q=$(dirname -- "$q"); done; df -P -k -- "$q" 2>&1`,
+  );
+  parts.push(`echo ${MARK}meminfo; cat /proc/meminfo 2>&1`, `echo ${MARK}loadavg; cat /proc/loadavg 2>&1`);
+  return parts.join('; ');
+}
+
+/** A `df -P -k` data line: filesystem, 1024-blocks, used, available, capacity, mount point. */
+const DF_LINE_RE = /^(.*?)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+%|-)\s+(\/.*)$/;
+
+/** The first line of a section, for a problem message (at most 160 characters). */
+function firstLineOf(text: string): string {
+  const line = text.split('\n').find((l) => l.trim()) ?? 'no output';
+  return line
+    .replace(/[\u0000-\u001f\u007f]/g, ' ')
+    .trim()
+    .slice(0, 160);
+}
+
+/** Parses the output of {@link remoteHealthCommand} for `count` paths; never throws. */
+export function parseRemoteHealth(out: string, count: number): OsFigures {
+  const sections = new Map<string, string>();
+  let key: string | null = null;
+  let body: string[] = [];
+  const flush = () => {
+    if (key !== null) sections.set(key, body.join('\n'));
+  };
+  for (const line of out.split('\n')) {
+    if (line.startsWith(MARK)) {
+      flush();
+      key = line.slice(MARK.length).trim();
+      body = [];
+    } else body.push(line);
+  }
+  flush();
+  const missing = (what: string) => new Error(`${what}: no answer`);
+  const disks = Array.from({ length: count }, (_, i): FsFigures | Error => {
+    const text = sections.get(`df:${i}`);
+    if (text === undefined) return missing('df');
+    for (const line of text.split('\n')) {
+      const m = DF_LINE_RE.exec(line.trim());
+      if (!m) continue;
+      const total = Number(m[2]) * 1024;
+      const used = Number(m[3]) * 1024;
+      if (!Number.isSafeInteger(total) || !Number.isSafeInteger(used) || total <= 0) continue;
+      return { totalBytes: total, usedBytes: Math.min(used, total), fsId: `mount:${m[6]}` };
+    }
+    return new Error(`df: ${firstLineOf(text)}`);
+  });
+  let memory: OsFigures['memory'] = missing('/proc/meminfo');
+  const meminfo = sections.get('meminfo');
+  if (meminfo !== undefined) {
+    const kb = (name: string) => {
+      const m = new RegExp(`^${name}:\\s+(\\d+)\\s*kB`, 'm').exec(meminfo);
+      return m ? Number(m[1]) * 1024 : null;
+    };
+    const total = kb('MemTotal');
+    // As os.freemem() reads it here: MemAvailable, or MemFree on kernels without it.
+    const free = kb('MemAvailable') ?? kb('MemFree');
+    memory =
+      total && free !== null && total > 0
+        ? { totalBytes: total, usedBytes: Math.max(0, total - Math.min(free, total)) }
+        : new Error(`/proc/meminfo: ${firstLineOf(meminfo)}`);
+  }
+  let load: OsFigures['load'] = missing('/proc/loadavg');
+  const loadavg = sections.get('loadavg');
+  if (loadavg !== undefined) {
+    const m = /^\s*(\d+(?:\.\d+)?)\s+(\d+(?:\.\d+)?)\s+(\d+(?:\.\d+)?)(?:\s|$)/.exec(loadavg);
+    load = m
+      ? [Number(m[1]), Number(m[2]), Number(m[3])]
+      : new Error(`/proc/loadavg: ${firstLineOf(loadavg)}`);
+  }
+  return { disks, memory, load };
+}
+
+/** A remote host's OS, read by one exec over its SSH connection (killed at the deadline). */
+export function sshHostOs(conn: SshConnection): HostOs {
+  return {
+    source: 'ssh',
+    async read(paths, timeoutMs) {
+      let out = '';
+      const exit = await conn.exec(remoteHealthCommand(paths), {
+        onStdout: (c) => {
+          // The figures are a few KB; a host that prints more is cut off, not buffered without end.
+          if (out.length < 256 * 1024) out += c.toString('utf8');
+        },
+        timeoutMs,
+        killGraceMs: 1000,
+      });
+      if (exit.killed === 'timeout') {
+        const e = new Error(`no answer over SSH within ${Math.round(timeoutMs / 1000)} s`);
+        return { disks: paths.map(() => e), memory: e, load: e };
+      }
+      return parseRemoteHealth(out, paths.length);
+    },
+  };
 }
 
 /** Whether an image from `system df` is dangling (untagged). */
@@ -69,18 +220,70 @@ export function systemDfOf(raw: {
   };
 }
 
-/** One measurement of a host; parts that fail are listed in `problems`. */
+/**
+ * What to measure on each dockerode host: an ssh:// host's OS over its SSH connection with its
+ * SITES_ROOTS folder; an engine on this machine from this OS with SITES_ROOT (if it is the
+ * SITES_ROOT host); a tcp:// engine only through its API.
+ */
+export function healthTargets(
+  hosts: Hosts,
+  o: { sitesRoot: string | null; sitesRoots: string | null },
+): Array<{ host: string; docker: Dockerode; sitesRoot: string | null; os: HostOs | null }> {
+  const roots = parseSitesRoots(o.sitesRoots);
+  const remoteRoots = roots.ok ? roots.value : new Map<string, string>();
+  return hosts
+    .all()
+    .map((e) => (e instanceof ScopedEngine ? e.inner : e))
+    .filter((e): e is DockerodeEngine => e instanceof DockerodeEngine)
+    .map((e) => {
+      const conn = hosts.ssh.get(e.name);
+      if (conn)
+        return {
+          host: e.name,
+          docker: e.docker,
+          sitesRoot: remoteRoots.get(e.name) ?? null,
+          os: sshHostOs(conn),
+        };
+      return {
+        host: e.name,
+        docker: e.docker,
+        sitesRoot: e.name === hosts.sitesRootHost() ? o.sitesRoot : null,
+        os: isLocalEngine(e.docker) ? localHostOs : null,
+      };
+    });
+}
+
+/** Rejects with `message` when `p` has not settled within `ms`. */
+function within<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(message)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * One measurement of a host; parts that fail are listed in `problems`. The OS figures come from
+ * `os` (this machine's or a remote one's; none for an engine known only by its API), the same way
+ * for both. Every part has `timeoutMs` (default 30 s).
+ */
 export async function measureHost(
   host: string,
   docker: Dockerode,
-  o: { sitesRoot: string | null; now: number },
+  o: { sitesRoot: string | null; now: number; os?: HostOs | null; timeoutMs?: number },
 ): Promise<HostHealth> {
+  // Parts that failed, by reason: an unreachable host is one problem naming every part, not five.
+  const failed = new Map<string, string[]>();
+  const fail = (part: string, why: string) => failed.set(why, [...(failed.get(why) ?? []), part]);
   const problems: string[] = [];
-  const local = isLocalEngine(docker);
+  const timeoutMs = o.timeoutMs ?? 30_000;
+  const hostOs = o.os === undefined ? (isLocalEngine(docker) ? localHostOs : null) : o.os;
   const h: HostHealth = {
     host,
     at: o.now,
-    source: local ? 'os' : 'engine',
+    source: hostOs?.source ?? 'engine',
     disks: [],
     memory: null,
     load: null,
@@ -88,39 +291,76 @@ export async function measureHost(
     df: null,
     problems,
   };
-  let info: { DockerRootDir?: string; NCPU?: number } = {};
-  try {
-    info = await docker.info();
-  } catch (e) {
-    problems.push(`engine info: ${describeError(e)}`);
-  }
-  try {
-    h.df = systemDfOf(await docker.df());
-  } catch (e) {
-    problems.push(`system df: ${describeError(e)}`);
-  }
-  if (local) {
-    const total = os.totalmem();
-    const used = total - os.freemem();
-    h.memory = { totalBytes: total, usedBytes: used, percent: (used / total) * 100 };
-    h.load = os.loadavg() as [number, number, number];
-    h.cpus = os.cpus().length;
-    for (const [what, path] of [
+  // dockerode passes `abortSignal` on to the request; its types only know the callback form.
+  const withDeadline = <T>(fn: (o: object) => Promise<T>, ms = timeoutMs) =>
+    fn.call(docker, { abortSignal: AbortSignal.timeout(ms) });
+  type Info = { DockerRootDir?: string; NCPU?: number };
+  let infoError: string | null = null;
+  const [info, df] = await Promise.all([
+    withDeadline(docker.info as (o: object) => Promise<Info>).catch((e: unknown): Info => {
+      infoError = describeError(e);
+      fail('engine info', infoError);
+      return {};
+    }),
+    // `system df` walks every image and volume: it gets four deadlines' time.
+    withDeadline(docker.df as (o: object) => Promise<Parameters<typeof systemDfOf>[0]>, timeoutMs * 4).then(
+      systemDfOf,
+      (e: unknown) => {
+        fail('system df', describeError(e));
+        return null;
+      },
+    ),
+  ]);
+  h.df = df;
+  h.cpus = hostOs === localHostOs ? os.cpus().length : (info.NCPU ?? null);
+  const done = () => {
+    for (const [why, parts] of failed) problems.push(`${parts.join(', ')}: ${why}`);
+    return h;
+  };
+  if (!hostOs) return done(); // A tcp:// engine tells its CPUs, not its disks, memory use or load.
+  if (!info.DockerRootDir) fail('docker disk', infoError ?? 'the engine names no data root');
+  const wanted = (
+    [
       ['docker', info.DockerRootDir ?? null],
       ['sites', o.sitesRoot],
-    ] as const) {
-      if (!path) continue;
-      try {
-        h.disks.push(await disk(what, path));
-      } catch (e) {
-        problems.push(`${what} disk: ${describeError(e)}`);
-      }
-    }
-  } else {
-    // A remote engine tells its CPUs, not its disks, memory use or load.
-    h.cpus = info.NCPU ?? null;
+    ] as const
+  ).filter((w): w is readonly [DiskUse['what'], string] => w[1] !== null);
+  let figures: OsFigures;
+  try {
+    figures = await within(
+      hostOs.read(
+        wanted.map(([, path]) => path),
+        timeoutMs,
+      ),
+      timeoutMs + 2000,
+      `no answer within ${Math.round(timeoutMs / 1000)} s`,
+    );
+  } catch (e) {
+    const err = asError(e);
+    figures = { disks: wanted.map(() => err), memory: err, load: err };
   }
-  return h;
+  wanted.forEach(([what, path], i) => {
+    const f = figures.disks[i] ?? new Error('not read');
+    if (f instanceof Error) fail(`${what} disk`, f.message);
+    else
+      h.disks.push({
+        what,
+        path,
+        totalBytes: f.totalBytes,
+        usedBytes: f.usedBytes,
+        percent: f.totalBytes ? (f.usedBytes / f.totalBytes) * 100 : 0,
+        fsId: f.fsId,
+      });
+  });
+  if (figures.memory instanceof Error) fail('memory', figures.memory.message);
+  else
+    h.memory = {
+      ...figures.memory,
+      percent: figures.memory.totalBytes ? (figures.memory.usedBytes / figures.memory.totalBytes) * 100 : 0,
+    };
+  if (figures.load instanceof Error) fail('load', figures.load.message);
+  else h.load = figures.load;
+  return done();
 }
 
 /**

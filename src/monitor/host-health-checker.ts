@@ -2,12 +2,24 @@
  * Host health at run time: measures every host at start and every `intervalMs` (default
  * 5 minutes: `system df` walks every image), keeps the latest for /status, the page and
  * /metrics, reports disk use to the alert rules (HOST_DISK_ALERT_PERCENT), and runs /prune.
+ * Readers only ever see the last finished measurement: a slow or unreachable host never holds
+ * up /status; a host's next measurement starts only once its previous one has finished.
  */
 import type Dockerode from 'dockerode';
 import { describeError } from '../core/errors.js';
 import type { HostHealth, HostHealthService, PruneOutcome } from '../core/host-health.js';
 import type { Clock, Logger } from '../core/ports.js';
-import { measureHost, pruneHost } from '../docker/host-health.js';
+import { type HostOs, measureHost, pruneHost } from '../docker/host-health.js';
+
+/** One host to measure. */
+export interface HealthTarget {
+  host: string;
+  docker: Dockerode;
+  /** The host's site folder on that host (SITES_ROOT here, SITES_ROOTS for an ssh:// host), or null. */
+  sitesRoot: string | null;
+  /** How its disks, memory and load are read; null: only the engine's API (a tcp:// host). */
+  os: HostOs | null;
+}
 
 /** Where disk use is judged (the monitor). */
 export interface DiskAlertSink {
@@ -16,10 +28,8 @@ export interface DiskAlertSink {
 
 /** Options of {@link HostHealthChecker}. */
 export interface HostHealthCheckerOptions {
-  /** The dockerode client of each host (null: not a dockerode engine). */
-  clients: () => Array<{ host: string; docker: Dockerode }>;
-  /** The host SITES_ROOT lives on, and the folder. */
-  sitesRoot: { host: string; path: string };
+  /** Each host: its dockerode client, its site folder there, and how its OS is read. */
+  clients: () => HealthTarget[];
   sink: DiskAlertSink | null;
   clock: Clock;
   logger: Logger;
@@ -28,6 +38,8 @@ export interface HostHealthCheckerOptions {
   pruneLabel: string | null;
   /** Called after each measurement (metrics). */
   onMeasured?: (h: HostHealth) => void;
+  /** Deadline of each part of a measurement (default 30 s). */
+  timeoutMs?: number;
 }
 
 /** See the module comment. */
@@ -68,13 +80,28 @@ export class HostHealthChecker implements HostHealthService {
     await Promise.all(this.o.clients().map((c) => this.refresh(c.host)));
   }
 
-  async refresh(host: string): Promise<HostHealth | null> {
+  /** Measures a host now (joining a measurement of it already under way). */
+  refresh(host: string): Promise<HostHealth | null> {
     const c = this.o.clients().find((x) => x.host === host);
-    if (!c) return null;
+    if (!c) return Promise.resolve(null);
+    let p = this.inFlight.get(host);
+    if (!p) {
+      p = this.measure(c).finally(() => this.inFlight.delete(host));
+      this.inFlight.set(host, p);
+    }
+    return p;
+  }
+
+  private readonly inFlight = new Map<string, Promise<HostHealth | null>>();
+
+  private async measure(c: HealthTarget): Promise<HostHealth | null> {
+    const { host } = c;
     try {
       const h = await measureHost(host, c.docker, {
-        sitesRoot: this.o.sitesRoot.host === host ? this.o.sitesRoot.path : null,
+        sitesRoot: c.sitesRoot,
+        os: c.os,
         now: this.o.clock.now(),
+        ...(this.o.timeoutMs !== undefined ? { timeoutMs: this.o.timeoutMs } : {}),
       });
       this.last.set(host, h);
       this.o.sink?.hostHealth(h);

@@ -130,7 +130,7 @@ export class WebMetrics {
     });
     this.hostDisk = new client.Gauge({
       name: 'siteflow_host_disk_used_ratio',
-      help: 'Disk use of a host (0-1): what = docker (the Docker data root) or sites (SITES_ROOT).',
+      help: 'Disk use of a host (0-1): what = docker (the Docker data root) or sites (SITES_ROOT here, SITES_ROOTS on an ssh:// host).',
       labelNames: ['host', 'what'],
       registers,
     });

@@ -263,4 +263,36 @@ describe('AlertEngine: host disk', () => {
     h.pump();
     expect(h.resolved()).toHaveLength(1);
   });
+
+  it('the data root and the site folder on one filesystem are one disk: one alert naming both', () => {
+    const h = setup({ diskAlertPercent: 90 });
+    const d = (what: 'docker' | 'sites', path: string, fsId: string) => ({
+      what,
+      path,
+      totalBytes: 100e9,
+      usedBytes: 95e9,
+      percent: 95,
+      fsId,
+    });
+    const both = {
+      ...health(95),
+      host: 'edge',
+      source: 'ssh' as const,
+      disks: [d('docker', '/var/lib/docker', 'mount:/'), d('sites', '/srv/sites', 'mount:/')],
+    };
+    h.engine.hostHealth(both);
+    h.engine.hostHealth(both);
+    h.pump();
+    expect(h.posts()).toHaveLength(1);
+    const a = (h.posts()[0] as { alert: { title: string; lines: string[] } }).alert;
+    expect(a.title).toBe('Disk of edge (Docker data root) is 95% full');
+    expect(a.lines).toContain('/srv/sites (site folders) is on the same disk.');
+    // On two filesystems, each full one alerts.
+    h.engine.hostHealth({ ...both, disks: [both.disks[0]!, d('sites', '/srv/sites', 'mount:/srv')] });
+    h.pump();
+    expect(h.posts()).toHaveLength(2);
+    expect((h.posts()[1] as { alert: { title: string } }).alert.title).toBe(
+      'Disk of edge (SITES_ROOT) is 95% full',
+    );
+  });
 });
