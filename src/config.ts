@@ -831,7 +831,7 @@ export const KEYS = {
       .max(100, 'expected a percentage 1-100'),
     default: '90',
     description:
-      'A host disk (the Docker data root or SITES_ROOT) this full alerts once, and recovers below it.',
+      "A host disk (the Docker data root, SITES_ROOT, or an ssh:// host's SITES_ROOTS folder) this full alerts once, and recovers below it; two of them on one filesystem are one disk.",
     group: 'monitor',
   }),
   PRUNE_ONLY_LABEL: key({
