@@ -612,7 +612,8 @@ export class AlertEngine implements BackupAlertSink {
         continue;
       }
       if (a) continue;
-      const what = d.what === 'docker' ? 'Docker data root' : 'SITES_ROOT';
+      const what =
+        d.what === 'docker' ? 'Docker data root' : h.source === 'ssh' ? 'SITES_ROOTS' : 'SITES_ROOT';
       const alsoOn = h.disks.filter((o) => o !== d && o.fsId && o.fsId === d.fsId);
       this.openAlert(
         {

@@ -292,7 +292,7 @@ describe('AlertEngine: host disk', () => {
     h.pump();
     expect(h.posts()).toHaveLength(2);
     expect((h.posts()[1] as { alert: { title: string } }).alert.title).toBe(
-      'Disk of edge (SITES_ROOT) is 95% full',
+      'Disk of edge (SITES_ROOTS) is 95% full',
     );
   });
 });
