@@ -8,23 +8,14 @@
 import { createInterface, type Interface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { Reply } from '../../core/command.js';
-import type { CommandRegistry, Dispatcher } from '../../core/dispatch.js';
-import type { Clock, Logger, RunLog } from '../../core/ports.js';
-import type { Services } from '../../services.js';
-import { ChatSession } from '../session.js';
-import type { CompletionSource } from '../surface.js';
+import type { Clock } from '../../core/ports.js';
+import { ChatSession, type SessionDeps } from '../session.js';
 import { ConsoleAdapter, type ConsoleCtx } from './console-adapter.js';
 
-/** What the console surface needs. */
-export interface ConsoleDeps {
+/** What the console surface needs: the session's parts, and the terminal. */
+export interface ConsoleDeps extends SessionDeps {
   input: Readable;
   output: Writable;
-  dispatcher: Dispatcher<Services>;
-  registry: CommandRegistry<Services>;
-  services: Pick<Services, 'runner' | 'operations' | 'monitor'>;
-  runLog: RunLog;
-  logger: Logger;
-  completions: CompletionSource;
   clock: Clock;
   user: string;
   /** Show a prompt and complete on Tab (interactive terminals only). */
