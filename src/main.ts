@@ -15,7 +15,7 @@ import { pullSite } from './actions/pull-site.js';
 import { createBackupChecks } from './backup/backup-checks.js';
 import { completionSource } from './chat/completions.js';
 import { ConsoleSurface } from './chat/console/console-surface.js';
-import { type ChatSurface, chatConfigured, startSurface } from './chat/surface.js';
+import { type ChatSurface, type CompletionSource, chatConfigured, startSurface } from './chat/surface.js';
 import { chatSurfacesFor } from './chat/surfaces.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { systemClock } from './core/clock.js';
@@ -284,16 +284,21 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
   });
   retention.start();
 
+  // Autocomplete answers from the live state, which exists further down; the console starts first.
+  let completions: CompletionSource = async () => [];
   let consoleSurface: ConsoleSurface | null = null;
   if (wantConsole) {
     consoleSurface = new ConsoleSurface({
       input: opts.consoleInput ?? process.stdin,
       output: opts.consoleOutput ?? process.stdout,
-      dispatcher: dispatcher as Dispatcher<unknown>,
-      registry: registry as CommandRegistry<unknown>,
+      dispatcher,
+      registry,
+      services,
+      runLog,
+      logger,
+      completions: (kind, typed, args) => completions(kind, typed, args),
       clock,
       user: config.CONSOLE_USER,
-      runs: runner,
       prompt: !opts.consoleInput && process.stdin.isTTY === true,
     });
     consoleSurface.start();
@@ -502,8 +507,13 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
   services.schedules = scheduler;
   // Scheduled runs show in the alert channels: the console here, Discord and Slack once connected.
   const consoleOut = consoleSurface;
-  if (consoleOut) scheduler.addOutput({ name: 'console', announce: async (r) => consoleOut.show(r) });
+  if (consoleOut) scheduler.addOutput({ name: 'console', announce: (r) => consoleOut.announce(r) });
   scheduler.start();
+  completions = completionSource({
+    state: live,
+    operations: () => runner.active().map((a) => a.operation.id),
+    templates: () => services.provisioning?.catalog.names() ?? [],
+  });
   // Chat surfaces last: they add their alert channels to the monitor once connected.
   const surfaces = chatSurfacesFor({
     config,
@@ -513,11 +523,7 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     runLog,
     logger,
     clock,
-    completions: completionSource({
-      state: live,
-      operations: () => runner.active().map((a) => a.operation.id),
-      templates: () => services.provisioning?.catalog.names() ?? [],
-    }),
+    completions,
   });
   const starters = surfaces.map((s) => startSurface(s, logger));
   await Promise.all(starters.map((s) => s.started));

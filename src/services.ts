@@ -15,8 +15,10 @@ import {
   type SiteRef,
 } from './core/command.js';
 import type { Confirmations } from './core/confirmations.js';
+import { HOST_ANSWER_MS, settleWithin } from './core/deadline.js';
 import type { CommandRegistry } from './core/dispatch.js';
-import type { Compose, Engine, HostRegistry, ResolveError, SiteInfo } from './core/engine.js';
+import type { Compose, Engine, HostRegistry, SiteInfo } from './core/engine.js';
+import { isSiteFlowError } from './core/errors.js';
 import { formatAgo } from './core/format.js';
 import type { HostHealthService } from './core/host-health.js';
 import type { AuditStore, Clock, OperationStore } from './core/ports.js';
@@ -75,30 +77,54 @@ export function defineCommand<O extends Record<string, OptionSpec>>(
   return c;
 }
 
-/** A clear reply for a site reference that did not resolve. */
-export function unresolved(e: ResolveError): Reply {
-  switch (e.kind) {
-    case 'unknown-host':
-      return reply.invalid(`Unknown host "${e.host}"`, [`Configured hosts: ${e.known.join(', ')}`]);
-    case 'ambiguous':
-      return reply.invalid(`"${e.name}" exists on several hosts`, [
-        `Say which one: ${e.hosts.map((h) => `${h}/${e.name}`).join(', ')}`,
-      ]);
-    case 'not-found':
-      return reply.invalid(`No site "${e.host ? `${e.host}/` : ''}${e.name}"`, [
-        'Try /status to list the sites.',
-        ...(e.unreachable.length ? [`Not reachable right now: ${e.unreachable.join(', ')}`] : []),
-      ]);
-  }
-}
-
-/** Resolves a site or returns the reply explaining why not. */
+/**
+ * Resolves a site reference to the one engine and site it names, or returns the reply saying
+ * why not: an unknown host, a name on several hosts, or no such site (naming the hosts that did
+ * not answer). `host/site` asks that host only; a bare name asks every host at once, each for at
+ * most HOST_ANSWER_MS, so a hung host is reported, never waited on. A bad name fails the same
+ * way on every host, so that error is thrown as the caller's, not blamed on a host.
+ */
 export async function findSite(
-  services: Services,
+  services: Pick<Services, 'hosts'>,
   ref: SiteRef,
 ): Promise<{ ok: true; engine: Engine; site: SiteInfo } | { ok: false; reply: Reply }> {
-  const r = await services.hosts.resolve(ref);
-  return r.ok ? { ok: true, ...r.value } : { ok: false, reply: unresolved(r.error) };
+  const { hosts } = services;
+  const notFound = (where: string, unreachable: string[]) =>
+    reply.invalid(`No site "${where}${ref.name}"`, [
+      'Try /status to list the sites.',
+      ...(unreachable.length ? [`Not reachable right now: ${unreachable.join(', ')}`] : []),
+    ]);
+  const named = ref.host !== null ? hosts.get(ref.host) : null;
+  if (ref.host !== null && !named)
+    return {
+      ok: false,
+      reply: reply.invalid(`Unknown host "${ref.host}"`, [`Configured hosts: ${hosts.names().join(', ')}`]),
+    };
+  const engines = named ? [named] : hosts.names().map((h) => hosts.get(h)!);
+  if (engines.length === 1) {
+    const engine = engines[0]!;
+    const site = await engine.site(ref.name);
+    return site
+      ? { ok: true, engine, site }
+      : { ok: false, reply: notFound(ref.host ? `${ref.host}/` : '', []) };
+  }
+  const settled = await settleWithin(engines, HOST_ANSWER_MS, (engine) => engine.site(ref.name));
+  const found: Array<{ engine: Engine; site: SiteInfo }> = [];
+  const unreachable: string[] = [];
+  settled.forEach((r, i) => {
+    const engine = engines[i]!;
+    if (r.status === 'failed' && isSiteFlowError(r.error, 'INPUT_')) throw r.error;
+    if (r.status !== 'ok') unreachable.push(engine.name);
+    else if (r.value) found.push({ engine, site: r.value });
+  });
+  if (found.length > 1)
+    return {
+      ok: false,
+      reply: reply.invalid(`"${ref.name}" exists on several hosts`, [
+        `Say which one: ${found.map((f) => `${f.engine.name}/${ref.name}`).join(', ')}`,
+      ]),
+    };
+  return found[0] ? { ok: true, ...found[0] } : { ok: false, reply: notFound('', unreachable) };
 }
 
 /** The `<site> [service]` options most site commands start with. */

@@ -2,9 +2,11 @@
  * The chat session: every flow a chat platform shows, written once for Discord and Slack.
  *
  * - invocation → prepare (look up, authorise, parse: once) → acknowledge → run → reply;
+ *   (Discord, Slack and the console alike);
  * - confirmation buttons (`/confirm` as the clicker);
  * - alert buttons and reply buttons (Cancel): their command, run as the clicker;
- * - the run message: posted, its output streamed into a thread, edited with the outcome;
+ * - the run message: posted, its output streamed into a thread (or, where the platform only
+ *   appends, line by line under it), edited with the outcome;
  * - completions for autocomplete.
  *
  * A platform adapter only translates (shape after vercel/chat's adapters): a required core
@@ -17,6 +19,7 @@ import type { Invocation, Reply } from '../core/command.js';
 import type { CommandRegistry, Dispatcher } from '../core/dispatch.js';
 import { describeError } from '../core/errors.js';
 import type { Logger, RunLog } from '../core/ports.js';
+import type { RunEndEvent, RunEvent } from '../core/run-events.js';
 import type { Services } from '../services.js';
 import { renderRunSummary } from './render-run.js';
 import { decodeAction, finishedRunReply } from './reply-actions.js';
@@ -42,13 +45,11 @@ export type Click =
 export type AckMode = 'private' | 'public' | 'update';
 
 /**
- * A chat platform as the session sees it. `C` is one interaction (a command, a click) with
+ * What every platform does for the session. `C` is one interaction (a command, a click) with
  * whatever the adapter needs to answer it; `M` is a posted message.
  */
-export interface ChatAdapter<C, M> {
-  readonly platform: 'discord' | 'slack';
-  /** Limits and markup of streamed run output. */
-  readonly stream: Omit<StreamOptions, 'logger'>;
+export interface ChatAdapterCore<C, M> {
+  readonly platform: 'discord' | 'slack' | 'console';
   /** The invocation of `command` by the interaction's user in its channel. */
   invocation(ctx: C, command: string, args: Record<string, string>): Promise<Invocation>;
   /** Acknowledges the interaction (platforms that acknowledge on receipt do nothing). */
@@ -64,8 +65,6 @@ export interface ChatAdapter<C, M> {
   postIn(channelId: string, r: Reply): Promise<Posted<M>>;
   /** Replaces a posted message with `r`. */
   edit(m: M, r: Reply, note?: string): Promise<void>;
-  /** A thread on the message for a run's output (the adapter falls back to the channel). */
-  thread(m: Posted<M>, title: string): Promise<{ sink: MessageSink; threadId: string | null }>;
   /** Optional: a reply only the interaction's user sees. Fallback: the reply in the channel. */
   ephemeral?(ctx: C, r: Reply): Promise<void>;
   /**
@@ -75,6 +74,27 @@ export interface ChatAdapter<C, M> {
   closePrompt?(ctx: C, note: string): Promise<void>;
   /** Optional: removes the dead buttons of the clicked message. Fallback: they stay (a click is answered as stale). */
   dropButtons?(ctx: C): Promise<void>;
+}
+
+/** A platform that edits messages (Discord, Slack): a run's output goes into a thread, post-then-edit. */
+export interface ChatAdapter<C, M> extends ChatAdapterCore<C, M> {
+  /** Limits and markup of streamed run output. */
+  readonly stream: Omit<StreamOptions, 'logger'>;
+  /** A thread on the message for a run's output (the adapter falls back to the channel). */
+  thread(m: Posted<M>, title: string): Promise<{ sink: MessageSink; threadId: string | null }>;
+}
+
+/**
+ * A platform that only appends (the console's terminal): a run's output is written line by line
+ * as it comes, then `summary(end)`; resolves to how the run ended.
+ */
+export interface AppendOnlyAdapter<C, M> extends ChatAdapterCore<C, M> {
+  appendRun(
+    posted: Posted<M>,
+    opId: string,
+    events: AsyncIterable<RunEvent>,
+    summary: (end: RunEndEvent) => string,
+  ): Promise<RunEndEvent>;
 }
 
 /** What the session needs from main.ts (a part of SurfaceDeps). */
@@ -110,7 +130,7 @@ export class ChatSession<C, M> {
 
   constructor(
     private readonly deps: SessionDeps,
-    private readonly adapter: ChatAdapter<C, M>,
+    private readonly adapter: ChatAdapter<C, M> | AppendOnlyAdapter<C, M>,
   ) {}
 
   /** A typed command: parsed and authorised once; the acknowledgement is private when the answer is. */
@@ -220,12 +240,36 @@ export class ChatSession<C, M> {
   }
 
   private async runStream(posted: Posted<M>, r: Reply, opId: string, who: string, note?: string) {
-    const { services, runLog } = this.deps;
+    const { services } = this.deps;
     const a = this.adapter;
     // Subscribe at once: the hub replays from the start, and reading never waits for the chat.
     const events = services.runner.events(opId);
-    const { sink, threadId } = await a.thread(posted, r.title);
     const op = services.operations.get(opId);
+    const summary = (end: RunEndEvent) => renderRunSummary(opId, end, op?.requestedBy.name ?? who);
+    const end =
+      'appendRun' in a
+        ? await a.appendRun(posted, opId, events, summary)
+        : await this.streamThread(a, posted, r, opId, events, summary);
+    // The run's first message says how it ended; its Cancel button is gone.
+    await a
+      .edit(posted.handle, finishedRunReply(r, end), note)
+      .catch((e) =>
+        this.log().warn({ err: describeError(e), operation: opId }, 'could not update the run message'),
+      );
+  }
+
+  /** A run's output in a thread on its message, post-then-edit; the thread is recorded with the operation. */
+  private async streamThread(
+    a: ChatAdapter<C, M>,
+    posted: Posted<M>,
+    r: Reply,
+    opId: string,
+    events: AsyncIterable<RunEvent>,
+    summary: (end: RunEndEvent) => string,
+  ): Promise<RunEndEvent> {
+    const { services, runLog } = this.deps;
+    const op = services.operations.get(opId);
+    const { sink, threadId } = await a.thread(posted, r.title);
     try {
       services.operations.update(opId, {
         output: { platform: a.platform, channelId: posted.channelId, threadId, messageId: posted.messageId },
@@ -238,7 +282,7 @@ export class ChatSession<C, M> {
       sink,
       { ...a.stream, logger: this.log() },
       {
-        summary: (end) => renderRunSummary(opId, end, op?.requestedBy.name ?? who),
+        summary,
         readLog: async () => {
           const path = services.operations.get(opId)?.logPath ?? op?.logPath;
           if (!path) throw new Error(`no log for ${opId}`);
@@ -247,11 +291,6 @@ export class ChatSession<C, M> {
         filename: `${opId}.log`,
       },
     );
-    // The run's first message says how it ended; its Cancel button is gone.
-    await a
-      .edit(posted.handle, finishedRunReply(r, report.end), note)
-      .catch((e) =>
-        this.log().warn({ err: describeError(e), operation: opId }, 'could not update the run message'),
-      );
+    return report.end;
   }
 }

@@ -1,10 +1,8 @@
 /**
  * Ports for Docker: `Engine` (one Docker host), `Compose` (the compose CLI) and `HostRegistry`
- * (named engines, site lookup across hosts). Types only; implementations live in src/docker.
+ * (named engines). Types only; implementations live in src/docker.
  * Nothing here ever carries a container's environment (`Config.Env`): it may hold secrets.
  */
-import type { SiteRef } from './command.js';
-import type { Result } from './result.js';
 
 /** Docker's own container state (`State.Status`). */
 export type ContainerState = 'running' | 'exited' | 'restarting' | 'paused' | 'created' | 'dead' | 'removing';
@@ -273,12 +271,6 @@ export interface Compose {
   ): Promise<{ exitCode: number }>;
 }
 
-/** Why a site reference did not resolve to exactly one site. */
-export type ResolveError =
-  | { kind: 'unknown-host'; host: string; known: string[] }
-  | { kind: 'ambiguous'; name: string; hosts: string[] }
-  | { kind: 'not-found'; name: string; host: string | null; unreachable: string[] };
-
 /** The configured engines by name, and site lookup across them. */
 export interface HostRegistry {
   /** Host names in configuration order. */
@@ -289,6 +281,4 @@ export interface HostRegistry {
   composeEnv(host: string): Record<string, string>;
   /** The host whose engine runs the SITES_ROOT folders (provisioning targets it). */
   sitesRootHost(): string;
-  /** Finds the one site `ref` names; `host: null` searches every host. */
-  resolve(ref: SiteRef): Promise<Result<{ engine: Engine; site: SiteInfo }, ResolveError>>;
 }

@@ -1,14 +1,15 @@
 /**
  * The Docker hosts registry: parses DOCKER_HOSTS (`local=unix:///var/run/docker.sock,
- * nas=tcp://10.0.0.5:2376,edge=ssh://deploy@edge`) into named DockerodeEngine instances and
- * resolves a site reference `{host|null, name}` to exactly one engine.
+ * nas=tcp://10.0.0.5:2376,edge=ssh://deploy@edge`) into named DockerodeEngine instances, each
+ * behind the site scope. Which site a user's `host/site` names is decided in one place,
+ * `findSite` in ../services.ts.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
-import { NAME_RE, type SiteRef } from '../core/command.js';
+import { NAME_RE } from '../core/command.js';
 import { HOST_ANSWER_MS, settleWithin } from '../core/deadline.js';
-import type { Compose, Engine, HostRegistry, ResolveError, SiteInfo } from '../core/engine.js';
+import type { Compose, Engine, HostRegistry, SiteInfo } from '../core/engine.js';
 import { describeError, isSiteFlowError, SiteFlowError } from '../core/errors.js';
 import { isLoopbackHost } from '../core/net.js';
 import type { Logger } from '../core/ports.js';
@@ -443,44 +444,6 @@ export class Hosts implements HostRegistry {
     return { ...(this.composeEnvs.get(host) ?? {}) };
   }
 
-  async resolve(ref: SiteRef): Promise<Result<{ engine: Engine; site: SiteInfo }, ResolveError>> {
-    if (ref.host !== null) {
-      const engine = this.byName.get(ref.host);
-      if (!engine) return err({ kind: 'unknown-host', host: ref.host, known: this.names() });
-      const site = await engine.site(ref.name);
-      return site
-        ? ok({ engine, site })
-        : err({ kind: 'not-found', name: ref.name, host: ref.host, unreachable: [] });
-    }
-    const engines = this.all();
-    if (engines.length === 1) {
-      const engine = engines[0]!;
-      const site = await engine.site(ref.name);
-      return site
-        ? ok({ engine, site })
-        : err({ kind: 'not-found', name: ref.name, host: null, unreachable: [] });
-    }
-    // Each host gets HOST_ANSWER_MS: a hung one is reported as not reachable, never waited on.
-    const settled = await settleWithin(engines, HOST_ANSWER_MS, (engine) => engine.site(ref.name));
-    const results = settled.map((r, i) => {
-      const engine = engines[i]!;
-      // A bad name fails the same way on every host: that is the caller's problem, not a host's.
-      if (r.status === 'failed' && isSiteFlowError(r.error, 'INPUT_')) throw r.error;
-      return { engine, site: r.status === 'ok' ? r.value : null, failed: r.status !== 'ok' };
-    });
-    const found = results.filter((r) => r.site !== null);
-    if (found.length > 1)
-      return err({ kind: 'ambiguous', name: ref.name, hosts: found.map((r) => r.engine.name) });
-    const one = found[0];
-    if (one?.site) return ok({ engine: one.engine, site: one.site });
-    return err({
-      kind: 'not-found',
-      name: ref.name,
-      host: null,
-      unreachable: results.filter((r) => r.failed).map((r) => r.engine.name),
-    });
-  }
-
   /**
    * Sites of every host; a host that fails, or does not answer within `answerMs` (default
    * HOST_ANSWER_MS), is reported (code DOCKER_TIMEOUT for the latter), not fatal.
@@ -503,20 +466,5 @@ export class Hosts implements HostRegistry {
         });
     });
     return { sites, failures };
-  }
-}
-
-/** A human sentence for a resolve error, naming the way out. */
-export function describeResolveError(e: ResolveError): string {
-  switch (e.kind) {
-    case 'unknown-host':
-      return `Unknown host "${e.host}". Hosts: ${e.known.join(', ')}.`;
-    case 'ambiguous':
-      return `Site "${e.name}" exists on several hosts (${e.hosts.join(', ')}); say which, e.g. ${e.hosts[0]}/${e.name}.`;
-    case 'not-found': {
-      const where = e.host ? ` on ${e.host}` : '';
-      const down = e.unreachable.length ? ` (not reachable: ${e.unreachable.join(', ')})` : '';
-      return `No site "${e.name}"${where}${down}.`;
-    }
   }
 }

@@ -1,56 +1,67 @@
 /**
- * The console chat surface: a local REPL that behaves like a chat channel. It is used
- * when no Discord/Slack credentials are set and stdin is a terminal, and by tests
- * through plain streams. Lines are parsed like Slack's umbrella command:
- * `/restart blog web` or `/audit site:blog limit:5`.
+ * The console chat surface: a local REPL that behaves like a chat channel. It is used when no
+ * Discord/Slack credentials are set and stdin is a terminal, and by tests through plain streams.
+ * Every typed line goes through the same chat session as Discord and Slack (../session.ts):
+ * parsed and authorised once, answered, its run followed to the end; the console adapter
+ * (./console-adapter.ts) only turns lines into invocations and replies into lines.
  */
 import { createInterface, type Interface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import type { Invocation, Reply } from '../../core/command.js';
-import { readCommandLine } from '../../core/command-line.js';
-import type { CommandRegistry, Dispatcher } from '../../core/dispatch.js';
+import type { Reply } from '../../core/command.js';
 import type { Clock } from '../../core/ports.js';
-import type { RunEvent } from '../../core/run-events.js';
-import { renderRunEvent, renderRunSummary } from '../render-run.js';
-import { renderReplyText } from '../render-text.js';
-import { actionHints } from '../reply-actions.js';
+import { ChatSession, type SessionDeps } from '../session.js';
+import { ConsoleAdapter, type ConsoleCtx } from './console-adapter.js';
 
-/** Source of a run's live events (the action runner's hub). */
-export interface RunEventSource {
-  events(operationId: string): AsyncIterable<RunEvent>;
-}
-
-/** What the console surface needs. */
-export interface ConsoleDeps {
+/** What the console surface needs: the session's parts, and the terminal. */
+export interface ConsoleDeps extends SessionDeps {
   input: Readable;
   output: Writable;
-  dispatcher: Dispatcher<unknown>;
-  registry: CommandRegistry<unknown>;
   clock: Clock;
   user: string;
-  runs?: RunEventSource;
-  /** Show a prompt (interactive terminals only). */
+  /** Show a prompt and complete on Tab (interactive terminals only). */
   prompt?: boolean;
 }
 
 /** A local REPL chat surface. */
 export class ConsoleSurface {
   private rl: Interface | null = null;
-  private readonly streaming = new Set<Promise<void>>();
+  private readonly adapter: ConsoleAdapter;
+  private readonly session: ChatSession<ConsoleCtx, number>;
   private closedResolve!: () => void;
-  /** Resolves when the input ends or `close()` is called. */
+  /** Resolves when the input ends or `close()` is called, and every run it followed has ended. */
   readonly closed = new Promise<void>((r) => {
     this.closedResolve = r;
   });
 
-  constructor(private readonly deps: ConsoleDeps) {}
+  constructor(private readonly deps: ConsoleDeps) {
+    this.adapter = new ConsoleAdapter(deps);
+    this.session = new ChatSession(
+      { ...deps, logger: deps.logger.child({ surface: 'console' }) },
+      this.adapter,
+    );
+  }
 
   /** Starts reading lines. */
   start(): void {
     const { input, output } = this.deps;
-    this.rl = createInterface({ input, output, terminal: this.deps.prompt === true });
+    const terminal = this.deps.prompt === true;
+    this.rl = createInterface({
+      input,
+      output,
+      terminal,
+      ...(terminal
+        ? {
+            completer: (line: string, done: (e: Error | null, r?: [string[], string]) => void) => {
+              this.complete(line).then(
+                (r) => done(null, r),
+                () => done(null, [[], line]),
+              );
+            },
+          }
+        : {}),
+    });
     this.rl.setPrompt('siteflow> ');
-    this.print(`SiteFlow console: you are "${this.deps.user}". Type /help, or exit to quit.`);
+    this.adapter.print(`SiteFlow console: you are "${this.deps.user}". Type /help, or exit to quit.`);
     this.prompt();
     // Lines are handled one after another so output stays in order; runs stream in the background.
     let chain = Promise.resolve();
@@ -58,11 +69,11 @@ export class ConsoleSurface {
       // One failing line must not stop the console: report it and go on with the next.
       chain = chain
         .then(() => this.handle(line))
-        .catch((e) => this.print(`✗ ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`))
+        .catch((e) => this.adapter.print(`✗ ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`))
         .then(() => this.prompt());
     });
     this.rl.on('close', () => {
-      void chain.then(() => Promise.all(this.streaming)).then(() => this.closedResolve());
+      void chain.then(() => this.session.idle()).then(() => this.closedResolve());
     });
   }
 
@@ -72,7 +83,7 @@ export class ConsoleSurface {
 
   /** Prints a notice from SiteFlow itself (e.g. the Docker engine went away). */
   notice(text: string): void {
-    this.print(`» ${text}`);
+    this.adapter.print(`» ${text}`);
     this.prompt();
   }
 
@@ -89,42 +100,27 @@ export class ConsoleSurface {
       this.close();
       return;
     }
-    const read = readCommandLine(text, (name) => this.deps.registry.get(name));
-    const inv: Invocation = {
-      platform: 'console',
-      user: { id: this.deps.user, name: this.deps.user, roles: [] },
-      channelId: 'console',
-      command: read.command,
-      args: read.args,
-      receivedAt: this.deps.clock.now(),
-    };
-    const r = await this.deps.dispatcher.dispatch(inv, read.problems ? { problems: read.problems } : {});
-    this.show(r);
+    const read = this.adapter.read(text);
+    const ctx = { line: text };
+    await this.session.command(
+      ctx,
+      await this.adapter.invocation(ctx, read.command, read.args),
+      read.problems,
+    );
   }
 
-  /** Prints a reply and streams its run, if it started one (typed commands and scheduled runs alike). */
-  show(r: Reply): void {
-    const hints = actionHints(r);
-    const shown = renderReplyText(r, this.deps.clock.now());
-    this.print(hints ? `${shown}\n${hints}` : shown);
-    if (r.operationId && this.deps.runs) {
-      const p = this.stream(r.operationId)
-        .catch((e) =>
-          this.print(`✗ output of ${r.operationId} stopped: ${e instanceof Error ? e.message : String(e)}`),
-        )
-        .finally(() => this.streaming.delete(p));
-      this.streaming.add(p);
-    }
+  /** Prints a reply no line asked for (a scheduled run) and follows its run. */
+  announce(r: Reply): Promise<void> {
+    return this.session.announce('console', r);
   }
 
-  private async stream(opId: string): Promise<void> {
-    for await (const ev of this.deps.runs!.events(opId)) {
-      if (ev.type === 'end') this.print(renderRunSummary(opId, ev));
-      else this.print(renderRunEvent(ev));
-    }
+  /** Tab completion of a partly typed line (see ConsoleAdapter.completeLine). */
+  complete(line: string): Promise<[string[], string]> {
+    return this.adapter.completeLine(line, this.session);
   }
 
-  private print(s: string): void {
-    this.deps.output.write(`${s}\n`);
+  /** Resolves once every run followed so far has finished. */
+  idle(): Promise<void> {
+    return this.session.idle();
   }
 }

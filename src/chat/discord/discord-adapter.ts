@@ -1,37 +1,54 @@
 /**
- * The Discord adapter of the chat session: translation only. An interaction comes in
- * (slash command or button); deferred answers, edits, follow-ups, threads and uploads go out,
- * within Discord's limits (2000 characters a message, 5 buttons a row, 80 a label, 100 a
- * thread name). Every flow (what to answer, when, to whom) is in ../session.ts.
+ * The Discord adapter of the chat session: translation only, both ways. Interactions come in
+ * (slash commands, buttons, autocomplete; from served guilds only) and become invocations,
+ * clicks and completion requests for the session; deferred answers, edits, follow-ups, threads
+ * and uploads go out, within Discord's limits (2000 characters a message, 25 choices, 100 a
+ * thread name). Every flow (what to answer, when, to whom) is in ../session.ts; the connection
+ * (login, command registration) is in ./discord-surface.ts.
  */
 import {
-  ActionRowBuilder,
-  ButtonBuilder,
+  type AutocompleteInteraction,
   type ButtonInteraction,
-  ButtonStyle,
   type ChatInputCommandInteraction,
   type Client,
+  Events,
   type GuildMember,
   type Interaction,
   type InteractionEditReplyOptions,
   type Message,
   MessageFlags,
 } from 'discord.js';
+import { parseAlertCustomId } from '../../core/alerts.js';
 import type { ChatUser, Invocation, Reply } from '../../core/command.js';
 import { describeError, SiteFlowError } from '../../core/errors.js';
 import type { Clock, Logger } from '../../core/ports.js';
-import { shownActions } from '../reply-actions.js';
-import type { AckMode, ChatAdapter, Posted } from '../session.js';
+import { ACTION_PREFIX } from '../reply-actions.js';
+import type { AckMode, ChatAdapter, ChatSession, Click, Posted } from '../session.js';
 import type { StreamOptions } from '../stream/thread-streamer.js';
 import { DEFAULT_ATTACHMENT_LIMIT, type DiscordSendable, DiscordThreadSink } from './discord-sink.js';
-import { clamp, codeBlock, DISCORD_MAX_CONTENT, renderDiscordReply } from './render-discord.js';
-
-/** Prefix of the custom ids of confirmation buttons: `sf:confirm:<id>:yes|no`. */
-export const CONFIRM_PREFIX = 'sf:confirm:';
-/** A confirmation button's custom id. */
-export const CONFIRM_RE = /^sf:confirm:(cf_[0-9a-f]{16}):(yes|no)$/;
+import {
+  CONFIRM_RE,
+  clamp,
+  codeBlock,
+  componentsOf,
+  DISCORD_MAX_CONTENT,
+  renderDiscordReply,
+  withNote,
+} from './render-discord.js';
 
 const noMentions = { parse: [] as [] };
+
+/** What the adapter needs besides the client. */
+export interface DiscordAdapterDeps {
+  clock: Clock;
+  logger: Logger;
+  /** The guilds SiteFlow serves; anything else gets a refusal that names nothing. */
+  guilds: ReadonlySet<string>;
+  /** Audits a refusal and gives its reply (the dispatcher's `refuse`). */
+  refuse(inv: Invocation, reason: string, details: Record<string, unknown>): Reply;
+  /** Least time between two writes of a run's progress message, and messages before a live tail. */
+  stream: { minIntervalMs: number; maxMessages: number };
+}
 
 /** One interaction being answered, and how it was acknowledged so far. */
 export interface DiscordCtx {
@@ -76,14 +93,67 @@ export class DiscordAdapter implements ChatAdapter<DiscordCtx, Message> {
   readonly stream: Omit<StreamOptions, 'logger'>;
   private acksInFlight = 0;
   private readonly ackWaiters: Array<() => void> = [];
+  private client: Client | null = null;
+  private stopping = false;
+  private readonly clock: Clock;
+  private readonly log: Logger;
 
-  constructor(
-    private readonly client: () => Client | null,
-    private readonly clock: Clock,
-    private readonly log: Logger,
-    stream: { minIntervalMs: number; maxMessages: number },
-  ) {
-    this.stream = { maxChars: DISCORD_MAX_CONTENT, wrap: codeBlock, ...stream };
+  constructor(private readonly deps: DiscordAdapterDeps) {
+    this.clock = deps.clock;
+    this.log = deps.logger;
+    this.stream = { maxChars: DISCORD_MAX_CONTENT, wrap: codeBlock, ...deps.stream };
+  }
+
+  /** Hands the client's interactions to `session` (before login, so none is missed). */
+  listen(client: Client, session: ChatSession<DiscordCtx, Message>): void {
+    this.client = client;
+    this.stopping = false;
+    client.on(Events.InteractionCreate, (i) => {
+      void this.onInteraction(i, session);
+    });
+  }
+
+  /** Takes no more interactions (shutdown); replies and run summaries already under way still go out. */
+  stop(): void {
+    this.stopping = true;
+  }
+
+  /** One interaction in: a refusal outside the served guilds, else a command, completion or click. */
+  private async onInteraction(i: Interaction, session: ChatSession<DiscordCtx, Message>): Promise<void> {
+    if (this.stopping) return;
+    try {
+      if (!i.guildId || !this.deps.guilds.has(i.guildId)) await this.refuse(i);
+      else if (i.isChatInputCommand())
+        await session.command({ i, acked: null }, discordInvocation(i, this.clock, i.commandName, argsOf(i)));
+      else if (i.isAutocomplete()) await this.complete(i, session);
+      else if (i.isButton()) await session.click({ i, acked: null }, clickOf(i.customId));
+    } catch (e) {
+      this.log.warn({ err: describeError(e), interaction: i.id }, 'interaction handling failed');
+    }
+  }
+
+  /** An interaction from another server or a DM: a private refusal that names nothing, audited. */
+  private async refuse(i: Interaction): Promise<void> {
+    const command = i.isCommand() || i.isAutocomplete() ? i.commandName : i.isButton() ? 'button' : '';
+    const r = this.deps.refuse(discordInvocation(i, this.clock, command, {}), i.guildId ? 'guild' : 'dm', {
+      guild: i.guildId ?? null,
+    });
+    if (i.isAutocomplete()) await i.respond([]);
+    else if (i.isRepliable()) await i.reply({ content: r.title, flags: MessageFlags.Ephemeral });
+  }
+
+  /** Autocomplete: the focused option's candidates, as many as Discord shows (25, 1–100 characters). */
+  private async complete(i: AutocompleteInteraction, session: ChatSession<DiscordCtx, Message>) {
+    const focused = i.options.getFocused(true);
+    const args: Record<string, string> = {};
+    for (const o of i.options.data) if (o.value !== undefined && !o.focused) args[o.name] = String(o.value);
+    const names = await session.complete(i.commandName, focused.name, String(focused.value ?? ''), args);
+    await i.respond(
+      names
+        .filter((n) => n.length >= 1 && n.length <= 100)
+        .slice(0, 25)
+        .map((n) => ({ name: n, value: n })),
+    );
   }
 
   async invocation(ctx: DiscordCtx, command: string, args: Record<string, string>): Promise<Invocation> {
@@ -140,7 +210,7 @@ export class DiscordAdapter implements ChatAdapter<DiscordCtx, Message> {
   }
 
   async postIn(channelId: string, r: Reply): Promise<Posted<Message>> {
-    const ch = await this.client()?.channels.fetch(channelId);
+    const ch = await this.client?.channels.fetch(channelId);
     if (!ch?.isSendable()) throw new SiteFlowError('DISCORD_CHANNEL', `cannot post in channel ${channelId}`);
     const { messages, embeds } = renderDiscordReply(r);
     const m = await ch.send({
@@ -173,7 +243,7 @@ export class DiscordAdapter implements ChatAdapter<DiscordCtx, Message> {
       return { sink: new DiscordThreadSink(t, DEFAULT_ATTACHMENT_LIMIT), threadId: t.id };
     } catch (e) {
       this.log.warn({ err: describeError(e) }, 'could not start a thread; streaming into the channel');
-      const ch = await this.client()?.channels.fetch(message.channelId);
+      const ch = await this.client?.channels.fetch(message.channelId);
       if (ch?.isSendable() && 'messages' in ch)
         return { sink: new DiscordThreadSink(ch as unknown as DiscordSendable), threadId: null };
       throw e;
@@ -226,7 +296,7 @@ export class DiscordAdapter implements ChatAdapter<DiscordCtx, Message> {
     try {
       message = await i.editReply(first);
     } catch (e) {
-      const ch = r.operationId && i.channelId ? await this.client()?.channels.fetch(i.channelId) : null;
+      const ch = r.operationId && i.channelId ? await this.client?.channels.fetch(i.channelId) : null;
       if (!ch?.isSendable()) throw e;
       this.log.warn(
         { err: describeError(e), operation: r.operationId },
@@ -245,40 +315,19 @@ export class DiscordAdapter implements ChatAdapter<DiscordCtx, Message> {
   }
 }
 
-/** The first message's content with the `-# note` line under it, within Discord's limit. */
-function withNote(content: string, note?: string): string {
-  if (!note) return content;
-  const line = `\n-# ${note}`;
-  return clamp(content, DISCORD_MAX_CONTENT - line.length) + line;
+/** The options of a slash command as raw strings. */
+function argsOf(i: ChatInputCommandInteraction): Record<string, string> {
+  const args: Record<string, string> = {};
+  for (const o of i.options.data)
+    if (o.value !== undefined && o.value !== null) args[o.name] = String(o.value);
+  return args;
 }
 
-/** The button rows of a reply: its confirmation, then its actions (Cancel, links). */
-function componentsOf(r: Reply): ActionRowBuilder<ButtonBuilder>[] {
-  const rows = r.confirm ? [confirmRow(r.confirm.id, r.confirm.confirmLabel)] : [];
-  const buttons = shownActions(r)
-    .slice(0, 5)
-    .map((a) =>
-      'url' in a
-        ? new ButtonBuilder().setURL(a.url).setLabel(clamp(a.label, 80)).setStyle(ButtonStyle.Link)
-        : new ButtonBuilder()
-            .setCustomId(a.id)
-            .setLabel(clamp(a.label, 80))
-            .setStyle(a.danger ? ButtonStyle.Danger : ButtonStyle.Secondary),
-    );
-  if (buttons.length > 0) rows.push(new ActionRowBuilder<ButtonBuilder>().addComponents(...buttons));
-  return rows;
-}
-
-/** The Confirm / Cancel buttons of a confirmation request. */
-export function confirmRow(id: string, label: string): ActionRowBuilder<ButtonBuilder> {
-  return new ActionRowBuilder<ButtonBuilder>().addComponents(
-    new ButtonBuilder()
-      .setCustomId(`${CONFIRM_PREFIX}${id}:yes`)
-      .setLabel(clamp(label || 'Confirm', 80))
-      .setStyle(ButtonStyle.Danger),
-    new ButtonBuilder()
-      .setCustomId(`${CONFIRM_PREFIX}${id}:no`)
-      .setLabel('Cancel')
-      .setStyle(ButtonStyle.Secondary),
-  );
+/** What a button's custom id asks for. */
+function clickOf(customId: string): Click {
+  const alert = parseAlertCustomId(customId);
+  if (alert) return { kind: 'alert', alertId: alert.alertId, action: alert.action };
+  if (customId.startsWith(ACTION_PREFIX)) return { kind: 'command', id: customId };
+  const m = CONFIRM_RE.exec(customId);
+  return m ? { kind: 'confirm', id: m[1]!, answer: m[2] as 'yes' | 'no' } : { kind: 'foreign' };
 }

@@ -1,29 +1,16 @@
 /**
  * The Discord chat surface (discord.js 14, gateway + REST v10): the connection, the slash
- * command registration (generated from the command declarations), the guild check and the
- * interaction listener. Commands, clicks and autocomplete are handed to the chat session
- * (../session.ts) through the Discord adapter (./discord-adapter.ts).
+ * command registration (generated from the command declarations), the alert channel and the
+ * scheduled-run output. Interactions are not handled here: the Discord adapter
+ * (./discord-adapter.ts) listens on the client and hands them to the chat session (../session.ts).
  */
-import {
-  type AutocompleteInteraction,
-  type ButtonInteraction,
-  type ChatInputCommandInteraction,
-  Client,
-  Events,
-  GatewayIntentBits,
-  type Interaction,
-  type Message,
-  MessageFlags,
-  Routes,
-} from 'discord.js';
-import { parseAlertCustomId } from '../../core/alerts.js';
+import { Client, Events, GatewayIntentBits, type Message, Routes } from 'discord.js';
 import { describeError, SiteFlowError } from '../../core/errors.js';
 import type { Logger } from '../../core/ports.js';
-import { ACTION_PREFIX } from '../reply-actions.js';
-import { ChatSession, type Click } from '../session.js';
+import { ChatSession } from '../session.js';
 import type { ChatSurface, SurfaceDeps } from '../surface.js';
 import { commandsJson } from './command-json.js';
-import { CONFIRM_RE, DiscordAdapter, type DiscordCtx, discordInvocation } from './discord-adapter.js';
+import { DiscordAdapter, type DiscordCtx } from './discord-adapter.js';
 import { DiscordAlertChannel } from './discord-alert-channel.js';
 
 /** Tunables (tests and benches shorten them). */
@@ -56,8 +43,8 @@ export class DiscordSurface implements ChatSurface {
   private readonly session: ChatSession<DiscordCtx, Message>;
   private readonly log: Logger;
   private readonly opts: Required<DiscordSurfaceOptions>;
-  private stopping = false;
   private readonly guilds: ReadonlySet<string>;
+  private readonly adapter: DiscordAdapter;
 
   constructor(
     private readonly deps: SurfaceDeps,
@@ -71,10 +58,16 @@ export class DiscordSurface implements ChatSurface {
       autocompleteTimeoutMs: opts.autocompleteTimeoutMs ?? 2000,
     };
     this.guilds = new Set(discordAllowedGuilds(deps.config));
-    const adapter = new DiscordAdapter(() => this.client, deps.clock, this.log, this.opts);
+    this.adapter = new DiscordAdapter({
+      clock: deps.clock,
+      logger: this.log,
+      guilds: this.guilds,
+      refuse: (inv, reason, details) => deps.dispatcher.refuse(inv, reason, details),
+      stream: { minIntervalMs: this.opts.minIntervalMs, maxMessages: this.opts.maxMessages },
+    });
     this.session = new ChatSession(
       { ...deps, logger: this.log, completionTimeoutMs: this.opts.autocompleteTimeoutMs },
-      adapter,
+      this.adapter,
     );
   }
 
@@ -101,9 +94,7 @@ export class DiscordSurface implements ChatSurface {
       allowedMentions: noMentions,
     });
     this.client = client;
-    client.on(Events.InteractionCreate, (i) => {
-      void this.onInteraction(i);
-    });
+    this.adapter.listen(client, this.session);
     client.on(Events.Error, (e) => this.log.warn({ err: describeError(e) }, 'discord client error'));
     client.on(Events.ShardDisconnect, (_e, shard) =>
       this.log.warn({ shard }, 'discord gateway disconnected'),
@@ -186,7 +177,7 @@ export class DiscordSurface implements ChatSurface {
   }
 
   async stop(): Promise<void> {
-    this.stopping = true;
+    this.adapter.stop();
     // Runs are finished or cancelled by now (main stops the runner first); let their summaries go out.
     await this.session.settle();
     await this.client?.destroy();
@@ -197,64 +188,4 @@ export class DiscordSurface implements ChatSurface {
   idle(): Promise<void> {
     return this.session.idle();
   }
-
-  private async onInteraction(i: Interaction): Promise<void> {
-    if (this.stopping) return;
-    try {
-      if (!i.guildId || !this.guilds.has(i.guildId)) await this.refuse(i);
-      else if (i.isChatInputCommand()) await this.onCommand(i);
-      else if (i.isAutocomplete()) await this.onAutocomplete(i);
-      else if (i.isButton()) await this.onButton(i);
-    } catch (e) {
-      this.log.warn({ err: describeError(e), interaction: i.id }, 'interaction handling failed');
-    }
-  }
-
-  /** An interaction from another server or a DM: a private refusal that names nothing, audited. */
-  private async refuse(i: Interaction): Promise<void> {
-    const command = i.isCommand() || i.isAutocomplete() ? i.commandName : i.isButton() ? 'button' : '';
-    const r = this.deps.dispatcher.refuse(
-      discordInvocation(i, this.deps.clock, command, {}),
-      i.guildId ? 'guild' : 'dm',
-      { guild: i.guildId ?? null },
-    );
-    if (i.isAutocomplete()) await i.respond([]);
-    else if (i.isRepliable()) await i.reply({ content: r.title, flags: MessageFlags.Ephemeral });
-  }
-
-  private async onCommand(i: ChatInputCommandInteraction): Promise<void> {
-    const args: Record<string, string> = {};
-    for (const o of i.options.data)
-      if (o.value !== undefined && o.value !== null) args[o.name] = String(o.value);
-    await this.session.command(
-      { i, acked: null },
-      discordInvocation(i, this.deps.clock, i.commandName, args),
-    );
-  }
-
-  private async onButton(i: ButtonInteraction): Promise<void> {
-    await this.session.click({ i, acked: null }, clickOf(i.customId));
-  }
-
-  private async onAutocomplete(i: AutocompleteInteraction): Promise<void> {
-    const focused = i.options.getFocused(true);
-    const args: Record<string, string> = {};
-    for (const o of i.options.data) if (o.value !== undefined && !o.focused) args[o.name] = String(o.value);
-    const names = await this.session.complete(i.commandName, focused.name, String(focused.value ?? ''), args);
-    await i.respond(
-      names
-        .filter((n) => n.length >= 1 && n.length <= 100)
-        .slice(0, 25)
-        .map((n) => ({ name: n, value: n })),
-    );
-  }
-}
-
-/** What a button's custom id asks for. */
-function clickOf(customId: string): Click {
-  const alert = parseAlertCustomId(customId);
-  if (alert) return { kind: 'alert', alertId: alert.alertId, action: alert.action };
-  if (customId.startsWith(ACTION_PREFIX)) return { kind: 'command', id: customId };
-  const m = CONFIRM_RE.exec(customId);
-  return m ? { kind: 'confirm', id: m[1]!, answer: m[2] as 'yes' | 'no' } : { kind: 'foreign' };
 }

@@ -1,12 +1,14 @@
 /**
  * Renders a platform-neutral Reply as Discord messages: markdown content with tables and
  * code as code blocks, split at line boundaries so no message exceeds 2000 characters.
- * A reply too long for a few messages is shortened and attached whole as a text file.
+ * A reply too long for a few messages is shortened and attached whole as a text file. Its
+ * confirmation and actions become button rows (5 a row, 80 characters a label).
  */
-import { type APIEmbed, escapeMarkdown } from 'discord.js';
+import { ActionRowBuilder, type APIEmbed, ButtonBuilder, ButtonStyle, escapeMarkdown } from 'discord.js';
 import type { Block, Reply, ReplyStatus } from '../../core/command.js';
 import { discordStamps } from '../../core/format.js';
 import { renderBlock, renderReplyText } from '../render-text.js';
+import { shownActions } from '../reply-actions.js';
 
 /** Discord's limit on message content. */
 export const DISCORD_MAX_CONTENT = 2000;
@@ -183,4 +185,47 @@ export function clamp(s: string, n = DISCORD_MAX_CONTENT): string {
 
 function uncard(b: Block): Block {
   return b.kind === 'table' && b.cards ? { ...b, cards: false } : b;
+}
+
+/** Prefix of the custom ids of confirmation buttons: `sf:confirm:<id>:yes|no`. */
+export const CONFIRM_PREFIX = 'sf:confirm:';
+/** A confirmation button's custom id. */
+export const CONFIRM_RE = /^sf:confirm:(cf_[0-9a-f]{16}):(yes|no)$/;
+
+/** The first message's content with the `-# note` line under it, within Discord's limit. */
+export function withNote(content: string, note?: string): string {
+  if (!note) return content;
+  const line = `\n-# ${note}`;
+  return clamp(content, DISCORD_MAX_CONTENT - line.length) + line;
+}
+
+/** The button rows of a reply: its confirmation, then its actions (Cancel, links). */
+export function componentsOf(r: Reply): ActionRowBuilder<ButtonBuilder>[] {
+  const rows = r.confirm ? [confirmRow(r.confirm.id, r.confirm.confirmLabel)] : [];
+  const buttons = shownActions(r)
+    .slice(0, 5)
+    .map((a) =>
+      'url' in a
+        ? new ButtonBuilder().setURL(a.url).setLabel(clamp(a.label, 80)).setStyle(ButtonStyle.Link)
+        : new ButtonBuilder()
+            .setCustomId(a.id)
+            .setLabel(clamp(a.label, 80))
+            .setStyle(a.danger ? ButtonStyle.Danger : ButtonStyle.Secondary),
+    );
+  if (buttons.length > 0) rows.push(new ActionRowBuilder<ButtonBuilder>().addComponents(...buttons));
+  return rows;
+}
+
+/** The Confirm / Cancel buttons of a confirmation request. */
+export function confirmRow(id: string, label: string): ActionRowBuilder<ButtonBuilder> {
+  return new ActionRowBuilder<ButtonBuilder>().addComponents(
+    new ButtonBuilder()
+      .setCustomId(`${CONFIRM_PREFIX}${id}:yes`)
+      .setLabel(clamp(label || 'Confirm', 80))
+      .setStyle(ButtonStyle.Danger),
+    new ButtonBuilder()
+      .setCustomId(`${CONFIRM_PREFIX}${id}:no`)
+      .setLabel('Cancel')
+      .setStyle(ButtonStyle.Secondary),
+  );
 }

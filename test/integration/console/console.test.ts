@@ -57,4 +57,14 @@ describe('console surface', () => {
     expect(await driver.type(`/audit ${'x'.repeat(10_000)}`, 'Invalid input')).toContain('too long');
     expect(await driver.type('/audit "unclosed', 'unclosed quote')).toBeTruthy();
   });
+
+  it('completes command names and option values on Tab, through the session’s completions', async () => {
+    const { app } = await start();
+    const c = app.console!;
+    expect(await c.complete('/res')).toEqual([['/restart'], '/res']);
+    expect(await c.complete('/audit status:re')).toEqual([['status:rejected'], 'status:re']);
+    // The second positional option of /audit is `user`: no candidates, no Docker call.
+    expect(await c.complete('/audit blog ')).toEqual([[], '']);
+    expect(await c.complete('/nonsense x')).toEqual([[], 'x']);
+  });
 });

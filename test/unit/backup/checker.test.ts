@@ -45,9 +45,6 @@ function hostsOf(table: Record<string, string[] | 'down'>): HostRegistry {
       }) as unknown as Engine,
     composeEnv: () => ({}),
     sitesRootHost: () => Object.keys(table)[0]!,
-    resolve: async () => {
-      throw new Error('not used');
-    },
   };
 }
 

@@ -7,7 +7,6 @@ import type { Engine, SiteInfo } from '../../../src/core/engine.js';
 import { SiteFlowError } from '../../../src/core/errors.js';
 import {
   composeEnvFor,
-  describeResolveError,
   dockerOptionsFor,
   Hosts,
   parseDockerHosts,
@@ -17,6 +16,7 @@ import {
   tlsFilesFor,
 } from '../../../src/docker/hosts.js';
 import { SshConnection } from '../../../src/docker/ssh-connection.js';
+import { findSite } from '../../../src/services.js';
 
 describe('parseDockerHosts', () => {
   it('defaults to the local socket when unset or blank', () => {
@@ -310,62 +310,66 @@ function fakeEngine(name: string, sites: string[], fail?: string): Engine {
   };
 }
 
-describe('Hosts.resolve', () => {
+describe('findSite over Hosts', () => {
   const hosts = new Hosts([
     fakeEngine('local', ['blog', 'shop']),
     fakeEngine('nas', ['blog', 'photos']),
     fakeEngine('edge', [], 'DOCKER_UNREACHABLE'),
   ]);
+  const find = (host: string | null, name: string) => findSite({ hosts }, { host, name });
+  const problem = (r: Awaited<ReturnType<typeof find>>) =>
+    r.ok ? null : [r.reply.title, ...r.reply.blocks.map((b) => ('text' in b ? b.text : ''))];
 
   it('finds a site that exists on one host only', async () => {
-    const r = await hosts.resolve({ host: null, name: 'photos' });
-    expect(r.ok && [r.value.engine.name, r.value.site.name]).toEqual(['nas', 'photos']);
+    const r = await find(null, 'photos');
+    expect(r.ok && [r.engine.name, r.site.name]).toEqual(['nas', 'photos']);
   });
 
   it('asks for the host when the name exists on several', async () => {
-    const r = await hosts.resolve({ host: null, name: 'blog' });
-    expect(r).toEqual({ ok: false, error: { kind: 'ambiguous', name: 'blog', hosts: ['local', 'nas'] } });
-    if (!r.ok) expect(describeResolveError(r.error)).toMatch(/say which, e\.g\. local\/blog/);
+    const r = await find(null, 'blog');
+    expect(r.ok).toBe(false);
+    expect(problem(r)).toEqual(['"blog" exists on several hosts', 'Say which one: local/blog, nas/blog']);
   });
 
   it('uses the given host', async () => {
-    const r = await hosts.resolve({ host: 'nas', name: 'blog' });
-    expect(r.ok && r.value.engine.name).toBe('nas');
+    const r = await find('nas', 'blog');
+    expect(r.ok && r.engine.name).toBe('nas');
   });
 
   it('reports an unknown host with the known ones', async () => {
-    const r = await hosts.resolve({ host: 'mars', name: 'blog' });
-    expect(r).toEqual({
-      ok: false,
-      error: { kind: 'unknown-host', host: 'mars', known: ['local', 'nas', 'edge'] },
-    });
+    expect(problem(await find('mars', 'blog'))).toEqual([
+      'Unknown host "mars"',
+      'Configured hosts: local, nas, edge',
+    ]);
   });
 
   it('reports not found, naming unreachable hosts', async () => {
-    const r = await hosts.resolve({ host: null, name: 'nope' });
-    expect(r).toEqual({
-      ok: false,
-      error: { kind: 'not-found', name: 'nope', host: null, unreachable: ['edge'] },
-    });
-    if (!r.ok) expect(describeResolveError(r.error)).toBe('No site "nope" (not reachable: edge).');
-    const r2 = await hosts.resolve({ host: 'local', name: 'photos' });
-    expect(r2).toEqual({
-      ok: false,
-      error: { kind: 'not-found', name: 'photos', host: 'local', unreachable: [] },
-    });
+    expect(problem(await find(null, 'nope'))).toEqual([
+      'No site "nope"',
+      'Try /status to list the sites.',
+      'Not reachable right now: edge',
+    ]);
+    expect(problem(await find('local', 'photos'))).toEqual([
+      'No site "local/photos"',
+      'Try /status to list the sites.',
+    ]);
   });
 
   it('throws an invalid name instead of blaming a host', async () => {
-    await expect(hosts.resolve({ host: null, name: 'Bad Name' })).rejects.toMatchObject({
-      code: 'INPUT_INVALID',
-    });
+    await expect(find(null, 'Bad Name')).rejects.toMatchObject({ code: 'INPUT_INVALID' });
   });
 
   it('propagates an unreachable named host', async () => {
-    await expect(hosts.resolve({ host: 'edge', name: 'x' })).rejects.toMatchObject({
-      code: 'DOCKER_UNREACHABLE',
-    });
+    await expect(find('edge', 'x')).rejects.toMatchObject({ code: 'DOCKER_UNREACHABLE' });
   });
+});
+
+describe('Hosts.listAllSites', () => {
+  const hosts = new Hosts([
+    fakeEngine('local', ['blog', 'shop']),
+    fakeEngine('nas', ['blog', 'photos']),
+    fakeEngine('edge', [], 'DOCKER_UNREACHABLE'),
+  ]);
 
   it('lists all sites and reports failing hosts', async () => {
     const all = await hosts.listAllSites();
