@@ -12,6 +12,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { completionSource } from '../../../src/chat/completions.js';
 import {
   type CaddyHandle,
   freePort,
@@ -21,10 +22,11 @@ import {
   TEST_LABEL,
   tempDir,
   testDocker,
+  waitFor,
 } from '../../env/harness.js';
 import { startTestSiteFlow, type TestSiteFlow } from '../../support/siteflow.js';
 import { type SshEdge, startSshEdge } from '../../support/ssh-edge.js';
-import { getVia, PINNED, writeTestTemplates } from '../provision/fixtures.js';
+import { getVia, PINNED, projectFilter, projectObjects, writeTestTemplates } from '../provision/fixtures.js';
 
 const env = inject('siteflowTestEnv');
 let edge: SshEdge;
@@ -35,16 +37,6 @@ let docker: Docker;
 const tag = runId.replace(/[^0-9]/g, '').slice(-10);
 const name = (s: string) => `sp${tag}-${s}`;
 
-const projectFilter = (site: string) => ({ label: [`com.docker.compose.project=${site}`] });
-
-/** Containers, networks and volumes of `site`'s compose project on an engine. */
-async function objects(engine: Docker, site: string) {
-  const containers = await engine.listContainers({ all: true, filters: projectFilter(site) });
-  const networks = await engine.listNetworks({ filters: projectFilter(site) });
-  const volumes = (await engine.listVolumes({ filters: projectFilter(site) })).Volumes ?? [];
-  return { containers: containers.length, networks: networks.length, volumes: volumes.map((v) => v.Name) };
-}
-
 const caddyConfig = async () => (await fetch(`http://${caddy.adminAddress}/config/`)).text();
 
 /** Forwards sshd opened to 127.0.0.1:`port` on edge since `from` (characters into its log). */
@@ -53,6 +45,14 @@ function forwardsTo(port: number, from: number): string[] {
     .slice(from)
     .split('\n')
     .filter((l) => new RegExp(`direct_tcpip: originator .* target 127\\.0\\.0\\.1 port ${port}\\b`).test(l));
+}
+
+/** No folder, snippet, route, container or network of `site` left on edge; only `volumes`. */
+async function expectGoneFromEdge(site: string, domain: string, volumes: string[]): Promise<void> {
+  expect(existsSync(join(edge.root, site))).toBe(false);
+  expect(existsSync(join(caddy.sitesDir, `${site}.caddy`))).toBe(false);
+  expect(await caddyConfig()).not.toContain(domain);
+  expect(await projectObjects(edge.engine.docker, site)).toEqual({ containers: 0, networks: 0, volumes });
 }
 
 const provision = (args: string) =>
@@ -123,7 +123,7 @@ describe('provision and deprovision on edge (busybox httpd + database stand-in)'
     const onEdge = await edge.engine.docker.listContainers({ filters: projectFilter(site) });
     expect(onEdge).toHaveLength(2);
     for (const c of onEdge) expect(c.Labels[TEST_LABEL]).toBe(runId);
-    expect((await objects(docker, site)).containers).toBe(0);
+    expect((await projectObjects(docker, site)).containers).toBe(0);
 
     // Served through edge's Caddy, whose admin API SiteFlow reached by an SSH forward.
     expect(await getVia(caddyPort, domain)).toEqual({
@@ -137,6 +137,33 @@ describe('provision and deprovision on edge (busybox httpd + database stand-in)'
     expect(status).toContain(`edge/${site}`);
   });
 
+  it('the status page, its API, the graph and host autocomplete show edge, reachable, with the site', async () => {
+    type Status = {
+      hosts: Array<{ name: string; reachable: boolean | null; sites: Array<{ name: string }> }>;
+    };
+    const edgeHost = async () =>
+      ((await (await fetch(`${sf.app.webUrl}/api/status`)).json()) as Status).hosts.find(
+        (h) => h.name === 'edge',
+      );
+    await waitFor('edge and its new site on /api/status', async () => {
+      const h = await edgeHost();
+      return h?.reachable === true && h.sites.some((x) => x.name === site);
+    });
+    const page = await (await fetch(`${sf.app.webUrl}/`)).text();
+    expect(page).toMatch(/edge[\s\S]*reachable/);
+    expect(page).toContain(site);
+    const graph = (await (await fetch(`${sf.app.webUrl}/api/graph`)).json()) as {
+      nodes: Array<{ kind: string; key: string; state: string; tone: string }>;
+    };
+    expect(graph.nodes.find((n) => n.kind === 'host' && n.key === 'edge')).toMatchObject({
+      state: 'host · reachable',
+      tone: 'good',
+    });
+    expect(graph.nodes.some((n) => n.kind === 'site' && n.key.includes(site))).toBe(true);
+    const complete = completionSource({ state: sf.app.live, operations: () => [], templates: () => [] });
+    expect(await complete('host', 'ed', {})).toEqual(['edge']);
+  });
+
   it('/deprovision edge/<site> stops it on edge, removes the route there and archives in edge’s tree', async () => {
     const ask = await sf.driver.type(`/deprovision edge/${site}`, /\/confirm (cf_[0-9a-f]{16})/);
     expect(ask).toContain(`Deprovision ${site} on edge`);
@@ -146,14 +173,8 @@ describe('provision and deprovision on edge (busybox httpd + database stand-in)'
     expect(out).toMatch(/Removed the Caddy route/);
     expect(out).toMatch(/Archived .* on host edge and removed the folder/);
 
-    expect(existsSync(join(edge.root, site))).toBe(false);
-    expect(existsSync(join(caddy.sitesDir, `${site}.caddy`))).toBe(false);
-    expect(await caddyConfig()).not.toContain(domain);
-    expect(await objects(edge.engine.docker, site)).toEqual({
-      containers: 0,
-      networks: 0,
-      volumes: [`${site}_db-data`], // kept, as deprovision does without remove-volumes
-    });
+    // Its named volume is kept, as deprovision does without remove-volumes.
+    await expectGoneFromEdge(site, domain, [`${site}_db-data`]);
     const archives = readdirSync(join(edge.root, '.archive')).filter((f) => f.startsWith(`${site}-`));
     expect(archives).toHaveLength(1);
     const archive = join(edge.root, '.archive', archives[0]!);
@@ -177,10 +198,7 @@ describe('a failure on edge mid-provision', () => {
     expect(out).toMatch(/undone: removed .*\.caddy and reloaded Caddy/);
     expect(out).toContain(`undone: removed ${join(edge.root, site)}`);
 
-    expect(existsSync(join(edge.root, site))).toBe(false);
-    expect(existsSync(join(caddy.sitesDir, `${site}.caddy`))).toBe(false);
-    expect(await caddyConfig()).not.toContain(domain);
-    expect(await objects(edge.engine.docker, site)).toEqual({ containers: 0, networks: 0, volumes: [] });
+    await expectGoneFromEdge(site, domain, []);
   });
 
   it('never ran a system ssh', () => {
