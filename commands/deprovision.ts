@@ -1,5 +1,5 @@
 import { opt, reply } from '../src/core/command.js';
-import { siteFolder } from '../src/docker/site-folders.js';
+import { describeError } from '../src/core/errors.js';
 import { deprovisionSite } from '../src/provision/deprovision-site.js';
 import { askConfirmation, defineCommand, startRun } from '../src/services.js';
 
@@ -17,31 +17,47 @@ export default defineCommand({
     const { services } = ctx;
     const p = services.provisioning;
     if (!p) return reply.error('Provisioning is not available', 'SiteFlow was started without templates.');
-    const host = services.hosts.sitesRootHost();
     const { site } = args;
-    if (site.host && site.host !== host)
-      return reply.invalid('Deprovision works on the provisioning host only', [`That host is "${host}".`]);
-    const folder = await siteFolder(p.settings.sitesRoot, site.name);
+    // The host named (edge/blog), else the one host with a folder of that name, else SITES_ROOT's.
+    let host = site.host;
+    if (!host) {
+      const found: string[] = [];
+      for (const t of p.targets.values()) if (await t.folder(site.name).catch(() => null)) found.push(t.host);
+      if (found.length > 1)
+        return reply.invalid(`Site "${site.name}" has a folder on several hosts`, [
+          `Say which, e.g. ${found[0]}/${site.name}.`,
+        ]);
+      host = found[0] ?? services.hosts.sitesRootHost();
+    }
+    const target = p.targets.get(host);
+    if (!target)
+      return reply.invalid(`Host "${host}" has no sites folder`, [
+        `Deprovision works where SiteFlow keeps site folders: ${[...p.targets.keys()].join(', ')}.`,
+      ]);
+    let folder: Awaited<ReturnType<typeof target.folder>>;
+    try {
+      folder = await target.folder(site.name);
+    } catch (e) {
+      return reply.error(`Cannot read ${host}'s site folders`, describeError(e).split('\n')[0]!);
+    }
     if (!folder)
       return reply.invalid(`No site folder "${site.name}"`, [
-        `Deprovision needs ${p.settings.sitesRoot}/${site.name} with its compose file. Try /status.`,
+        `Deprovision needs ${target.sitesRoot}/${site.name}${host === services.hosts.sitesRootHost() ? '' : ` on ${host}`} with its compose file. Try /status.`,
       ]);
     const removeVolumes = args['remove-volumes'] === true;
     const deleteFiles = args['delete-files'] === true;
     const def = deprovisionSite({
-      host,
+      target,
       compose: services.compose,
       composeEnv: services.hosts.composeEnv(host),
-      caddy: p.caddy,
       site: site.name,
-      sitesRoot: p.settings.sitesRoot,
       removeVolumes,
       deleteFiles,
       timeoutMs: services.limits.actionTimeoutMs,
       ...(p.journal ? { journal: p.journal } : {}),
     });
     const summary =
-      `Deprovision ${site.name}: stop and remove its containers and networks, remove its Caddy route, ` +
+      `Deprovision ${site.name}${host === services.hosts.sitesRootHost() ? '' : ` on ${host}`}: stop and remove its containers and networks, remove its Caddy route, ` +
       (deleteFiles ? `and DELETE ${folder.dir} (no archive)` : `and archive ${folder.dir} to .archive/`) +
       (removeVolumes ? '; its named volumes (database data) are REMOVED' : '; its named volumes are kept');
     return askConfirmation(ctx, {
@@ -50,7 +66,7 @@ export default defineCommand({
       site: site.name,
       proceed: async () => {
         // The folder may have gone while the prompt was open.
-        if (!(await siteFolder(p.settings.sitesRoot, site.name)))
+        if (!(await target.folder(site.name).catch(() => null)))
           return reply.invalid(`No site folder "${site.name}" any more`, ['Nothing was done.']);
         return startRun(ctx, def, `Deprovisioning ${site.name}`);
       },

@@ -1,4 +1,5 @@
 import { type OptionSpec, opt, reply } from '../src/core/command.js';
+import { describeError } from '../src/core/errors.js';
 import { checkDomain, checkSiteName } from '../src/provision/names.js';
 import { nameTaken, provisionSite } from '../src/provision/provision-site.js';
 import { defineCommand, startRun } from '../src/services.js';
@@ -28,8 +29,15 @@ export default defineCommand({
       description: 'Domain of the site (default NAME.<PROVISION_BASE_DOMAIN>)',
       max: 253,
     }),
+    host: opt.string({
+      description: 'The host to create it on (default: the SITES_ROOT host)',
+      max: 63,
+      pattern: /^[a-z0-9][a-z0-9_-]{0,62}$/,
+      patternHint: 'a host name as in DOCKER_HOSTS',
+      completion: 'host',
+    }),
   },
-  run: async (ctx, { site, template, domain }) => {
+  run: async (ctx, { site, template, domain, host: hostArg }) => {
     const { services } = ctx;
     const p = services.provisioning;
     if (!p) return reply.error('Provisioning is not available', 'SiteFlow was started without templates.');
@@ -40,22 +48,38 @@ export default defineCommand({
       ]);
     const d = checkDomain(domain ?? `${site}.${p.settings.baseDomain}`);
     if (!d.ok) return reply.invalid('Invalid domain', [d.error]);
-    if (!p.caddy)
+    // The SITES_ROOT host by default; an ssh:// host with a SITES_ROOTS folder when named.
+    const host = hostArg ?? services.hosts.sitesRootHost();
+    const engine = services.hosts.get(host);
+    if (!engine)
+      return reply.invalid(`Unknown host "${host}"`, [
+        `Configured hosts: ${services.hosts.names().join(', ')}`,
+      ]);
+    const target = p.targets.get(host);
+    if (!target)
+      return reply.invalid(`Host "${host}" has no sites folder`, [
+        `Give it one in SITES_ROOTS (${host}=/srv/sites) to provision there. Hosts that have one: ${[...p.targets.keys()].join(', ')}.`,
+      ]);
+    const { caddy } = target;
+    if (!caddy)
       return reply.error(
         'Provisioning is off',
-        'Set CADDY_SITES_DIR (and CADDYFILE + CADDY_ADMIN_URL, or CADDY_RELOAD_COMMAND) so SiteFlow can add Caddy routes.',
+        host === services.hosts.sitesRootHost()
+          ? 'Set CADDY_SITES_DIR (and CADDYFILE + CADDY_ADMIN_URL, or CADDY_RELOAD_COMMAND) so SiteFlow can add Caddy routes.'
+          : `Give ${host} its Caddy in CADDY_SITES_DIRS, CADDYFILES and CADDY_ADMIN_URLS so SiteFlow can add routes there.`,
       );
-    // SITES_ROOT belongs to one host: check and drive that engine, with its compose environment.
-    const host = services.hosts.sitesRootHost();
-    const engine = services.hosts.get(host)!;
-    const taken = await nameTaken(site, { engine, caddy: p.caddy, sitesRoot: p.settings.sitesRoot });
+    let taken: string | null;
+    try {
+      taken = await nameTaken(site, { engine, target: { ...target, caddy } });
+    } catch (e) {
+      return reply.error(`Cannot check ${host} for "${site}"`, describeError(e).split('\n')[0]!);
+    }
     if (taken) return reply.invalid(`"${site}" already exists`, [`${taken}. Pick another name.`]);
     const def = provisionSite({
-      host,
+      target: { ...target, caddy },
       engine,
       compose: services.compose,
       composeEnv: services.hosts.composeEnv(host),
-      caddy: p.caddy,
       template: t,
       site,
       domain: d.value,
@@ -63,6 +87,7 @@ export default defineCommand({
       timeoutMs: services.limits.actionTimeoutMs + p.settings.healthTimeoutMs,
       ...(p.journal ? { journal: p.journal } : {}),
     });
-    return startRun(ctx, def, `Provisioning ${site} (${t.name}) at ${d.value}`);
+    const on = services.hosts.names().length > 1 ? ` on ${host}` : '';
+    return startRun(ctx, def, `Provisioning ${site} (${t.name}) at ${d.value}${on}`);
   },
 });

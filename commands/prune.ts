@@ -13,6 +13,7 @@ export default defineCommand({
       max: 63,
       pattern: /^[a-z0-9][a-z0-9_-]{0,62}$/,
       patternHint: 'a host name as in DOCKER_HOSTS',
+      completion: 'host',
     }),
   },
   run: async (ctx, a) => {

@@ -295,6 +295,30 @@ export const KEYS = {
     description: "Caddy's admin API (POST /load). Ignored when CADDY_RELOAD_COMMAND is set.",
     group: 'provision',
   }),
+  CADDY_SITES_DIRS: key({
+    schema: z.string(),
+    default: '',
+    example: 'edge=/etc/caddy/sites',
+    description:
+      "CADDY_SITES_DIR of ssh:// hosts, on those hosts, as host=/path pairs (comma-separated): /provision HOST writes NAME.caddy there over SFTP. Needs the host's SITES_ROOTS, CADDYFILES and CADDY_ADMIN_URLS entries. CADDY_SITES_DIR stays this machine's.",
+    group: 'provision',
+  }),
+  CADDYFILES: key({
+    schema: z.string(),
+    default: '',
+    example: 'edge=/etc/caddy/Caddyfile',
+    description:
+      'The main Caddyfile of each ssh:// host in CADDY_SITES_DIRS, on that host (host=/path pairs): SiteFlow runs `CADDY_BIN adapt --validate` on it there, over SSH.',
+    group: 'provision',
+  }),
+  CADDY_ADMIN_URLS: key({
+    schema: z.string(),
+    default: '',
+    example: 'edge=http://127.0.0.1:2019',
+    description:
+      "Caddy's admin API of each ssh:// host in CADDY_SITES_DIRS, as that host sees it (host=http://127.0.0.1:PORT pairs, loopback only): reached through a port forward of that host's SSH connection, never exposed.",
+    group: 'provision',
+  }),
   CADDY_RELOAD_COMMAND: key({
     schema: z.string(),
     default: '',

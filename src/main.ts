@@ -211,30 +211,32 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     },
     confirmations: new Confirmations(clock),
     grantHint: GRANT_HINT,
-    provisioning: createProvisioning(config, logger),
+    provisioning: createProvisioning(config, logger, hosts),
   };
   // Provisions interrupted by a crash are undone in reverse, each as an audited operation.
   const journal = new SqliteProvisionJournal(database.db);
   const provisioning = services.provisioning;
   if (provisioning) provisioning.journal = journal;
   for (const entry of journal.unfinished()) {
-    if (!provisioning?.caddy) {
+    // Undone on the host it ran on (its files, Caddy and compose are there).
+    const target = provisioning?.targets.get(entry.host);
+    const caddy = target?.caddy;
+    if (!target || !caddy) {
       logger.warn(
-        { site: entry.site, kind: entry.kind },
-        'interrupted provision left alone: provisioning is off',
+        { site: entry.site, kind: entry.kind, host: entry.host },
+        'interrupted provision left alone: provisioning is off on its host',
       );
       continue;
     }
-    const common = { compose, composeEnv: hosts.composeEnv(entry.host), caddy: provisioning.caddy, journal };
+    const common = { compose, composeEnv: hosts.composeEnv(entry.host), journal };
     const def =
       entry.kind === 'provision'
-        ? undoInterruptedProvision({ ...common, entry })
+        ? undoInterruptedProvision({ ...common, caddy, access: target.access, entry })
         : // An interrupted deprovision is finished the way it was asked for.
           deprovisionSite({
             ...common,
-            host: entry.host,
+            target,
             site: entry.site,
-            sitesRoot: provisioning.settings.sitesRoot,
             removeVolumes: entry.args.removeVolumes === true,
             deleteFiles: entry.args.deleteFiles === true,
             timeoutMs: config.ACTION_TIMEOUT_SECONDS * 1000,

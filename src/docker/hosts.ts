@@ -116,25 +116,48 @@ export function parseDockerHosts(raw: string | undefined | null): Result<HostSpe
   return problems.length ? err(problems) : ok(specs);
 }
 
+/** An absolute path of plain characters (letters, digits, . _ - /) without `..`, or why not. */
+export function checkHostPath(path: string): string | null {
+  if (!/^\/[A-Za-z0-9._/-]*$/.test(path) || path.split('/').includes('..'))
+    return 'expected an absolute path (letters, digits, . _ - /)';
+  return null;
+}
+
 /**
- * Parses SITES_ROOTS: comma-separated `host=/absolute/path` pairs, the site folders of each
- * ssh:// host on that host. Every problem is reported at once.
+ * Parses a per-host key: comma-separated `host=value` pairs, each value passed through `check`
+ * (an error message, or null when good) and `norm`. Every problem is reported at once.
  */
-export function parseSitesRoots(raw: string | undefined | null): Result<Map<string, string>, string[]> {
-  const roots = new Map<string, string>();
+export function parseHostPairs(
+  raw: string | undefined | null,
+  check: (value: string) => string | null,
+  norm: (value: string) => string = (v) => v,
+  expected = 'host=value',
+): Result<Map<string, string>, string[]> {
+  const pairs = new Map<string, string>();
   const problems: string[] = [];
   for (const entry of (raw ?? '').split(',').map((e) => e.trim())) {
     if (!entry) continue;
     const m = /^([^=]+)=(.*)$/.exec(entry);
     const name = m?.[1]?.trim() ?? '';
-    const path = m?.[2]?.trim() ?? '';
-    if (!m || !NAME_RE.test(name)) problems.push(`"${entry.slice(0, 80)}": expected host=/path`);
-    else if (!/^\/[A-Za-z0-9._/-]*$/.test(path) || path.split('/').includes('..'))
-      problems.push(`${name}: expected an absolute path (letters, digits, . _ - /)`);
-    else if (roots.has(name)) problems.push(`${name} is given twice`);
-    else roots.set(name, path.length > 1 ? path.replace(/\/+$/, '') : path);
+    const value = m?.[2]?.trim() ?? '';
+    const bad = m && NAME_RE.test(name) ? check(value) : null;
+    if (!m || !NAME_RE.test(name)) problems.push(`"${entry.slice(0, 80)}": expected ${expected}`);
+    else if (bad) problems.push(`${name}: ${bad}`);
+    else if (pairs.has(name)) problems.push(`${name} is given twice`);
+    else pairs.set(name, norm(value));
   }
-  return problems.length ? err(problems) : ok(roots);
+  return problems.length ? err(problems) : ok(pairs);
+}
+
+/** A path without its trailing slashes (`/` stays `/`). */
+export const trimSlashes = (path: string): string => (path.length > 1 ? path.replace(/\/+$/, '') : path);
+
+/**
+ * Parses SITES_ROOTS: comma-separated `host=/absolute/path` pairs, the site folders of each
+ * ssh:// host on that host. Every problem is reported at once.
+ */
+export function parseSitesRoots(raw: string | undefined | null): Result<Map<string, string>, string[]> {
+  return parseHostPairs(raw, checkHostPath, trimSlashes, 'host=/path');
 }
 
 const FINGERPRINT_RE = /^SHA256:[A-Za-z0-9+/]{43}=?$/;

@@ -233,6 +233,23 @@ export class SshConnection {
     });
   }
 
+  /**
+   * A TCP stream to `host:port` as seen from the remote host (`direct-tcpip` over this connection),
+   * e.g. a Caddy admin API that listens only on that host's loopback. It is never exposed here.
+   */
+  async forwardOut(host: string, port: number): Promise<Duplex> {
+    const client = await this.connect();
+    return new Promise((resolve, reject) => {
+      try {
+        client.forwardOut('127.0.0.1', 0, host, port, (err, ch) =>
+          err ? reject(this.channelError(err, 'forward')) : resolve(asSocket(ch)),
+        );
+      } catch (e) {
+        reject(this.channelError(e, 'forward'));
+      }
+    });
+  }
+
   /** The connection's SFTP session (opened once per connection). */
   sftp(): Promise<SFTPWrapper> {
     this.sftpSession ??= this.connect().then(
@@ -271,11 +288,12 @@ export class SshConnection {
     this.client = null;
   }
 
-  private channelError(e: unknown, what: 'docker' | 'exec' | 'sftp' = 'docker'): SiteFlowError {
+  private channelError(e: unknown, what: 'docker' | 'exec' | 'sftp' | 'forward' = 'docker'): SiteFlowError {
+    const refused = { exec: 'to run a command', sftp: 'SFTP', forward: 'a port forward' } as const;
     const message =
       what === 'docker'
         ? `host ${this.name}: the Docker socket ${this.remoteSocket} cannot be opened over SSH (${firstLine(e)}); is ${this.o.username} in the docker group there?`
-        : `host ${this.name}: the SSH server refused ${what === 'exec' ? 'to run a command' : 'SFTP'} (${firstLine(e)})`;
+        : `host ${this.name}: the SSH server refused ${refused[what]} (${firstLine(e)})`;
     return new SiteFlowError(
       'DOCKER_UNREACHABLE',
       message,

@@ -2,12 +2,13 @@
  * Caddy: writes and removes per-site snippets in CADDY_SITES_DIR and reloads Caddy, either
  * through the admin API (`caddy adapt --validate` of the main Caddyfile, then POST /load)
  * or through a configured reload command. Caddy applies a /load atomically: a refused
- * config leaves the running one untouched.
+ * config leaves the running one untouched. On an ssh:// host all of it happens there, through
+ * its HostAccess: the snippet over SFTP, `caddy adapt` by exec, the admin API (on that host's
+ * loopback) through a port forward of the SSH connection.
  */
-import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SiteFlowError } from '../core/errors.js';
-import { runTool } from './run-tool.js';
+import { type HostAccess, localAccess } from './host-access.js';
 
 /** How SiteFlow reaches Caddy. */
 export interface CaddyOptions {
@@ -19,6 +20,8 @@ export interface CaddyOptions {
   reloadCommand: readonly string[] | null;
   bin: string;
   timeoutMs?: number;
+  /** The host Caddy runs on (default this machine). */
+  access?: HostAccess;
 }
 
 /** Per-site snippets and reloads. */
@@ -33,7 +36,11 @@ export interface Caddy {
 
 /** Caddy on this machine (CLI for adapt, HTTP for the admin API). */
 export class CaddyReloader implements Caddy {
-  constructor(private readonly o: CaddyOptions) {}
+  private readonly access: HostAccess;
+
+  constructor(private readonly o: CaddyOptions) {
+    this.access = o.access ?? localAccess();
+  }
 
   get sitesDir(): string {
     return this.o.sitesDir;
@@ -45,20 +52,16 @@ export class CaddyReloader implements Caddy {
 
   async writeSnippet(site: string, content: string): Promise<string> {
     const p = this.snippetPath(site);
-    // `wx`: never overwrite a snippet SiteFlow did not just create.
-    await writeFile(p, content, { flag: 'wx', mode: 0o644 });
+    // Exclusive: never overwrite a snippet SiteFlow did not just create.
+    await this.access.fs.writeFile(p, content, { exclusive: true, mode: 0o644 });
     return p;
   }
 
   async removeSnippet(site: string): Promise<boolean> {
     const p = this.snippetPath(site);
-    try {
-      await rm(p);
-      return true;
-    } catch (e) {
-      if ((e as { code?: string }).code === 'ENOENT') return false;
-      throw e;
-    }
+    if (!(await this.access.fs.exists(p))) return false;
+    await this.access.fs.rm(p);
+    return true;
   }
 
   async reload(opts: { signal?: AbortSignal } = {}): Promise<string> {
@@ -68,7 +71,7 @@ export class CaddyReloader implements Caddy {
     };
     if (this.o.reloadCommand?.length) {
       const [cmd, ...args] = this.o.reloadCommand;
-      const r = await runTool(cmd!, args, { timeoutMs, allowFailure: true, ...opts });
+      const r = await this.access.run(cmd!, args, { timeoutMs, allowFailure: true, ...opts });
       if (r.code !== 0) fail(lastLines(r.stderr || r.stdout) || `exit code ${r.code}`);
       return `reloaded with ${this.o.reloadCommand.join(' ')}`;
     }
@@ -77,15 +80,16 @@ export class CaddyReloader implements Caddy {
         'CADDY_NOT_CONFIGURED',
         'set CADDYFILE and CADDY_ADMIN_URL, or CADDY_RELOAD_COMMAND, to let SiteFlow reload Caddy',
       );
-    const adapted = await runTool(
+    const adapted = await this.access.run(
       this.o.bin,
       ['adapt', '--config', this.o.caddyfile, '--adapter', 'caddyfile', '--validate'],
       { timeoutMs, allowFailure: true, ...opts },
     );
     if (adapted.code !== 0) fail(lastLines(adapted.stderr) || `caddy adapt exited with ${adapted.code}`);
-    let res: Response;
+    const at = `${this.o.adminUrl}${this.access.where === 'this machine' ? '' : ` on ${this.access.where} (through its SSH connection)`}`;
+    let res: Awaited<ReturnType<HostAccess['fetch']>>;
     try {
-      res = await fetch(`${this.o.adminUrl.replace(/\/+$/, '')}/load`, {
+      res = await this.access.fetch(`${this.o.adminUrl.replace(/\/+$/, '')}/load`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: adapted.stdout,
@@ -96,7 +100,7 @@ export class CaddyReloader implements Caddy {
     } catch (e) {
       throw new SiteFlowError(
         'CADDY_UNREACHABLE',
-        `Caddy's admin API at ${this.o.adminUrl} does not answer: ${(e as Error).message}`,
+        `Caddy's admin API at ${at} does not answer: ${(e as Error).message}`,
       );
     }
     if (!res.ok) {
@@ -109,7 +113,7 @@ export class CaddyReloader implements Caddy {
       }
       fail(`HTTP ${res.status}: ${lastLines(msg)}`);
     }
-    return `loaded through the admin API at ${this.o.adminUrl}`;
+    return `loaded through the admin API at ${at}`;
   }
 }
 

@@ -3,18 +3,18 @@
  * reload, then archive the site folder to SITES_ROOT/.archive/<name>-<timestamp>.tar.gz (or
  * delete it when asked). Nothing is deleted silently: every removal is reported, and what is
  * kept (volumes, the archive) is named. A failed step stops the action before any later,
- * more destructive one.
+ * more destructive one. On an ssh:// host every step happens there, through the target's
+ * HostAccess (SFTP, `tar` by exec, its Caddy through the SSH connection).
  */
-import { chmod, mkdir, open, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { posix } from 'node:path';
 import { sanitizeLine } from '../actions/sanitize.js';
 import type { Compose } from '../core/engine.js';
 import { describeError } from '../core/errors.js';
 import type { ActionDef } from '../core/runs.js';
 import type { SqliteProvisionJournal } from '../db/sqlite-provision-journal.js';
-import type { Caddy } from './caddy.js';
-import { exists } from './fs-exists.js';
-import { runTool } from './run-tool.js';
+import type { ProvisionTarget } from './provisioning.js';
+
+const { join } = posix;
 
 /** The archive folder under SITES_ROOT (its leading dot keeps it out of site scans). */
 export const ARCHIVE_DIR = '.archive';
@@ -27,13 +27,12 @@ export const DEPROVISION_ABORT_GRACE_MS = 150_000;
 
 /** Options of the deprovision action. */
 export interface DeprovisionOptions {
-  host: string;
+  /** The site's host: its sites folder, Caddy (null: no route to remove) and access. */
+  target: Pick<ProvisionTarget, 'host' | 'sitesRoot' | 'caddy' | 'access'>;
   compose: Compose;
-  /** Environment that points compose at `host` (DOCKER_HOST, TLS), from `HostRegistry.composeEnv`. */
+  /** Environment that points compose at the host (DOCKER_HOST, TLS), from `HostRegistry.composeEnv`. */
   composeEnv?: Record<string, string>;
-  caddy: Caddy | null;
   site: string;
-  sitesRoot: string;
   removeVolumes: boolean;
   deleteFiles: boolean;
   timeoutMs: number;
@@ -56,7 +55,7 @@ export function archiveStamp(d: Date): string {
 export function deprovisionSite(o: DeprovisionOptions): ActionDef {
   return {
     kind: 'deprovision',
-    host: o.host,
+    host: o.target.host,
     site: o.site,
     mutates: true,
     timeoutMs: o.timeoutMs,
@@ -64,7 +63,10 @@ export function deprovisionSite(o: DeprovisionOptions): ActionDef {
     args: { removeVolumes: o.removeVolumes, deleteFiles: o.deleteFiles },
     async run(io) {
       const step = (t: string) => io.line(t, 'info');
-      const siteDir = join(o.sitesRoot, o.site);
+      const { host, sitesRoot, caddy, access } = o.target;
+      const { fs } = access;
+      const exists = (p: string) => fs.exists(p);
+      const siteDir = join(sitesRoot, o.site);
       // Best effort: a journal that cannot be written must not stop the deprovision.
       const journal = (fn: (j: SqliteProvisionJournal) => void) => {
         try {
@@ -75,7 +77,7 @@ export function deprovisionSite(o: DeprovisionOptions): ActionDef {
       };
       journal((j) =>
         j.begin({
-          host: o.host,
+          host,
           site: o.site,
           kind: 'deprovision',
           operationId: null,
@@ -107,15 +109,15 @@ export function deprovisionSite(o: DeprovisionOptions): ActionDef {
           : 'Containers and networks removed; named volumes were kept (remove-volumes:yes removes them).',
       );
 
-      if (o.caddy) {
-        if (await exists(o.caddy.snippetPath(o.site))) {
-          await o.caddy.removeSnippet(o.site);
-          step(`Removed the Caddy route ${o.caddy.snippetPath(o.site)}`);
+      if (caddy) {
+        if (await exists(caddy.snippetPath(o.site))) {
+          await caddy.removeSnippet(o.site);
+          step(`Removed the Caddy route ${caddy.snippetPath(o.site)}`);
         } else {
           step('No Caddy route file to remove; reloading Caddy in case an earlier reload failed.');
         }
         // Always reload: a retry after a failed reload finds the file gone while Caddy still serves the route.
-        io.line(`Caddy: ${await o.caddy.reload({ signal: io.signal })}`);
+        io.line(`Caddy: ${await caddy.reload({ signal: io.signal })}`);
       } else {
         step('No Caddy route to remove.');
       }
@@ -123,29 +125,31 @@ export function deprovisionSite(o: DeprovisionOptions): ActionDef {
       if (!(await exists(siteDir))) {
         step(`No folder ${siteDir} to archive.`);
       } else if (o.deleteFiles) {
-        await rm(siteDir, { recursive: true, force: true });
+        await fs.rm(siteDir, { recursive: true });
         step(`Deleted ${siteDir} (delete-files was asked; no archive kept).`);
       } else {
-        const archiveDir = join(o.sitesRoot, ARCHIVE_DIR);
-        await mkdir(archiveDir, { recursive: true, mode: 0o700 });
+        const archiveDir = join(sitesRoot, ARCHIVE_DIR);
+        await fs.mkdir(archiveDir, { recursive: true, mode: 0o700 });
         const archive = join(archiveDir, `${o.site}-${archiveStamp((o.now ?? (() => new Date()))())}.tar.gz`);
         // The archive holds the site's .env (credentials): created owner-only before tar writes a
         // byte, and removed again if tar fails or is cancelled, so no partial copy is left behind.
-        await (await open(archive, 'w', 0o600)).close();
+        await fs.writeFile(archive, '', { mode: 0o600 });
         try {
-          await chmod(archive, 0o600); // the umask cannot widen it, but be explicit
-          await runTool('tar', ['-czf', archive, '-C', o.sitesRoot, '--', o.site], {
+          // tar runs on the site's host (by exec over SSH for a remote one) and writes into that file.
+          await access.run('tar', ['-czf', archive, '-C', sitesRoot, '--', o.site], {
             timeoutMs: Math.max(60_000, o.timeoutMs - 30_000),
             signal: io.signal,
           });
         } catch (e) {
-          await rm(archive, { force: true });
+          await fs.rm(archive);
           throw e;
         }
-        await rm(siteDir, { recursive: true, force: true });
-        step(`Archived ${siteDir} to ${archive} and removed the folder.`);
+        await fs.rm(siteDir, { recursive: true });
+        step(
+          `Archived ${siteDir} to ${archive}${access.where === 'this machine' ? '' : ` on ${access.where}`} and removed the folder.`,
+        );
       }
-      journal((j) => j.end(o.host, o.site));
+      journal((j) => j.end(host, o.site));
       step(`${o.site} is deprovisioned.`);
       return { exitCode: 0 };
     },

@@ -1,14 +1,14 @@
 /**
- * The provision action: renders a template into SITES_ROOT/<name>, writes the Caddy snippet,
- * reloads Caddy, brings the site up with compose and waits for it to be healthy. Every step
+ * The provision action: renders a template into the host's sites folder (SITES_ROOT here,
+ * SITES_ROOTS on an ssh:// host), writes the Caddy snippet, reloads that host's Caddy, brings the
+ * site up with compose there and waits for it to be healthy. The same flow serves every host: its
+ * files, Caddy and health checks go through the target's HostAccess. Every step
  * that changed something registers its undo first; on any failure (including cancel and
  * timeout) the undos run in reverse and each is reported, unless KEEP_ON_FAILURE is set.
  * Secrets go only to the site's `.env` (mode 0600) and are masked in all output.
  */
 
-import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { dirname, join } from 'node:path';
+import { posix } from 'node:path';
 import { describePull, ensureImage } from '../actions/pull-site.js';
 import { sanitizeLine } from '../actions/sanitize.js';
 import { describeHealth, waitHealthy } from '../actions/wait-healthy.js';
@@ -18,10 +18,14 @@ import type { ActionDef, ActionIO } from '../core/runs.js';
 import { DOMAIN_LABEL } from '../core/url-checks.js';
 import type { ProvisionStep, SqliteProvisionJournal } from '../db/sqlite-provision-journal.js';
 import type { Caddy } from './caddy.js';
-import { exists } from './fs-exists.js';
-import type { ProvisionSettings } from './provisioning.js';
+import { freeLoopbackPort } from './host-access.js';
+import type { ProvisionSettings, ProvisionTarget } from './provisioning.js';
 import { type RenderedSite, renderSite } from './render-site.js';
 import type { SiteTemplate } from './template-catalog.js';
+
+const { dirname, join } = posix;
+
+export { freeLoopbackPort };
 
 /** The compose file name provisioned sites use. */
 export const SITE_COMPOSE_FILE = 'docker-compose.yml';
@@ -37,43 +41,35 @@ export const PROVISION_ABORT_GRACE_MS = UNDO_COMPOSE_TIMEOUT_MS + 30_000;
 
 /** Options of the provision action. */
 export interface ProvisionOptions {
-  host: string;
+  /** The host provisioned on: its sites folder, Caddy and access (files, tools, loopback HTTP). */
+  target: ProvisionTarget & { caddy: Caddy };
+  /** That host's engine. */
   engine: Engine;
   compose: Compose;
-  /** Environment that points compose at `host` (DOCKER_HOST, TLS), from `HostRegistry.composeEnv`. */
+  /** Environment that points compose at the host (DOCKER_HOST, TLS), from `HostRegistry.composeEnv`. */
   composeEnv?: Record<string, string>;
-  caddy: Caddy;
   template: SiteTemplate;
   site: string;
   domain: string;
   settings: ProvisionSettings;
   timeoutMs: number;
-  /** Picks the loopback port the web service is published on (default: a free one). */
+  /** Picks the loopback port the web service is published on (default: a free one on the host). */
   allocatePort?: () => Promise<number>;
   /** Journals each step, so a provision killed with SiteFlow is undone at the next start. */
   journal?: SqliteProvisionJournal;
 }
 
-/** A free TCP port on 127.0.0.1, as the OS hands it out. */
-export function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
 /** Why a name cannot be provisioned on this host, or null when it is free. */
 export async function nameTaken(
   site: string,
-  o: { engine: Engine; caddy: Caddy; sitesRoot: string },
+  o: { engine: Engine; target: ProvisionTarget & { caddy: Caddy } },
 ): Promise<string | null> {
-  if (await exists(join(o.sitesRoot, site))) return `a folder ${join(o.sitesRoot, site)} already exists`;
-  if (await exists(o.caddy.snippetPath(site)))
-    return `a Caddy snippet ${o.caddy.snippetPath(site)} already exists`;
+  const { access, caddy, sitesRoot } = o.target;
+  const on = access.where === 'this machine' ? '' : ` on ${access.where}`;
+  if (await access.fs.exists(join(sitesRoot, site)))
+    return `a folder ${join(sitesRoot, site)} already exists${on}`;
+  if (await access.fs.exists(caddy.snippetPath(site)))
+    return `a Caddy snippet ${caddy.snippetPath(site)} already exists${on}`;
   const containers = await o.engine.containers(site);
   if (containers.length) return `a compose project "${site}" already has ${containers.length} container(s)`;
   return null;
@@ -88,7 +84,7 @@ interface Undo {
 export function provisionSite(o: ProvisionOptions): ActionDef {
   return {
     kind: 'provision',
-    host: o.host,
+    host: o.target.host,
     site: o.site,
     mutates: true,
     timeoutMs: o.timeoutMs,
@@ -105,30 +101,32 @@ export function provisionSite(o: ProvisionOptions): ActionDef {
       const out = (line: string, stream: 'stdout' | 'stderr' | 'info' = 'stdout') =>
         io.line(mask(line), stream);
       const step = (text: string) => io.line(text, 'info');
-      const siteDir = join(o.settings.sitesRoot, o.site);
+      const { host, access, caddy, sitesRoot } = o.target;
+      const fs = access.fs;
+      const siteDir = join(sitesRoot, o.site);
       // The journal must never fail the provision (a locked or full database): it is best effort.
       const journal = (what: 'begin' | 'end' | ProvisionStep) => {
         if (!o.journal) return;
         try {
           if (what === 'begin')
             o.journal.begin({
-              host: o.host,
+              host,
               site: o.site,
               kind: 'provision',
               operationId: null,
               siteDir,
               startedAt: Date.now(),
             });
-          else if (what === 'end') o.journal.end(o.host, o.site);
-          else o.journal.step(o.host, o.site, what);
+          else if (what === 'end') o.journal.end(host, o.site);
+          else o.journal.step(host, o.site, what);
         } catch (e) {
           io.logger.warn({ err: describeError(e), step: what }, 'provision journal not written');
         }
       };
       try {
-        const taken = await nameTaken(o.site, { ...o, sitesRoot: o.settings.sitesRoot });
+        const taken = await nameTaken(o.site, o);
         if (taken) throw new SiteFlowError('PROVISION_EXISTS', `${o.site} cannot be provisioned: ${taken}`);
-        const port = await (o.allocatePort ?? freeLoopbackPort)();
+        const port = await (o.allocatePort ?? (() => access.freePort()))();
         const r: RenderedSite = renderSite(o.template, {
           site: o.site,
           domain: o.domain,
@@ -145,38 +143,40 @@ export function provisionSite(o: ProvisionOptions): ActionDef {
         });
         secrets = r.secretNames.map((n) => r.env[n]!).filter(Boolean);
 
-        step(`Creating ${siteDir} from template ${o.template.name}`);
+        step(
+          `Creating ${siteDir}${access.where === 'this machine' ? '' : ` on ${access.where}`} from template ${o.template.name}`,
+        );
         journal('begin');
-        await mkdir(o.settings.sitesRoot, { recursive: true });
-        await mkdir(siteDir, { mode: 0o750 }); // fails if it appeared meanwhile: never reuse a folder
+        await fs.mkdir(sitesRoot, { recursive: true });
+        await fs.mkdir(siteDir, { mode: 0o750 }); // fails if it appeared meanwhile: never reuse a folder
         journal('folder'); // only once it is ours: an undo after a crash removes it
-        undo.push({ what: `removed ${siteDir}`, run: () => rm(siteDir, { recursive: true, force: true }) });
-        await writeFile(join(siteDir, SITE_COMPOSE_FILE), r.compose, { mode: 0o640 });
-        await writeFile(join(siteDir, '.env'), envFile(o.site, o.template.name, r), { mode: 0o600 });
-        for (const d of r.dirs) await mkdir(join(siteDir, d), { recursive: true });
+        undo.push({ what: `removed ${siteDir}`, run: () => fs.rm(siteDir, { recursive: true }) });
+        await fs.writeFile(join(siteDir, SITE_COMPOSE_FILE), r.compose, { mode: 0o640 });
+        await fs.writeFile(join(siteDir, '.env'), envFile(o.site, o.template.name, r), { mode: 0o600 });
+        for (const d of r.dirs) await fs.mkdir(join(siteDir, d), { recursive: true });
         for (const f of r.files) {
-          await mkdir(dirname(join(siteDir, f.path)), { recursive: true });
-          // `wx`: a template file never replaces one SiteFlow wrote (compose file, .env).
-          await writeFile(join(siteDir, f.path), f.content, { mode: 0o644, flag: 'wx' });
+          await fs.mkdir(dirname(join(siteDir, f.path)), { recursive: true });
+          // Exclusive: a template file never replaces one SiteFlow wrote (compose file, .env).
+          await fs.writeFile(join(siteDir, f.path), f.content, { mode: 0o644, exclusive: true });
         }
         out(
           `Wrote ${SITE_COMPOSE_FILE}, .env (mode 0600${r.secretNames.length ? `, ${r.secretNames.length} generated secret${r.secretNames.length === 1 ? '' : 's'}` : ''})${r.dirs.length ? `, folders ${r.dirs.join(', ')}` : ''}${r.files.length ? `, ${r.files.length} file(s)` : ''}`,
         );
 
         step(`Adding the Caddy route ${r.address} -> 127.0.0.1:${port}`);
-        const snippet = await o.caddy.writeSnippet(o.site, r.caddy);
+        const snippet = await caddy.writeSnippet(o.site, r.caddy);
         journal('snippet');
         let reloaded = false;
         undo.push({
           what: `removed ${snippet} and reloaded Caddy`,
           run: async () => {
-            await o.caddy.removeSnippet(o.site);
-            if (reloaded) await o.caddy.reload();
+            await caddy.removeSnippet(o.site);
+            if (reloaded) await caddy.reload();
           },
         });
         reloaded = true; // from here on Caddy may hold the route: the undo reloads
         journal('caddy-reload');
-        out(`Caddy: ${await o.caddy.reload({ signal: io.signal })}`);
+        out(`Caddy: ${await caddy.reload({ signal: io.signal })}`);
 
         step(`Starting ${r.images.length} image(s) with compose: ${r.images.join(', ')}`);
         undo.push({
@@ -314,14 +314,17 @@ async function waitForSite(
       );
   }
   for (const check of health.http) {
+    // Asked on the site's host: through its SSH connection for an ssh:// host.
     const url = `http://127.0.0.1:${port}${check.path}`;
     let last = 'no answer';
     for (;;) {
       if (io.signal.aborted)
         throw new SiteFlowError('PROVISION_CANCELLED', 'cancelled while waiting for health');
       try {
-        const res = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(5_000) });
-        await res.body?.cancel();
+        const res = await o.target.access.fetch(url, {
+          signal: AbortSignal.any([io.signal, AbortSignal.timeout(5_000)]),
+        });
+        await res.text().catch(() => '');
         const good = check.expect ? check.expect.includes(res.status) : res.status < 500;
         last = `HTTP ${res.status}`;
         if (good) break;

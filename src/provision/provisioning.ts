@@ -1,12 +1,33 @@
 /** Everything /provision, /deprovision and /templates need, built once from the config. */
 import type { Config } from '../config.js';
+import type { SiteFolder } from '../core/engine.js';
+import { SiteFlowError } from '../core/errors.js';
+import { isLoopbackHost } from '../core/net.js';
 import type { Logger } from '../core/ports.js';
 import type { SqliteProvisionJournal } from '../db/sqlite-provision-journal.js';
+import { checkHostPath, parseHostPairs, parseSitesRoots, trimSlashes } from '../docker/hosts.js';
+import { SftpSiteFolders } from '../docker/remote-compose.js';
+import { siteFolder } from '../docker/site-folders.js';
+import type { SshConnection } from '../docker/ssh-connection.js';
 import { type Caddy, CaddyReloader } from './caddy.js';
+import { type HostAccess, localAccess, sshAccess } from './host-access.js';
 import { builtInTemplatesDir, TemplateCatalog } from './template-catalog.js';
+
+/** A host sites can be provisioned on: its sites folder, its Caddy and the way to reach it. */
+export interface ProvisionTarget {
+  host: string;
+  /** SITES_ROOT for this machine's host, the host's SITES_ROOTS entry for an ssh:// host. */
+  sitesRoot: string;
+  /** Null when the host has no Caddy configured: provisioning there is then off. */
+  caddy: Caddy | null;
+  access: HostAccess;
+  /** The site folder `sitesRoot/name` with its compose file, or null. */
+  folder(name: string): Promise<SiteFolder | null>;
+}
 
 /** Provisioning settings from the config. */
 export interface ProvisionSettings {
+  /** This machine's SITES_ROOT. */
   sitesRoot: string;
   /** `/provision NAME T` without a domain uses NAME.baseDomain. */
   baseDomain: string;
@@ -21,9 +42,11 @@ export interface ProvisionSettings {
 /** The provisioning part of the services bag. */
 export interface Provisioning {
   catalog: TemplateCatalog;
-  /** Null when CADDY_SITES_DIR is not set: provisioning is then off. */
+  /** This machine's Caddy; null when CADDY_SITES_DIR is not set. */
   caddy: Caddy | null;
   settings: ProvisionSettings;
+  /** Every host with a sites folder: the SITES_ROOT host and each ssh:// host of SITES_ROOTS. */
+  targets: ReadonlyMap<string, ProvisionTarget>;
   /** Steps of running provisions, for the undo after a crash (set by the composition root). */
   journal?: SqliteProvisionJournal;
 }
@@ -38,8 +61,95 @@ function pairs(xs: readonly string[]): Map<string, string> {
   return m;
 }
 
-/** Loads the templates (logging every broken one) and configures Caddy. */
-export function createProvisioning(config: Config, logger: Logger): Provisioning {
+/** What createProvisioning needs of the Docker hosts. */
+export interface ProvisionHosts {
+  sitesRootHost(): string;
+  readonly ssh: ReadonlyMap<string, SshConnection>;
+}
+
+const isRemoteAdminUrl = (v: string): string | null => {
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    return 'expected http://127.0.0.1:PORT';
+  }
+  if (u.protocol !== 'http:' || !isLoopbackHost(u.hostname.replace(/^\[|\]$/g, '')) || u.pathname.length > 1)
+    return "expected http://127.0.0.1:PORT: the admin API on that host's loopback, reached through SSH";
+  return null;
+};
+
+/** The ssh:// hosts' targets from SITES_ROOTS, CADDY_SITES_DIRS, CADDYFILES, CADDY_ADMIN_URLS. */
+function remoteTargets(config: Config, hosts: ProvisionHosts | undefined): ProvisionTarget[] {
+  const problems: string[] = [];
+  const parsed = (key: string, r: ReturnType<typeof parseHostPairs>) => {
+    if (r.ok) return r.value;
+    problems.push(`${key}: ${r.error.join('; ')}`);
+    return new Map<string, string>();
+  };
+  const roots = parsed('SITES_ROOTS', parseSitesRoots(config.SITES_ROOTS));
+  const dirs = parsed(
+    'CADDY_SITES_DIRS',
+    parseHostPairs(config.CADDY_SITES_DIRS, checkHostPath, trimSlashes, 'host=/path'),
+  );
+  const files = parsed(
+    'CADDYFILES',
+    parseHostPairs(config.CADDYFILES, checkHostPath, undefined, 'host=/path'),
+  );
+  const admins = parsed(
+    'CADDY_ADMIN_URLS',
+    parseHostPairs(
+      config.CADDY_ADMIN_URLS,
+      isRemoteAdminUrl,
+      (v) => v.replace(/\/+$/, ''),
+      'host=http://127.0.0.1:PORT',
+    ),
+  );
+  // Cross-checks only on keys that parsed: a dropped entry would read as a missing one.
+  if (problems.length) throw new SiteFlowError('CONFIG_INVALID', problems.join('; '));
+  for (const [key, m] of [
+    ['CADDY_SITES_DIRS', dirs],
+    ['CADDYFILES', files],
+    ['CADDY_ADMIN_URLS', admins],
+  ] as const)
+    for (const name of m.keys()) {
+      if (!hosts?.ssh.has(name))
+        problems.push(`${key} names ${name}, which is not an ssh:// host in DOCKER_HOSTS`);
+      else if (!roots.has(name)) problems.push(`${key} names ${name}, which has no SITES_ROOTS folder`);
+    }
+  for (const name of dirs.keys())
+    if (!files.has(name) || !admins.has(name))
+      problems.push(`CADDY_SITES_DIRS names ${name}: give its CADDYFILES and CADDY_ADMIN_URLS entries too`);
+  if (problems.length) throw new SiteFlowError('CONFIG_INVALID', problems.join('; '));
+  const out: ProvisionTarget[] = [];
+  for (const [host, sitesRoot] of roots) {
+    const conn = hosts?.ssh.get(host);
+    if (!conn) continue; // Hosts.fromConfig has refused this already
+    const access = sshAccess(conn);
+    const sitesDir = dirs.get(host);
+    const folders = new SftpSiteFolders(conn, sitesRoot);
+    out.push({
+      host,
+      sitesRoot,
+      access,
+      folder: (name) => folders.folder(name),
+      caddy: sitesDir
+        ? new CaddyReloader({
+            sitesDir,
+            caddyfile: files.get(host)!,
+            adminUrl: admins.get(host)!,
+            reloadCommand: null,
+            bin: config.CADDY_BIN,
+            access,
+          })
+        : null,
+    });
+  }
+  return out;
+}
+
+/** Loads the templates (logging every broken one) and configures each host's Caddy. */
+export function createProvisioning(config: Config, logger: Logger, hosts?: ProvisionHosts): Provisioning {
   const dirs: Array<{ dir: string; source: 'built-in' | 'user' }> = [
     { dir: builtInTemplatesDir(), source: 'built-in' },
   ];
@@ -62,9 +172,20 @@ export function createProvisioning(config: Config, logger: Logger): Provisioning
         bin: config.CADDY_BIN,
       })
     : null;
+  const targets = new Map<string, ProvisionTarget>();
+  const localHost = hosts?.sitesRootHost() ?? 'local';
+  targets.set(localHost, {
+    host: localHost,
+    sitesRoot: config.SITES_ROOT,
+    caddy,
+    access: localAccess(),
+    folder: (name) => siteFolder(config.SITES_ROOT, name),
+  });
+  for (const t of remoteTargets(config, hosts)) targets.set(t.host, t);
   return {
     catalog,
     caddy,
+    targets,
     settings: {
       sitesRoot: config.SITES_ROOT,
       baseDomain: config.PROVISION_BASE_DOMAIN || 'localhost',

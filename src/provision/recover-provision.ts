@@ -5,14 +5,13 @@
  * Caddy snippet (and a reload, if Caddy had been reloaded with it), and the site folder. It runs
  * as an operation of its own (kind `provision-undo`), so it streams into a run log and is audited.
  */
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { posix } from 'node:path';
 import type { Compose } from '../core/engine.js';
 import { describeError, SiteFlowError } from '../core/errors.js';
 import type { ActionDef } from '../core/runs.js';
 import type { JournalEntry, SqliteProvisionJournal } from '../db/sqlite-provision-journal.js';
 import type { Caddy } from './caddy.js';
-import { exists } from './fs-exists.js';
+import type { HostAccess } from './host-access.js';
 import { PROVISION_ABORT_GRACE_MS, SITE_COMPOSE_FILE } from './provision-site.js';
 
 /** Options of {@link undoInterruptedProvision}. */
@@ -20,7 +19,10 @@ export interface UndoProvisionOptions {
   entry: JournalEntry;
   compose: Compose;
   composeEnv: Record<string, string>;
+  /** The Caddy of the provision's host. */
   caddy: Caddy;
+  /** The provision's host (its files are there). */
+  access: HostAccess;
   journal: SqliteProvisionJournal;
 }
 
@@ -55,7 +57,7 @@ export function undoInterruptedProvision(o: UndoProvisionOptions): ActionDef {
         await attempt(
           'stopped and removed the containers, networks and volumes (compose down -v)',
           async () => {
-            if (!(await exists(join(entry.siteDir, SITE_COMPOSE_FILE))))
+            if (!(await o.access.fs.exists(posix.join(entry.siteDir, SITE_COMPOSE_FILE))))
               throw new SiteFlowError('PROVISION_UNDO', `no ${SITE_COMPOSE_FILE} in ${entry.siteDir}`);
             await o.compose.run(entry.siteDir, entry.site, ['down', '-v', '--remove-orphans'], {
               env: o.composeEnv,
@@ -76,7 +78,7 @@ export function undoInterruptedProvision(o: UndoProvisionOptions): ActionDef {
           },
         );
       if (has('folder'))
-        await attempt(`removed ${entry.siteDir}`, () => rm(entry.siteDir, { recursive: true, force: true }));
+        await attempt(`removed ${entry.siteDir}`, () => o.access.fs.rm(entry.siteDir, { recursive: true }));
       if (failed.length)
         throw new SiteFlowError(
           'PROVISION_UNDO_INCOMPLETE',

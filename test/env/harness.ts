@@ -737,6 +737,8 @@ export async function startSshd(
   opts: {
     /** More sshd_config lines (e.g. `SetEnv DOCKER_HOST=...` for the docker CLI of a bench baseline). */
     extraConfig?: string[];
+    /** sshd's LogLevel (default INFO); DEBUG1 logs each port forward it opens. */
+    logLevel?: 'INFO' | 'DEBUG1';
   } = {},
 ): Promise<SshdHandle> {
   if (process.getuid?.() !== 0)
@@ -785,7 +787,7 @@ export async function startSshd(
         'StrictModes no',
         `AllowUsers ${user}`,
         'Subsystem sftp internal-sftp',
-        'LogLevel INFO',
+        `LogLevel ${opts.logLevel ?? 'INFO'}`,
         ...(opts.extraConfig ?? []),
         '',
       ].join('\n'),

@@ -4,17 +4,7 @@
  * the pinned host key). SiteFlow runs with an empty HOME and an `ssh` on PATH that records any
  * call: no system ssh and no known_hosts may be consulted.
  */
-import {
-  chmodSync,
-  chownSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -24,37 +14,33 @@ import {
   registryRunImage,
   run,
   type SshdHandle,
-  startSshd,
   testDocker,
   testLabels,
   waitFor,
 } from '../../env/harness.js';
-import { type SecondEngine, startSecondEngine } from '../../env/second-engine.js';
+import type { SecondEngine } from '../../env/second-engine.js';
 import { pushImage } from '../../support/images.js';
 import { startTestSiteFlow, type TestSiteFlow } from '../../support/siteflow.js';
+import { type SshEdge, startSshEdge } from '../../support/ssh-edge.js';
 
 const env = inject('siteflowTestEnv');
 
+let edge: SshEdge;
 let sshd: SshdHandle;
 let e2: SecondEngine;
 let site: ComposeProject;
 let sf: TestSiteFlow;
 let home: string;
-let bin: string;
 /** edge's folder tree (SITES_ROOTS), owned by the ssh user: it stands in for that host's disk. */
 let edgeRoot: string;
 let pullSite: ComposeProject;
 let pullFirst: { id: string; digest: string };
 let docker: Docker;
-const saved = { HOME: process.env.HOME, PATH: process.env.PATH };
 
 /** The configuration that names edge over SSH, with `pin` as its pinned host key. */
 function edgeEnv(pin: string): Record<string, string> {
   return {
-    DOCKER_HOSTS: `local=${env.dockerHost},edge=ssh://${sshd.user}@127.0.0.1:${sshd.port}?socket=${e2.socketPath}`,
-    DOCKER_SSH_HOST_KEYS: `edge=${pin}`,
-    DOCKER_SSH_KEY_PATH: sshd.privateKeyPath,
-    SITES_ROOTS: `edge=${edgeRoot}`,
+    ...edge.env(pin),
     CONFIRM_PULL: 'false',
     HEALTH_TIMEOUT_SECONDS: '30',
     DOCKER_RETRY_SECONDS: '1',
@@ -79,17 +65,9 @@ function acceptedSince(from: number): string[] {
 }
 
 beforeAll(async () => {
-  home = mkdtempSync(join(tmpdir(), 'sf-ssh-home-'));
-  bin = mkdtempSync(join(tmpdir(), 'sf-ssh-bin-'));
-  writeFileSync(join(bin, 'ssh'), `#!/bin/sh\necho "$@" >> ${join(bin, 'ssh-called')}\nexit 255\n`);
-  chmodSync(join(bin, 'ssh'), 0o755);
-  sshd = await startSshd(env);
-  e2 = await startSecondEngine(env, { socketGroup: sshd.user });
+  edge = await startSshEdge(env);
+  ({ sshd, engine: e2, home, root: edgeRoot } = edge);
   docker = testDocker(env);
-  const uid = Number((await run('id', ['-u', sshd.user])).stdout.trim());
-  edgeRoot = mkdtempSync(join(tmpdir(), 'sf-edge-tree-'));
-  chmodSync(edgeRoot, 0o755);
-  chownSync(edgeRoot, uid, -1);
   // A site folder on edge with no containers yet; its bind mount is relative to the folder.
   const folder = join(edgeRoot, 'folderonly');
   mkdirSync(folder);
@@ -109,8 +87,8 @@ beforeAll(async () => {
       networks: { default: { labels: testLabels() } },
     }),
   );
-  chownSync(folder, uid, -1);
-  chownSync(join(folder, 'docker-compose.yml'), uid, -1);
+  edge.own(folder);
+  edge.own(join(folder, 'docker-compose.yml'));
   // A running site on edge whose image /pull replaces (the busybox image with a layer of its own).
   const ref = `${registryRunImage('edgepull', env)}:1`;
   pullFirst = await pushImage(docker, env, ref, 'one', ['CMD ["sleep", "3600"]']);
@@ -135,22 +113,15 @@ beforeAll(async () => {
   await site.up();
   chmodSync(site.dir, 0o755);
   chmodSync(site.file, 0o644);
-  process.env.HOME = home;
-  process.env.PATH = `${bin}:${saved.PATH}`;
+  edge.isolate();
   sf = await startTestSiteFlow(edgeEnv(sshd.hostKeyFingerprint));
 }, 300_000);
 
 afterAll(async () => {
   await sf?.stop();
-  process.env.HOME = saved.HOME;
-  process.env.PATH = saved.PATH;
   await site?.down().catch(() => undefined);
   await pullSite?.down().catch(() => undefined);
-  await e2?.stop();
-  await sshd?.stop();
-  rmSync(home, { recursive: true, force: true });
-  rmSync(bin, { recursive: true, force: true });
-  if (edgeRoot) rmSync(edgeRoot, { recursive: true, force: true });
+  await edge?.stop();
 });
 
 describe('a Docker host over SSH (second dockerd behind a real sshd)', () => {
@@ -267,7 +238,7 @@ describe('a Docker host over SSH (second dockerd behind a real sshd)', () => {
   });
 
   it('never ran a system ssh nor read a known_hosts file', () => {
-    expect(existsSync(join(bin, 'ssh-called'))).toBe(false);
+    expect(edge.sshCalled()).toBe(false);
     expect(existsSync(join(home, '.ssh'))).toBe(false);
   });
 });

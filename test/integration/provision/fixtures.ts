@@ -9,6 +9,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
+import type Docker from 'dockerode';
 
 const DUO_COMPOSE = `services:
   web:
@@ -122,4 +123,15 @@ export function getVia(
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.end();
   });
+}
+
+/** Filters for the objects of `site`'s compose project. */
+export const projectFilter = (site: string) => ({ label: [`com.docker.compose.project=${site}`] });
+
+/** How many containers and networks, and which volumes, `site`'s compose project has on `engine`. */
+export async function projectObjects(engine: Docker, site: string) {
+  const containers = await engine.listContainers({ all: true, filters: projectFilter(site) });
+  const networks = await engine.listNetworks({ filters: projectFilter(site) });
+  const volumes = (await engine.listVolumes({ filters: projectFilter(site) })).Volumes ?? [];
+  return { containers: containers.length, networks: networks.length, volumes: volumes.map((v) => v.Name) };
 }

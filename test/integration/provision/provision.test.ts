@@ -20,7 +20,7 @@ import {
   testDocker,
 } from '../../env/harness.js';
 import { startTestSiteFlow, type TestSiteFlow } from '../../support/siteflow.js';
-import { getVia, PINNED, writeTestTemplates } from './fixtures.js';
+import { getVia, PINNED, projectFilter, projectObjects, writeTestTemplates } from './fixtures.js';
 
 const env = inject('siteflowTestEnv');
 let docker: Docker;
@@ -36,13 +36,7 @@ const LOCAL_REF = `127.0.0.1:1/siteflow-test/run-${runId}/localonly:1`;
 /** GET through Caddy on loopback with the given Host header. */
 const viaCaddy = (host: string) => getVia(caddyPort, host);
 
-const projectFilter = (site: string) => ({ label: [`com.docker.compose.project=${site}`] });
-async function leftovers(site: string) {
-  const containers = await docker.listContainers({ all: true, filters: projectFilter(site) });
-  const networks = await docker.listNetworks({ filters: projectFilter(site) });
-  const volumes = (await docker.listVolumes({ filters: projectFilter(site) })).Volumes ?? [];
-  return { containers: containers.length, networks: networks.length, volumes: volumes.map((v) => v.Name) };
-}
+const leftovers = (site: string) => projectObjects(docker, site);
 
 async function caddyConfig(): Promise<string> {
   return await (await fetch(`http://${caddy.adminAddress}/config/`)).text();

@@ -16,6 +16,7 @@ import type { Compose, ComposeRunOptions } from '../../../src/core/engine.js';
 import type { ActionIO } from '../../../src/core/runs.js';
 import { CaddyReloader } from '../../../src/provision/caddy.js';
 import { ARCHIVE_DIR, deprovisionSite } from '../../../src/provision/deprovision-site.js';
+import { localAccess } from '../../../src/provision/host-access.js';
 
 const root = mkdtempSync(join(tmpdir(), 'siteflow-deprovision-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -74,12 +75,10 @@ describe('deprovision', () => {
     });
     const compose = new RecordingCompose();
     const opts = {
-      host: 'nas',
+      target: { host: 'nas', sitesRoot, caddy, access: localAccess() },
       compose,
       composeEnv: { DOCKER_HOST: 'tcp://127.0.0.1:2376' },
-      caddy,
       site: 'blog',
-      sitesRoot,
       removeVolumes: false,
       deleteFiles: true,
       timeoutMs: 60_000,
@@ -102,11 +101,9 @@ describe('deprovision', () => {
     const sitesRoot = join(root, 'ok');
     makeSite(sitesRoot, 'shop');
     await deprovisionSite({
-      host: 'local',
+      target: { host: 'local', sitesRoot, caddy: null, access: localAccess() },
       compose: new RecordingCompose(),
-      caddy: null,
       site: 'shop',
-      sitesRoot,
       removeVolumes: false,
       deleteFiles: false,
       timeoutMs: 60_000,
@@ -126,11 +123,9 @@ describe('deprovision', () => {
     const ac = new AbortController();
     const archiveDir = join(sitesRoot, ARCHIVE_DIR);
     const running = deprovisionSite({
-      host: 'local',
+      target: { host: 'local', sitesRoot, caddy: null, access: localAccess() },
       compose: new RecordingCompose(),
-      caddy: null,
       site: 'big',
-      sitesRoot,
       removeVolumes: false,
       deleteFiles: false,
       timeoutMs: 600_000,
