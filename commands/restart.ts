@@ -3,7 +3,7 @@
  * lives here because /restart is its only user: the command and what it does read in one file.
  */
 
-import { describeHealth, waitHealthy } from '../src/actions/wait-healthy.js';
+import { finishWhenHealthy } from '../src/actions/wait-healthy.js';
 import type { ContainerInfo, Engine, SiteInfo } from '../src/core/engine.js';
 import type { ActionDef } from '../src/core/runs.js';
 import { defineCommand, findSiteService, siteAndService, siteLabel, startRun } from '../src/services.js';
@@ -78,18 +78,12 @@ export function restartSite(o: RestartOptions): ActionDef {
           io.line(`${c.service ?? c.name}: started`);
         }),
       );
-      const health = await waitHealthy(
+      return finishWhenHealthy(
         o.engine,
         targets.map((c) => c.id),
-        { timeoutMs: o.healthTimeoutMs, signal: io.signal, onSettled: (h) => io.line(describeHealth(h)) },
+        io,
+        { timeoutMs: o.healthTimeoutMs, after: 'restart', success: 'All restarted containers are up.' },
       );
-      const bad = health.filter((h) => !h.ok);
-      if (bad.length) {
-        io.line(`Not healthy after restart: ${bad.map((b) => b.service ?? b.name).join(', ')}`, 'info');
-        return { exitCode: 1 };
-      }
-      io.line('All restarted containers are up.', 'info');
-      return { exitCode: 0 };
     },
   };
 }

@@ -10,7 +10,7 @@ import { composePlan, describePlan } from '../docker/compose-plan.js';
 import { composeFilesOf } from './pull-site.js';
 import { type RecreateTarget, recreateSafely } from './recreate-safely.js';
 import { sanitizeLine } from './sanitize.js';
-import { describeHealth, waitHealthy } from './wait-healthy.js';
+import { finishWhenHealthy } from './wait-healthy.js';
 
 /** What every lifecycle action needs. */
 export interface LifecycleOptions {
@@ -84,18 +84,12 @@ export function startSite(o: LifecycleOptions): ActionDef {
       const started = (await o.engine.containers(o.site.name)).filter(
         (c) => c.service && (!o.service || c.service === o.service),
       );
-      const health = await waitHealthy(
+      return finishWhenHealthy(
         o.engine,
         started.map((c) => c.id),
-        { timeoutMs: o.healthTimeoutMs, signal: io.signal, onSettled: (h) => io.line(describeHealth(h)) },
+        io,
+        { timeoutMs: o.healthTimeoutMs, after: 'start', success: 'Started; every container is up.' },
       );
-      const bad = health.filter((h) => !h.ok);
-      if (bad.length) {
-        io.line(`Not healthy after start: ${bad.map((b) => b.service ?? b.name).join(', ')}`, 'info');
-        return { exitCode: 1 };
-      }
-      io.line('Started; every container is up.', 'info');
-      return { exitCode: 0 };
     },
   };
 }

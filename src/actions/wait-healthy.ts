@@ -1,5 +1,6 @@
 /** Waits for containers to come back healthy after an action, reporting each once. */
 import type { ContainerInfo, Engine } from '../core/engine.js';
+import type { ActionIO } from '../core/runs.js';
 
 /** How a container ended up after the wait. */
 export interface HealthOutcome {
@@ -83,4 +84,28 @@ export function describeHealth(o: HealthOutcome): string {
   const health = o.health && o.health !== o.status ? ` (${o.health})` : '';
   const restarts = o.restarts > 0 ? `, restarted ${o.restarts}x` : '';
   return `${o.service ?? o.name}: ${o.status}${health}${restarts}`;
+}
+
+/**
+ * The end of an action that (re)started containers: waits for `ids` (see {@link waitHealthy}),
+ * streams each verdict into the run, names the ones not healthy, and gives the run's exit code.
+ */
+export async function finishWhenHealthy(
+  engine: Engine,
+  ids: readonly string[],
+  io: Pick<ActionIO, 'line' | 'signal'>,
+  o: { timeoutMs: number; after: string; success: string },
+): Promise<{ exitCode: number }> {
+  const health = await waitHealthy(engine, ids, {
+    timeoutMs: o.timeoutMs,
+    signal: io.signal,
+    onSettled: (h) => io.line(describeHealth(h)),
+  });
+  const bad = health.filter((h) => !h.ok);
+  if (bad.length) {
+    io.line(`Not healthy after ${o.after}: ${bad.map((b) => b.service ?? b.name).join(', ')}`, 'info');
+    return { exitCode: 1 };
+  }
+  io.line(o.success, 'info');
+  return { exitCode: 0 };
 }
