@@ -284,7 +284,11 @@ const slackDriver: Driver = {
     return m.ts;
   },
   alertOpened(ts) {
-    return /<!date\^\d{10}\^[^|]+\|[^>]+>/.exec(JSON.stringify(slackMessage(ts).blocks))?.[0] ?? '';
+    const context = (slackMessage(ts).blocks as { type: string; elements?: { text?: string }[] }[]).find(
+      (b) => b.type === 'context',
+    );
+    const opened = context?.elements?.[0]?.text ?? '';
+    return /^Opened <!date\^\d{10}\^\{date_short_pretty\} \{time\}\|[^>]+>$/.test(opened) ? opened : '';
   },
 };
 
@@ -497,6 +501,9 @@ describe.each([
     expect(refused).toMatch(/not allowed to run \/restart/);
     expect(refused).toContain(`${driver.platform}:user:${driver.id('viewer')}`);
     expect(opsOf(alertSite.name, 'restart')).toHaveLength(0);
+    // The Logs button obeys LOGS_LEVEL (operator by default): a viewer is refused too.
+    expect(await driver.click(alert, 'Logs', 'viewer', 'private')).toMatch(/not allowed to run \/logs/);
+    expect(app.services.operations.list({ site: alertSite.name, limit: 10 })).toHaveLength(0);
 
     await driver.click(alert, 'Restart', 'operator', 'acked');
     await waitFor(
