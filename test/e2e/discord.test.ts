@@ -13,14 +13,7 @@ import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { type SiteFlow, startSiteFlow } from '../../src/main.js';
-import {
-  type ComposeProject,
-  createComposeProject,
-  registryRunImage,
-  run,
-  testDocker,
-  waitFor,
-} from '../env/harness.js';
+import { type ComposeProject, createComposeProject, testDocker, waitFor } from '../env/harness.js';
 import {
   DiscordIds,
   FakeDiscord,
@@ -74,16 +67,12 @@ const everything = (threadId: string) =>
 
 beforeAll(async () => {
   docker = testDocker(env);
-  const ref = `${registryRunImage('discordsite', env)}:v1`;
-  await docker.getImage(env.images.busybox).tag({ repo: ref.replace(/:v1$/, ''), tag: 'v1' });
-  await run('docker', ['push', ref], { env: { ...process.env, DOCKER_HOST: env.dockerHost } });
   site = createComposeProject(
     {
       name: 'dsc',
       services: {
-        web: { image: ref, command: ['httpd', '-f', '-p', '8080', '-h', '/etc'] },
+        web: { command: ['httpd', '-f', '-p', '8080', '-h', '/etc'] },
         worker: {
-          image: ref,
           command: ['sh', '-c', 'while true; do echo "tick @everyone"; sleep 0.5; done'],
         },
       },
