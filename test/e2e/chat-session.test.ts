@@ -9,6 +9,7 @@
  * - a denial is private, names the level and the exact principal to grant, changes nothing;
  * - confirmation: a foreign click and an expired one are refused privately, the owner's runs;
  * - alert buttons run their command as the clicker (a viewer refused, an operator restarts);
+ * - a scheduled run is announced in the alert channel and followed like a typed one;
  * - the run message: Cancel while running, a viewer's click refused, an admin's click cancels a
  *   running `/logs follow` within 2 s, audited as cancelled by the clicker, the outcome edited in.
  * Completions are Discord's alone (Slack slash commands have no option autocomplete):
@@ -83,6 +84,8 @@ interface Driver {
   click(messageId: string, label: string | RegExp, who: Who, answered: 'private' | 'acked'): Promise<string>;
   /** The alert message (with its buttons) about `siteName` in the alert channel. */
   alert(siteName: string): Promise<string>;
+  /** The message in the alert channel whose text (markup removed) includes `headline` and matches `also`. */
+  announced(headline: string, also: RegExp): Promise<string>;
   /** The alert's "opened" time in the platform's own timestamp format ('' when not in it). */
   alertOpened(messageId: string): string;
 }
@@ -174,6 +177,18 @@ const discordDriver: Driver = {
           ),
       30_000,
       `alert about ${siteName}`,
+    );
+    return m.id;
+  },
+  async announced(headline, also) {
+    const textOf = (c: string) => c.replace(/\\([\\_*~`|>#-])/g, '$1');
+    const m = await discord.waitFor(
+      () =>
+        discord
+          .messagesIn(DiscordIds.ops)
+          .find((x) => textOf(x.content).includes(headline) && also.test(textOf(x.content))),
+      60_000,
+      `"${headline}" in the alert channel`,
     );
     return m.id;
   },
@@ -279,6 +294,18 @@ const slackDriver: Driver = {
           .find((x) => x.text.includes(siteName) && JSON.stringify(x.blocks).includes('sf_alert_restart')),
       30_000,
       `alert about ${siteName}`,
+    );
+    slackChannels.set(m.ts, SlackIds.general);
+    return m.ts;
+  },
+  async announced(headline, also) {
+    const m = await slack.waitFor(
+      () =>
+        slack
+          .messagesIn(SlackIds.general)
+          .find((x) => slackText(x).includes(headline) && also.test(slackText(x))),
+      60_000,
+      `"${headline}" in the alert channel`,
     );
     slackChannels.set(m.ts, SlackIds.general);
     return m.ts;
@@ -517,6 +544,38 @@ describe.each([
       id: driver.id('operator'),
     });
     expect(audit.find((e) => e.outcome === 'denied')?.actor.id).toBe(driver.id('viewer'));
+  }, 120_000);
+
+  it('a scheduled run is announced in the alert channel as the schedule, its output in the thread, the outcome edited in, audited as the schedule', async () => {
+    const line = `restart ${site.name} web`;
+    const added = app.services.schedules!.add('*/3 * * * * *', line, {
+      platform: driver.platform,
+      id: driver.id('admin'),
+      name: 'alice',
+    });
+    if (!added.ok) throw new Error(added.error.join('; '));
+    const id = added.value.id;
+    const headline = `schedule #${id} (added by @alice): /${line}`;
+    let posted: string;
+    try {
+      posted = await driver.announced(headline, /succeeded/);
+    } finally {
+      // No firing runs on after the test.
+      expect(app.services.schedules!.remove(id).ok).toBe(true);
+    }
+    await waitFor('the summary in the thread', async () => SUMMARY_RE.test(driver.thread(posted)), 20_000);
+    const thread = driver.thread(posted);
+    expect(thread).toContain('web: stopping');
+    expect(thread).toContain('All restarted containers are up.');
+    const as = `schedule #${id}, added by @alice`;
+    expect(thread).toContain(`started by ${as}`);
+    // Every chat surface announces a firing; the run's thread names it.
+    const op = app.services.operations.get(opIdIn(thread));
+    expect(op).toMatchObject({ status: 'succeeded', kind: 'restart', requestedBy: { name: as } });
+    const audited = app.services.audit
+      .query({ site: site.name, action: 'restart', limit: 50 })
+      .entries.filter((e) => e.actor.name === as && e.outcome === 'ok');
+    expect(audited.length).toBeGreaterThanOrEqual(1);
   }, 120_000);
 
   it('the run message: Cancel while running; a viewer is refused; an admin cancels within 2 s, audited as the clicker; the outcome edited in', async () => {
