@@ -90,8 +90,12 @@ function baseEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
  */
 export function spawnSiteFlow(env: Record<string, string>): BenchChild {
   const dir = mkdtempSync(join(tmpdir(), 'sf-bench-proc-'));
+  // BENCH_CPU_PROF=<dir>: a V8 CPU profile of the measured SiteFlow process, written on exit.
+  const prof = process.env.BENCH_CPU_PROF
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+    : [];
   const child = wrap(
-    spawn(process.execPath, [join(REPO_DIR, 'dist/src/main.js')], {
+    spawn(process.execPath, [...prof, join(REPO_DIR, 'dist/src/main.js')], {
       cwd: dir,
       env: baseEnv({
         CONSOLE: 'off',

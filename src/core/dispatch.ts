@@ -132,12 +132,20 @@ export class Dispatcher<S> {
   /**
    * Looks the command up, authorises and parses it, once, without running it. A chat surface
    * learns from `privately` whether the answer is surely private (unknown command, not allowed,
-   * invalid input: those answers are already made and audited) before it acknowledges, and then
-   * calls `run` for the reply.
+   * invalid input: those answers are already made, and audited by `run`) before it acknowledges,
+   * and then calls `run` for the reply. Nothing before `run` writes to the database.
    */
   prepare(inv: Invocation, opts: DispatchOptions = {}): PreparedInvocation {
     const started = this.deps.clock.now();
-    const done = (r: Reply): PreparedInvocation => ({ privately: true, run: () => Promise.resolve(r) });
+    // An answer known before the acknowledgement is audited when it is delivered (`run`), so the
+    // database write never delays the acknowledgement.
+    const done = (r: Reply, audit: () => void): PreparedInvocation => ({
+      privately: true,
+      run: async () => {
+        audit();
+        return r;
+      },
+    });
     const log = this.deps.logger.child({ platform: inv.platform, user: inv.user.id, command: inv.command });
     if (!this.accepting)
       return {
@@ -154,11 +162,12 @@ export class Dispatcher<S> {
             `Commands you can run: ${names.join(', ')}. Try /help.`,
           ])
         : reply.invalid('Could not read that command', opts.problems ?? ['empty command']);
-      this.audit(inv, inv.command.slice(0, 40) || '(unreadable)', null, r, started, {
-        reason: inv.command ? 'unknown command' : 'unreadable',
-        ...(opts.problems ? { problems: opts.problems } : {}),
-      });
-      return done(r);
+      return done(r, () =>
+        this.audit(inv, inv.command.slice(0, 40) || '(unreadable)', null, r, started, {
+          reason: inv.command ? 'unknown command' : 'unreadable',
+          ...(opts.problems ? { problems: opts.problems } : {}),
+        }),
+      );
     }
     const site = siteOf(inv.args.site);
     if (!levelAllows(level, cmd.level)) {
@@ -173,17 +182,19 @@ export class Dispatcher<S> {
         ],
         ephemeral: true,
       };
-      this.audit(inv, cmd.name, site, r, started, { level, needed: cmd.level });
-      log.info({ level, needed: cmd.level }, 'permission denied');
-      return done(r);
+      return done(r, () => {
+        this.audit(inv, cmd.name, site, r, started, { level, needed: cmd.level });
+        log.info({ level, needed: cmd.level }, 'permission denied');
+      });
     }
     const parsed = opts.problems?.length
       ? ({ ok: false, error: opts.problems } as const)
       : parseArgs(cmd.options, inv.args);
     if (!parsed.ok) {
       const r = reply.invalid(`Invalid input for /${cmd.name}`, parsed.error);
-      this.audit(inv, cmd.name, site, r, started, { problems: parsed.error, ...safeArgs(inv.args) });
-      return done(r);
+      return done(r, () =>
+        this.audit(inv, cmd.name, site, r, started, { problems: parsed.error, ...safeArgs(inv.args) }),
+      );
     }
     const run = async (): Promise<Reply> => {
       let r: Reply;

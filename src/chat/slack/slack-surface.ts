@@ -28,6 +28,7 @@ import { describeError, SiteFlowError } from '../../core/errors.js';
 import type { Logger } from '../../core/ports.js';
 import { ChatSession, type Click } from '../session.js';
 import type { ChatSurface, SurfaceDeps } from '../surface.js';
+import { AcksFirst } from './acks-first.js';
 import { servedCommands, slashNames, UMBRELLA_COMMAND } from './served-commands.js';
 import { SlackAdapter, type SlackCtx, type SlackMessageRef } from './slack-adapter.js';
 import { SlackAlertChannel } from './slack-alert-channel.js';
@@ -64,10 +65,11 @@ export const SLACK_BODY_LIMIT = 1024 * 1024;
  * like a stale one (Bolt refuses only old ones).
  * https://api.slack.com/authentication/verifying-requests-from-slack
  */
-function hardenedReceiver(signingSecret: string, logger: BoltLogger): HTTPReceiver {
+function hardenedReceiver(signingSecret: string, logger: BoltLogger, acks: AcksFirst): HTTPReceiver {
   const receiver = new HTTPReceiver({ signingSecret, logger, bodyLimit: SLACK_BODY_LIMIT });
   const inner = receiver.requestListener;
   receiver.requestListener = (req, res) => {
+    acks.received(res);
     const ts = Number(req.headers['x-slack-request-timestamp']);
     if (Number.isFinite(ts) && ts > Date.now() / 1000 + 5 * 60) {
       logger.warn('Slack request refused: its timestamp is more than 5 minutes in the future');
@@ -101,6 +103,7 @@ export class SlackSurface implements ChatSurface {
   private readonly groups: SlackUserGroups | null;
   private readonly log: Logger;
   private readonly work = new Set<Promise<void>>();
+  private readonly acks: AcksFirst;
   private readonly adapter: SlackAdapter;
   private readonly session: ChatSession<SlackCtx, SlackMessageRef>;
   private server: Server | null = null;
@@ -129,19 +132,23 @@ export class SlackSurface implements ChatSurface {
       ...(c.SLACK_API_URL ? { slackApiUrl: c.SLACK_API_URL } : {}),
     };
     const logger = boltLogger(this.log);
+    this.acks = new AcksFirst();
     this.app =
       this.mode === 'socket'
         ? new App({
             token: c.SLACK_BOT_TOKEN,
             appToken: c.SLACK_APP_TOKEN,
             socketMode: true,
+            // No conversation state is kept: skip Bolt's store lookup (a rejected promise) per request.
+            convoStore: false,
             clientOptions,
             installerOptions: { clientOptions },
             logger,
           })
         : new App({
             token: c.SLACK_BOT_TOKEN,
-            receiver: hardenedReceiver(c.SLACK_SIGNING_SECRET, logger),
+            receiver: hardenedReceiver(c.SLACK_SIGNING_SECRET, logger, this.acks),
+            convoStore: false,
             clientOptions,
             logger,
           });
@@ -294,9 +301,9 @@ export class SlackSurface implements ChatSurface {
     });
   }
 
-  /** Runs `fn` after the acknowledgements of requests already waiting (acks first, work after). */
+  /** Runs `fn` after the acknowledgements of the requests already received (acks first, work after). */
   private later(fn: () => Promise<void>): void {
-    this.track(new Promise<void>((r) => setImmediate(r)).then(fn));
+    this.track(this.acks.later(fn));
   }
 
   private track(p: Promise<void>): void {

@@ -2,7 +2,7 @@
  * The chat session over an in-memory adapter that records what it was asked to show: the flows
  * themselves (parse once, private answers, confirmations, buttons, the run message) and the
  * fallbacks when an optional capability is missing. The real platforms are driven through the
- * same session in test/e2e/run-message.test.ts and the other e2e tests.
+ * same session in test/e2e/chat-session.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { type ChatAdapter, ChatSession, type Posted, type SessionDeps } from '../../../src/chat/session.js';

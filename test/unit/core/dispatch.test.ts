@@ -84,6 +84,23 @@ describe('dispatcher', () => {
     expect(audit.entries).toMatchObject([{ action: 'restart', outcome: 'denied', site: 'blog' }]);
   });
 
+  it('prepare writes nothing before the acknowledgement: a denial, an unknown command and bad input are audited when run', async () => {
+    const { d, audit, inv } = setup();
+    const prepared = [
+      d.prepare(inv({})),
+      d.prepare(inv({ command: 'nope' })),
+      d.prepare(inv({ user: { id: 'u1', name: 'Ann', roles: ['42'] }, args: { site: 'Bad Site!' } })),
+    ];
+    expect(prepared.map((p) => p.privately)).toEqual([true, true, true]);
+    expect(audit.entries).toEqual([]);
+    for (const p of prepared) await p.run();
+    expect(audit.entries.map((e) => [e.action, e.outcome])).toEqual([
+      ['restart', 'denied'],
+      ['nope', 'rejected'],
+      ['restart', 'rejected'],
+    ]);
+  });
+
   it('maps Slack user ids and Discord roles through the policy', () => {
     const { d } = setup();
     expect(d.levelOf({ platform: 'slack', user: { id: 'U1', name: 'x', roles: [] } })).toBe('operator');
