@@ -58,7 +58,7 @@ import { ARCHIVE_DIR, deprovisionSite } from './provision/deprovision-site.js';
 import { createProvisioning } from './provision/provisioning.js';
 import { undoInterruptedProvision } from './provision/recover-provision.js';
 import { FileRunLog } from './runs/file-run-log.js';
-import { SiteEnvSecrets } from './runs/site-secrets.js';
+import { SiteEnvSecrets, siteFilesHosts } from './runs/site-secrets.js';
 import { Scheduler } from './schedule/scheduler.js';
 import { failureNotice, type Services } from './services.js';
 import { StateReconciler } from './state/state-reconciler.js';
@@ -373,7 +373,17 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
   });
   // Waits a few seconds at most: a host that does not answer is filled in when it does.
   await reconciler.start();
-  siteSecrets = new SiteEnvSecrets({ masker, state: live, logger, sitesRoot: config.SITES_ROOT });
+  // Each site's .env is read where it is: here, or over its ssh:// host's connection (SFTP).
+  siteSecrets = new SiteEnvSecrets({
+    masker,
+    state: live,
+    logger,
+    hostFiles: siteFilesHosts(hosts, {
+      sitesRoot: config.SITES_ROOT,
+      sitesRoots: config.SITES_ROOTS,
+      callTimeoutMs: config.DOCKER_CALL_TIMEOUT_SECONDS * 1000,
+    }),
+  });
   await siteSecrets
     .refresh()
     .catch((e) => logger.warn({ err: describeError(e) }, 'reading site secrets failed'));

@@ -7,7 +7,7 @@
  * - `sshAccess`: an ssh:// host, all through its one pinned SSH connection (SFTP, exec with every
  *   word quoted for the remote shell, `direct-tcpip` forwards): nothing on it is exposed here.
  */
-import { chmod, mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { createServer } from 'node:net';
 import { posix } from 'node:path';
@@ -29,6 +29,10 @@ export interface HostFs {
   writeFile(p: string, data: string, o: { mode: number; exclusive?: boolean }): Promise<void>;
   /** Removes `p` (a folder with everything in it when `recursive`); a missing path is fine. */
   rm(p: string, o?: { recursive?: boolean }): Promise<void>;
+  /** Modification time (ms; whole seconds over SFTP) and size of `p` (symlinks followed); null when missing. */
+  stat(p: string): Promise<{ mtimeMs: number; size: number } | null>;
+  /** The content of the file `p` as UTF-8. */
+  readFile(p: string): Promise<string>;
 }
 
 /** The answer of {@link HostAccess.fetch}. */
@@ -93,6 +97,17 @@ export function localAccess(): HostAccess {
       async rm(p, o = {}) {
         await rm(p, { recursive: o.recursive === true, force: true });
       },
+      async stat(p) {
+        try {
+          const st = await stat(p);
+          return { mtimeMs: st.mtimeMs, size: st.size };
+        } catch (e) {
+          const code = (e as { code?: string }).code;
+          if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+          throw e;
+        }
+      },
+      readFile: (p) => readFile(p, 'utf8'),
     },
     run: (cmd, args, opts = {}) => runTool(cmd, args, opts),
     async fetch(url, init = {}) {
@@ -196,6 +211,23 @@ function sftpFs(conn: SshConnection): HostFs {
       } catch (e) {
         if (!isMissing(e)) throw e;
       }
+    },
+    async stat(p) {
+      checkRemotePath(p);
+      const s = await sftp();
+      try {
+        const st = await sftpCall<{ mtime: number; size: number }>(`stat ${p}`, host, (cb) => s.stat(p, cb));
+        return { mtimeMs: st.mtime * 1000, size: st.size };
+      } catch (e) {
+        if (isMissing(e)) return null;
+        throw e;
+      }
+    },
+    async readFile(p) {
+      checkRemotePath(p);
+      const s = await sftp();
+      const buf = await sftpCall<Buffer>(`read ${p}`, host, (cb) => s.readFile(p, cb));
+      return buf.toString('utf8');
     },
   };
 }
