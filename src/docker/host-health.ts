@@ -274,9 +274,14 @@ export async function measureHost(
   docker: Dockerode,
   o: { sitesRoot: string | null; now: number; os?: HostOs | null; timeoutMs?: number },
 ): Promise<HostHealth> {
-  // Parts that failed, by reason: an unreachable host is one problem naming every part, not five.
-  const failed = new Map<string, string[]>();
-  const fail = (part: string, why: string) => failed.set(why, [...(failed.get(why) ?? []), part]);
+  // Parts that failed, by reason: an unreachable host is one problem naming every part, not five,
+  // even when the parts saw it differently (a request cut by the lost connection, the reconnect
+  // refused); the latest wording of it is kept.
+  const failed = new Map<string, { why: string; parts: string[] }>();
+  const fail = (part: string, why: string) => {
+    const key = /\bhost unreachable\b/.test(why) ? 'host unreachable' : why;
+    failed.set(key, { why, parts: [...(failed.get(key)?.parts ?? []), part] });
+  };
   const problems: string[] = [];
   const timeoutMs = o.timeoutMs ?? 30_000;
   const hostOs = o.os === undefined ? (isLocalEngine(docker) ? localHostOs : null) : o.os;
@@ -314,7 +319,7 @@ export async function measureHost(
   h.df = df;
   h.cpus = hostOs === localHostOs ? os.cpus().length : (info.NCPU ?? null);
   const done = () => {
-    for (const [why, parts] of failed) problems.push(`${parts.join(', ')}: ${why}`);
+    for (const { why, parts } of failed.values()) problems.push(`${parts.join(', ')}: ${why}`);
     return h;
   };
   if (!hostOs) return done(); // A tcp:// engine tells its CPUs, not its disks, memory use or load.

@@ -2,8 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statfsSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type Dockerode from 'dockerode';
 import { describe, expect, it } from 'vitest';
-import { parseRemoteHealth, remoteHealthCommand } from '../../../src/docker/host-health.js';
+import { measureHost, parseRemoteHealth, remoteHealthCommand } from '../../../src/docker/host-health.js';
 
 /** What a host's login shell prints for the command (a real /bin/sh here). */
 function throughSh(command: string): string {
@@ -80,5 +81,56 @@ describe('remote host health: the exec command and its parser', () => {
     const f = parseRemoteHealth('@@siteflow:meminfo\ncat: /proc/meminfo: No such file\n', 0);
     expect((f.memory as Error).message).toBe('/proc/meminfo: cat: /proc/meminfo: No such file');
     expect((f.load as Error).message).toBe('/proc/loadavg: no answer');
+  });
+});
+
+describe('measureHost with stand-ins for the engine and the OS reader', () => {
+  const lost = 'host edge: host unreachable: the SSH connection to u@h:22 was lost';
+  const refused = 'host edge: host unreachable: SSH to u@h:22 failed (ECONNREFUSED)';
+  const engine = (info: () => Promise<unknown>, df: () => Promise<unknown>) =>
+    ({ info, df, modem: { host: 'h', protocol: 'ssh' } }) as unknown as Dockerode;
+
+  it('an unreachable host is one problem naming every part, even when the parts saw it in different words', async () => {
+    const h = await measureHost(
+      'edge',
+      engine(
+        () => Promise.reject(new Error(lost)),
+        () => Promise.reject(new Error(refused)),
+      ),
+      {
+        sitesRoot: '/srv/sites',
+        now: 0,
+        os: { source: 'ssh', read: () => Promise.reject(new Error(refused)) },
+      },
+    );
+    expect(h.problems).toHaveLength(1);
+    for (const part of ['engine info', 'system df', 'docker disk', 'sites disk', 'memory', 'load'])
+      expect(h.problems[0]).toContain(part);
+    expect(h.problems[0]).toMatch(/: host edge: host unreachable: /);
+  });
+
+  it('different reasons stay different problems', async () => {
+    const h = await measureHost(
+      'edge',
+      engine(
+        () => Promise.resolve({ DockerRootDir: '/var/lib/docker' }),
+        () => Promise.reject(new Error('df: permission denied')),
+      ),
+      {
+        sitesRoot: null,
+        now: 0,
+        os: {
+          source: 'ssh',
+          read: () =>
+            Promise.resolve({
+              disks: [{ totalBytes: 100, usedBytes: 50, fsId: 'a' }],
+              memory: new Error('no /proc/meminfo'),
+              load: [0.5, 0.4, 0.3],
+            }),
+        },
+      },
+    );
+    expect(h.problems).toEqual(['system df: df: permission denied', 'memory: no /proc/meminfo']);
+    expect(h.disks).toHaveLength(1);
   });
 });
