@@ -3,7 +3,7 @@ import { opt, reply } from '../src/core/command.js';
 import { HOST_ANSWER_MS, settleWithin } from '../src/core/deadline.js';
 import type { ContainerInfo, ContainerStats, Engine, SiteInfo } from '../src/core/engine.js';
 import { describeError } from '../src/core/errors.js';
-import { formatDuration, stamp } from '../src/core/format.js';
+import { formatAgo, formatDuration, stamp } from '../src/core/format.js';
 import { hostHealthLine } from '../src/core/host-health.js';
 import { stoppedBy } from '../src/core/stopped.js';
 import { composePlan, driftReason } from '../src/docker/compose-plan.js';
@@ -24,15 +24,22 @@ async function overview(services: Services) {
   const listed = await settleWithin(hosts, HOST_ANSWER_MS, (host) => services.hosts.get(host)!.listSites());
   listed.forEach((r, i) => {
     const host = hosts[i]!;
+    let sites: readonly SiteInfo[];
     if (r.status === 'timeout') {
-      problems.push(`${host}: not answering (no answer within ${HOST_ANSWER_MS / 1000} s)`);
-      return;
-    }
-    if (r.status === 'failed') {
+      // A slow host shows what the live state last saw of it, saying so; never nothing.
+      const last = services.lastListing?.(host);
+      const slow = `${host}: not answering (no answer within ${HOST_ANSWER_MS / 1000} s)`;
+      if (!last) {
+        problems.push(slow);
+        return;
+      }
+      problems.push(`${slow}; its sites as last seen ${formatAgo(last.at, services.clock.now())}`);
+      sites = last.sites;
+    } else if (r.status === 'failed') {
       problems.push(`${host}: not reachable (${describeError(r.error)})`);
       return;
-    }
-    for (const s of r.value) {
+    } else sites = r.value;
+    for (const s of sites) {
       const last = services.operations.list({ site: s.name, host: s.host, limit: 1 })[0];
       const stopped = s.state === 'up' ? null : stoppedBy(services.operations, s.host, s.name);
       const drift = Object.keys(services.driftOf?.(s.host, s.name) ?? {}).length > 0;

@@ -424,6 +424,19 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
   });
   drift.start();
   services.driftOf = (host, site) => live.site(host, site)?.drift ?? null;
+  services.lastListing = (host) => {
+    const h = live.snapshot().hosts.find((x) => x.name === host);
+    return h?.reachable && h.checkedAt !== null
+      ? {
+          sites: h.sites.map((s) => ({
+            ...s,
+            composeFiles: [...s.composeFiles],
+            containers: [...s.containers],
+          })),
+          at: h.checkedAt,
+        }
+      : null;
+  };
   // Update checks: /updates on demand, and a schedule that announces each new digest once.
   const updateChecker = new UpdateChecker(
     new RegistryClient({

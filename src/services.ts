@@ -68,6 +68,11 @@ export interface Services {
   history?: StatsSource;
   /** Host health (/status host lines, /prune). */
   hostHealth?: HostHealthService;
+  /**
+   * The sites of `host` as the live state last listed them, and when (null before a first
+   * listing): what /status shows for a host slower than HOST_ANSWER_MS, marked as such.
+   */
+  lastListing?: (host: string) => { sites: readonly SiteInfo[]; at: number } | null;
 }
 
 /** Declares a command whose handler receives the SiteFlow services. */
