@@ -29,7 +29,7 @@ async function overview(services: Services) {
       // A slow host shows what the live state last saw of it, saying so; never nothing.
       const last = services.lastListing?.(host);
       const slow = `${host}: not answering (no answer within ${HOST_ANSWER_MS / 1000} s)`;
-      if (!last) {
+      if (!last?.reachable) {
         problems.push(slow);
         return;
       }

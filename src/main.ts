@@ -426,8 +426,9 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
   services.driftOf = (host, site) => live.site(host, site)?.drift ?? null;
   services.lastListing = (host) => {
     const h = live.snapshot().hosts.find((x) => x.name === host);
-    return h?.reachable && h.checkedAt !== null
+    return h && h.reachable !== null && h.checkedAt !== null
       ? {
+          reachable: h.reachable,
           sites: h.sites.map((s) => ({
             ...s,
             composeFiles: [...s.composeFiles],

@@ -69,10 +69,11 @@ export interface Services {
   /** Host health (/status host lines, /prune). */
   hostHealth?: HostHealthService;
   /**
-   * The sites of `host` as the live state last listed them, and when (null before a first
-   * listing): what /status shows for a host slower than HOST_ANSWER_MS, marked as such.
+   * `host` as the live state last saw it (null before a first attempt): whether its last listing
+   * succeeded, its sites then and when. /status shows them for a host slower than HOST_ANSWER_MS,
+   * marked as such; the site lookup need not wait for a slow host that did not have the site.
    */
-  lastListing?: (host: string) => { sites: readonly SiteInfo[]; at: number } | null;
+  lastListing?: (host: string) => { reachable: boolean; sites: readonly SiteInfo[]; at: number } | null;
 }
 
 /** Declares a command whose handler receives the SiteFlow services. */
@@ -86,11 +87,13 @@ export function defineCommand<O extends Record<string, OptionSpec>>(
  * Resolves a site reference to the one engine and site it names, or returns the reply saying
  * why not: an unknown host, a name on several hosts, or no such site (naming the hosts that did
  * not answer). `host/site` asks that host only; a bare name asks every host at once, each for at
- * most HOST_ANSWER_MS, so a hung host is reported, never waited on. A bad name fails the same
- * way on every host, so that error is thrown as the caller's, not blamed on a host.
+ * most HOST_ANSWER_MS, so a hung host is reported, never waited on; once the site is found, a
+ * host still answering is not waited for at all when the live state last saw it unreachable or
+ * without that site. A bad name fails the same way on every host, so that error is thrown as the
+ * caller's, not blamed on a host.
  */
 export async function findSite(
-  services: Pick<Services, 'hosts'>,
+  services: Pick<Services, 'hosts' | 'lastListing'>,
   ref: SiteRef,
 ): Promise<{ ok: true; engine: Engine; site: SiteInfo } | { ok: false; reply: Reply }> {
   const { hosts } = services;
@@ -113,7 +116,20 @@ export async function findSite(
       ? { ok: true, engine, site }
       : { ok: false, reply: notFound(ref.host ? `${ref.host}/` : '', []) };
   }
-  const settled = await settleWithin(engines, HOST_ANSWER_MS, (engine) => engine.site(ref.name));
+  // A host still answering cannot matter once the site is found and that host, as last seen,
+  // was unreachable or did not have it.
+  const cannotHaveIt = engines.map((engine) => {
+    const last = services.lastListing?.(engine.name);
+    return !!last && (!last.reachable || !last.sites.some((s) => s.name === ref.name));
+  });
+  const settled = await settleWithin(
+    engines,
+    HOST_ANSWER_MS,
+    (engine) => engine.site(ref.name),
+    (sofar) =>
+      sofar.some((r) => r?.status === 'ok' && r.value) &&
+      sofar.every((r, i) => r !== undefined || cannotHaveIt[i]),
+  );
   const found: Array<{ engine: Engine; site: SiteInfo }> = [];
   const unreachable: string[] = [];
   settled.forEach((r, i) => {

@@ -15,12 +15,15 @@ export type Settled<T> =
 /**
  * Runs `fn` for every item at once and resolves after at most `ms` with one outcome per item, in
  * order: its value, its error, or `timeout` when it had not settled by then. Never rejects; work
- * still running at the deadline goes on in the background and is ignored.
+ * still running at the deadline goes on in the background and is ignored. `enough`, asked after
+ * each item settles with the outcomes so far (undefined: still running), may end the wait early:
+ * the items still running are then `timeout`.
  */
 export function settleWithin<K, T>(
   items: readonly K[],
   ms: number,
   fn: (item: K) => Promise<T>,
+  enough?: (sofar: ReadonlyArray<Settled<T> | undefined>) => boolean,
 ): Promise<Settled<T>[]> {
   if (items.length === 0) return Promise.resolve([]);
   return new Promise((resolve) => {
@@ -39,7 +42,7 @@ export function settleWithin<K, T>(
       const settle = (s: Settled<T>) => {
         if (done) return;
         out[i] = s;
-        if (--left === 0) finish();
+        if (--left === 0 || enough?.(out)) finish();
       };
       // Promise.resolve().then: a synchronous throw in `fn` is that item's failure.
       Promise.resolve()
