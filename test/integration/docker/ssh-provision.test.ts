@@ -6,8 +6,10 @@
  * each forward at DEBUG1). Sites use the busybox stand-in templates of the provisioning tests
  * (web: busybox httpd; db: a database stand-in) through IMAGE_OVERRIDES, and are labelled
  * siteflow.test=<runId> through PROVISION_LABELS. SiteFlow runs with an empty HOME and a
- * recording `ssh` on PATH.
+ * recording `ssh` on PATH. The crash test runs SiteFlow as a process of its own and SIGKILLs it
+ * mid-provision; a SiteFlow started on its data folder then undoes the provision on edge.
  */
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
@@ -16,6 +18,7 @@ import { completionSource } from '../../../src/chat/completions.js';
 import {
   type CaddyHandle,
   freePort,
+  REPO_DIR,
   run,
   runId,
   startCaddy,
@@ -33,6 +36,9 @@ let edge: SshEdge;
 let caddy: CaddyHandle;
 let caddyPort: number;
 let sf: TestSiteFlow;
+let sfEnv: Record<string, string>;
+/** The SiteFlow started after the crash (its own data folder). */
+let again: TestSiteFlow | undefined;
 let docker: Docker;
 const tag = runId.replace(/[^0-9]/g, '').slice(-10);
 const name = (s: string) => `sp${tag}-${s}`;
@@ -70,7 +76,7 @@ beforeAll(async () => {
   const templatesDir = tempDir('templates');
   writeTestTemplates(templatesDir);
   edge.isolate();
-  sf = await startTestSiteFlow({
+  sfEnv = {
     ...edge.env(),
     TEMPLATES_DIR: templatesDir,
     // This machine has no Caddy for SiteFlow: CADDY_SITES_DIR stays unset.
@@ -83,11 +89,13 @@ beforeAll(async () => {
     IMAGE_OVERRIDES: [`${PINNED.web}=${env.images.busybox}`, `${PINNED.db}=${env.images.busybox}`].join(','),
     PROVISION_LABELS: `${TEST_LABEL}=${runId}`,
     PROVISION_HEALTH_TIMEOUT_SECONDS: '15',
-  });
+  };
+  sf = await startTestSiteFlow(sfEnv);
 }, 300_000);
 
 afterAll(async () => {
   await sf?.stop();
+  await again?.stop();
   await caddy?.stop();
   // Everything on edge's private engine and in its tree goes with it.
   await edge?.stop();
@@ -204,4 +212,76 @@ describe('a failure on edge mid-provision', () => {
   it('never ran a system ssh', () => {
     expect(edge.sshCalled()).toBe(false);
   });
+});
+
+describe('a provision on edge interrupted by a crash of SiteFlow', () => {
+  it('is undone on edge at the next start: folder, snippet, route and containers there are gone', async () => {
+    const site = name('crash');
+    const domain = `${site}.localhost`;
+    const dir = tempDir('crash');
+    const own = {
+      ...sfEnv,
+      DATA_DIR: join(dir, 'data'),
+      SITES_ROOT: join(dir, 'sites'),
+      PROVISION_HEALTH_TIMEOUT_SECONDS: '120',
+    };
+    // SiteFlow as a process of its own, with edge's configuration, killed while it waits for health.
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: REPO_DIR,
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        CONSOLE: 'on',
+        WEB_PORT: '0',
+        LOG_LEVEL: 'warn',
+        SITEFLOW_ENV_FILE: join(dir, 'none.env'),
+        ...own,
+      },
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+    });
+    child.stderr!.resume();
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    try {
+      await waitFor('console prompt', () => /Type \/help/.test(out), 60_000);
+      // `slow`: its database stand-in never becomes healthy, so the provision waits.
+      child.stdin!.write(`/provision ${site} slow ${domain} edge\n`);
+      await waitFor(
+        'containers created on edge',
+        async () => (await projectObjects(edge.engine.docker, site)).containers > 0,
+        90_000,
+      );
+      expect(existsSync(join(edge.root, site))).toBe(true);
+      expect(existsSync(join(caddy.sitesDir, `${site}.caddy`))).toBe(true);
+    } catch (e) {
+      console.log(out);
+      throw e;
+    } finally {
+      if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
+      await exited;
+    }
+
+    again = await startTestSiteFlow(own, { dir });
+    const { audit } = again.app.services;
+    await waitFor(
+      'interrupted provision undone',
+      () => audit.query({ action: 'provision-undo', site, limit: 5 }).entries[0]?.outcome === 'ok',
+      120_000,
+    );
+    expect(audit.query({ action: 'provision', site, limit: 5 }).entries.map((e) => e.outcome)).toEqual([
+      'interrupted',
+    ]);
+    // Whatever compose on edge still did after the crash, nothing of the site is left there.
+    await waitFor(
+      'nothing of the site left on edge',
+      async () => (await projectObjects(edge.engine.docker, site)).containers === 0,
+      60_000,
+    );
+    await expectGoneFromEdge(site, domain, []);
+    expect(edge.sshCalled()).toBe(false);
+  }, 400_000);
 });
