@@ -22,6 +22,7 @@ import { parseAlertCustomId } from '../../core/alerts.js';
 import type { ChatUser, Invocation, Reply } from '../../core/command.js';
 import { describeError, SiteFlowError } from '../../core/errors.js';
 import type { Clock, Logger } from '../../core/ports.js';
+import { AcksFirst } from '../acks-first.js';
 import { ACTION_PREFIX } from '../reply-actions.js';
 import type { AckMode, ChatAdapter, ChatSession, Click, Posted } from '../session.js';
 import type { StreamOptions } from '../stream/thread-streamer.js';
@@ -91,8 +92,8 @@ export function discordInvocation(
 export class DiscordAdapter implements ChatAdapter<DiscordCtx, Message> {
   readonly platform = 'discord' as const;
   readonly stream: Omit<StreamOptions, 'logger'>;
-  private acksInFlight = 0;
-  private readonly ackWaiters: Array<() => void> = [];
+  /** Work after an acknowledgement waits for the acknowledgements under way (see ../acks-first.ts). */
+  private readonly acks = new AcksFirst();
   private client: Client | null = null;
   private stopping = false;
   private readonly clock: Clock;
@@ -163,41 +164,14 @@ export class DiscordAdapter implements ChatAdapter<DiscordCtx, Message> {
   async ack(ctx: DiscordCtx, how: AckMode): Promise<void> {
     const { i } = ctx;
     // Discord drops interactions not answered within 3 s.
-    await this.acknowledge(() =>
+    await this.acks.acknowledging(
       how === 'update' && i.isButton()
         ? i.deferUpdate()
         : i.deferReply(how === 'private' ? { flags: MessageFlags.Ephemeral } : {}),
     );
     ctx.acked = how;
-    await this.acksSettled();
-  }
-
-  /** Runs an acknowledgement, counting it as in flight. */
-  private async acknowledge(fn: () => Promise<unknown>): Promise<void> {
-    this.acksInFlight++;
-    try {
-      await fn();
-    } finally {
-      this.acksInFlight--;
-      if (this.acksInFlight === 0) for (const w of this.ackWaiters.splice(0)) w();
-    }
-  }
-
-  /**
-   * Resolves when no acknowledgement is in flight. Under a burst the follow-up work (dispatch,
-   * replies) waits for the burst's acknowledgements, so each interaction's 3 s deadline only
-   * competes with other acknowledgements, never with replies. Waits at most 250 ms, so a
-   * steady stream of commands cannot starve the replies.
-   */
-  private acksSettled(): Promise<void> {
-    if (this.acksInFlight === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const t = setTimeout(resolve, 250);
-      this.ackWaiters.push(() => {
-        clearTimeout(t);
-        resolve();
-      });
-    });
+    // The work after it (dispatch, replies) waits for the burst's other acknowledgements.
+    await this.acks.settled();
   }
 
   async reply(ctx: DiscordCtx, r: Reply, note?: string): Promise<void> {

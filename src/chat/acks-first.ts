@@ -1,12 +1,14 @@
 /**
- * Acknowledgements before work on the Slack HTTP receiver. Slack retries a request not
- * answered within 3 s, and under a burst of commands an acknowledgement otherwise waits behind
- * the work of the commands before it (dispatch, audit, the response_url answer): that work
- * starts in the same turn of the event loop as their acks, before the next request is even read
- * off its socket. Here the work waits until every request received so far is answered, and
- * starts one job per turn of the event loop, so a request arriving meanwhile is read and
- * acknowledged between two jobs. A job waits at most `maxWaitMs`, so a steady stream of
- * requests cannot starve the work.
+ * Acknowledgements before work, for every chat platform. Slack retries a request not answered
+ * within 3 s and Discord drops an interaction not acknowledged within 3 s, and under a burst of
+ * commands an acknowledgement otherwise waits behind the work of the commands before it
+ * (dispatch, audit, replies): that work starts in the same turn of the event loop as their acks,
+ * before the next request is even read off its socket. Here the work waits until every
+ * acknowledgement under way is done (Slack: every request received so far is answered, see
+ * `received`; Discord: every `deferReply` has returned, see `acknowledging`), and starts one job
+ * per turn of the event loop, so a request arriving meanwhile is read and acknowledged between
+ * two jobs. A job waits at most `maxWaitMs`, so a steady stream of requests cannot starve the
+ * work.
  */
 
 /** What AcksFirst needs of a response: that it says when it is done. */
@@ -40,13 +42,30 @@ export class AcksFirst {
   /** Counts a received request until its response is sent (or its connection is gone). */
   received(res: Answerable): void {
     this.open++;
-    res.once('close', () => {
-      this.open--;
-      if (this.open > 0) return;
-      if (this.timer) clearTimeout(this.timer);
-      this.timer = null;
-      this.schedule();
-    });
+    res.once('close', () => this.answered());
+  }
+
+  /** Counts an acknowledgement under way (a call to the platform) until it settles; resolves or rejects with it. */
+  async acknowledging<T>(ack: Promise<T>): Promise<T> {
+    this.open++;
+    try {
+      return await ack;
+    } finally {
+      this.answered();
+    }
+  }
+
+  /** Resolves once the acknowledgements under way are out (or after `maxWaitMs`). */
+  settled(): Promise<void> {
+    return this.later(async () => undefined);
+  }
+
+  private answered(): void {
+    this.open--;
+    if (this.open > 0) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.schedule();
   }
 
   /** Runs `fn` once the acknowledgements are out; resolves or rejects with it. */

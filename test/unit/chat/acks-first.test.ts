@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { AcksFirst } from '../../../src/chat/slack/acks-first.js';
+import { AcksFirst } from '../../../src/chat/acks-first.js';
 
 /** A response that is answered when the test says so. */
 function response(): EventEmitter & { answer(): void } {
@@ -62,6 +62,27 @@ describe('AcksFirst', () => {
     await acks.later(async () => {});
     expect(performance.now() - t0).toBeGreaterThanOrEqual(35);
     expect(acks.unanswered).toBe(1);
+  });
+
+  it('counts an acknowledgement call (Discord’s deferReply) until it settles, and passes its outcome on', async () => {
+    const acks = new AcksFirst(60_000);
+    let done!: (v: string) => void;
+    let fail!: (e: Error) => void;
+    const ack = acks.acknowledging(new Promise<string>((r) => (done = r)));
+    const bad = acks.acknowledging(new Promise<string>((_, r) => (fail = r)));
+    expect(acks.unanswered).toBe(2);
+    const ran: string[] = [];
+    const after = acks.settled().then(() => ran.push('work'));
+    await turns(5);
+    done('acked');
+    await expect(ack).resolves.toBe('acked');
+    await turns(5);
+    expect(ran).toEqual([]);
+    fail(new Error('401'));
+    await expect(bad).rejects.toThrow('401');
+    await after;
+    expect(ran).toEqual(['work']);
+    expect(acks.unanswered).toBe(0);
   });
 
   it('passes a failing job’s error on and goes on with the next', async () => {
