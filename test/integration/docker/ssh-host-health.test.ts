@@ -107,6 +107,14 @@ describe('host health of an ssh:// host', () => {
     await sshd.pause();
     try {
       const started = Date.now();
+      // A measurement racing the drop may see a request cut off ("socket hang up") beside the
+      // unreachable host: a reason of its own. Once SiteFlow knows edge is unreachable, every
+      // part fails for that one reason.
+      await waitFor(
+        'edge unreachable in the live state',
+        () => sf.app.live.snapshot().hosts.find((x) => x.name === 'edge')?.reachable === false,
+        30_000,
+      );
       const h = await waitFor(
         'a failed measurement of edge',
         async () => {
