@@ -175,6 +175,8 @@ export interface ContainerEvent {
   image: string;
   /** Set for `die`. */
   exitCode: number | null;
+  /** The signal's name for `kill` (`SIGTERM`, `SIGKILL`, or its number when unknown). */
+  signal?: string | null;
   /** Set for `health_status`. */
   health: ContainerHealth;
   /** The container's labels as the event carries them (scope decisions need them). */

@@ -372,7 +372,9 @@ export class AlertEngine implements BackupAlertSink {
             ? `${ev.name} is ${ev.health ?? 'unknown'}`
             : ev.action === 'die'
               ? `${ev.name} exited (code ${ev.exitCode ?? '?'})`
-              : `${ev.name} ${verb}`;
+              : ev.action === 'kill' && ev.signal
+                ? `${ev.name} ${verb} (${ev.signal})`
+                : `${ev.name} ${verb}`;
         this.effects.push({
           type: 'note',
           operationId: intent.operationId,

@@ -3,6 +3,7 @@
  * `com.docker.compose.project`) plus site folders under SITES_ROOT. Every failure is a
  * SiteFlowError (see docker-errors.ts); names are validated before they reach a filter or path.
  */
+import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import Dockerode from 'dockerode';
@@ -649,6 +650,13 @@ export class DockerodeEngine implements Engine {
 }
 
 /** Event attributes that are Docker's own, not container labels. */
+/** `15` → `SIGTERM`: the name of a signal number as the engine's kill event gives it. */
+function signalName(raw: string): string {
+  const n = Number(raw);
+  const name = Object.entries(osConstants.signals).find(([, v]) => v === n)?.[0];
+  return name ?? raw.slice(0, 16);
+}
+
 const EVENT_ATTRS = new Set(['name', 'image', 'exitCode', 'signal', 'execDuration', 'execID']);
 
 function eventLabels(attrs: Record<string, string>): Record<string, string> {
@@ -694,6 +702,7 @@ export function toEvent(line: string): ContainerEvent | null {
     image: attrs.image ?? '',
     exitCode: Number.isFinite(exit) ? exit : null,
     health,
+    signal: action === 'kill' && attrs.signal !== undefined ? signalName(attrs.signal) : null,
     labels: eventLabels(attrs),
   };
 }

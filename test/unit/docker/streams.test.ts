@@ -159,6 +159,7 @@ describe('toEvent', () => {
       image: 'img',
       exitCode: null,
       health: 'unhealthy',
+      signal: null,
       labels: { 'com.docker.compose.project': 'blog', 'com.docker.compose.service': 'web' },
     });
     const die = toEvent(
@@ -170,6 +171,13 @@ describe('toEvent', () => {
       }),
     );
     expect(die).toMatchObject({ action: 'die', exitCode: 137, project: null, at: 1000 });
+    const kill = (signal: string) =>
+      toEvent(
+        JSON.stringify({ Type: 'container', Action: 'kill', Actor: { ID: 'c', Attributes: { signal } } }),
+      );
+    expect(kill('15')).toMatchObject({ action: 'kill', signal: 'SIGTERM', labels: {} });
+    expect(kill('9')?.signal).toBe('SIGKILL');
+    expect(kill('99')?.signal).toBe('99');
     expect(toEvent(JSON.stringify({ Type: 'network', Action: 'connect' }))).toBeNull();
     expect(toEvent('not json')).toBeNull();
   });

@@ -269,7 +269,8 @@ describe('AlertEngine: intents (SiteFlow restarts a site)', () => {
       actor: 'alice',
       startedAt: h.clock.t,
     });
-    h.engine.containerEvent('local', { ...die('web', 'blog', 143), action: 'kill' });
+    h.engine.containerEvent('local', { ...die('web', 'blog', 143), action: 'kill', signal: 'SIGTERM' });
+    h.engine.containerEvent('local', { ...die('web', 'blog', 143), action: 'kill', signal: 'SIGKILL' });
     h.engine.containerEvent('local', die('web', 'blog', 143));
     h.engine.observeSite('local', 'blog', site(c('web', 'down')));
     h.advance(2000);
@@ -280,7 +281,8 @@ describe('AlertEngine: intents (SiteFlow restarts a site)', () => {
     expect(h.posts()).toHaveLength(0);
     const notes = h.effects.filter((e) => e.type === 'note') as Array<Extract<AlertEffect, { type: 'note' }>>;
     expect(notes.map((n) => n.text)).toEqual([
-      'expected: web killed: restart by @alice',
+      'expected: web killed (SIGTERM): restart by @alice',
+      'expected: web killed (SIGKILL): restart by @alice',
       'expected: web exited (code 143): restart by @alice',
       'expected: web started: restart by @alice',
     ]);
