@@ -116,8 +116,13 @@ export default defineCommand({
     const found = await findSite(services, site);
     if (!found.ok) return found.reply;
     const { engine, site: info } = found;
+    // The live state's recent sample where there is one; a new one takes the engine a second.
     const stats = await Promise.all(
-      info.containers.map((c) => (c.state === 'running' ? engine.stats(c.id).catch(() => null) : null)),
+      info.containers.map((c) =>
+        c.state === 'running'
+          ? (services.recentStats?.(info.host, info.name, c.id) ?? engine.stats(c.id).catch(() => null))
+          : null,
+      ),
     );
     const ops = services.operations.list({ site: info.name, host: info.host, limit: 5 });
     const drift = await siteDrift(services, engine, info);

@@ -424,6 +424,10 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
   });
   drift.start();
   services.driftOf = (host, site) => live.site(host, site)?.drift ?? null;
+  services.recentStats = (host, site, id) => {
+    const s = live.site(host, site)?.containers.find((c) => c.id === id)?.stats ?? null;
+    return s && clock.now() - s.at < 2 * config.STATS_INTERVAL_SECONDS * 1000 ? s : null;
+  };
   services.lastListing = (host) => {
     const h = live.snapshot().hosts.find((x) => x.name === host);
     return h && h.reachable !== null && h.checkedAt !== null

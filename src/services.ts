@@ -17,7 +17,7 @@ import {
 import type { Confirmations } from './core/confirmations.js';
 import { HOST_ANSWER_MS, settleWithin } from './core/deadline.js';
 import type { CommandRegistry } from './core/dispatch.js';
-import type { Compose, Engine, HostRegistry, SiteInfo } from './core/engine.js';
+import type { Compose, ContainerStats, Engine, HostRegistry, SiteInfo } from './core/engine.js';
 import { isSiteFlowError } from './core/errors.js';
 import { formatAgo } from './core/format.js';
 import type { HostHealthService } from './core/host-health.js';
@@ -74,6 +74,11 @@ export interface Services {
    * marked as such; the site lookup need not wait for a slow host that did not have the site.
    */
   lastListing?: (host: string) => { reachable: boolean; sites: readonly SiteInfo[]; at: number } | null;
+  /**
+   * The live state's last CPU/memory sample of a container while it is recent (two sampling
+   * periods), else null: /status of a site shows it instead of waiting a second for a new one.
+   */
+  recentStats?: (host: string, site: string, containerId: string) => ContainerStats | null;
 }
 
 /** Declares a command whose handler receives the SiteFlow services. */

@@ -13,6 +13,8 @@ export interface DockerProxy {
   dockerHost: string;
   /** While held, new bytes from clients are kept back instead of forwarded. */
   hold(on: boolean): void;
+  /** The request lines (`GET /v1.47/containers/json?…`) clients sent so far, held ones included. */
+  readonly requests: readonly string[];
   stop(): Promise<void>;
 }
 
@@ -24,10 +26,14 @@ export async function startDockerProxy(target: string): Promise<DockerProxy> {
   let held = false;
   const heldQueue: Array<() => void> = [];
   const sockets = new Set<Socket>();
+  const requests: string[] = [];
   const server: Server = createServer((client) => {
     const upstream = connect(upstreamPath);
     sockets.add(client).add(upstream);
-    client.on('data', (chunk) => {
+    client.on('data', (chunk: Buffer) => {
+      // docker-modem writes each request's head in one chunk: its first line is the request line.
+      const line = /^(GET|POST|PUT|DELETE|HEAD) \S+/.exec(chunk.subarray(0, 2048).toString('latin1'));
+      if (line) requests.push(line[0]);
       if (held) heldQueue.push(() => upstream.write(chunk));
       else upstream.write(chunk);
     });
@@ -44,6 +50,7 @@ export async function startDockerProxy(target: string): Promise<DockerProxy> {
   await new Promise<void>((r) => server.listen(path, r));
   return {
     dockerHost: `unix://${path}`,
+    requests,
     hold(on) {
       held = on;
       if (!on) for (const f of heldQueue.splice(0)) f();

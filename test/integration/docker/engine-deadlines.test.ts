@@ -21,6 +21,7 @@ import {
   testDocker,
   waitFor,
 } from '../../env/harness.js';
+import { type DockerProxy, startDockerProxy } from '../../support/docker-proxy.js';
 import { startTestSiteFlow, type TestSiteFlow } from '../../support/siteflow.js';
 
 const env = inject('siteflowTestEnv');
@@ -44,39 +45,26 @@ async function hungSocket(path: string): Promise<{ close(): Promise<void> }> {
   };
 }
 
-/**
- * A tcp listener on 127.0.0.1 relaying every connection to the test engine's unix socket.
- * `stall()` makes it a stand-in for an engine too busy to answer: from then on no request
- * reaches the engine (new connections are held, bytes sent on open ones are dropped), while what
- * the engine still sends on open connections (the event stream) goes on reaching SiteFlow.
- */
-async function tcpRelay(
-  socketPath: string,
-): Promise<{ port: number; stall(): void; close(): Promise<void> }> {
+/** A tcp listener on 127.0.0.1 relaying every connection to the test engine's unix socket. */
+async function tcpRelay(socketPath: string): Promise<{ port: number; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
-  let stalled = false;
   const server: Server = createServer((client) => {
-    sockets.add(client);
-    client.on('error', () => client.destroy());
-    client.on('close', () => sockets.delete(client));
-    if (stalled) return;
     const upstream = createConnection(socketPath);
-    sockets.add(upstream);
-    upstream.on('error', () => client.destroy());
-    upstream.on('close', () => sockets.delete(upstream));
-    client.on('data', (d) => {
-      if (!stalled) upstream.write(d);
-    });
-    client.on('end', () => upstream.end());
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+      s.on('close', () => sockets.delete(s));
+    }
+    client.pipe(upstream);
     upstream.pipe(client);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as { port: number }).port;
   return {
     port,
-    stall: () => {
-      stalled = true;
-    },
     close: () =>
       new Promise<void>((r) => {
         for (const s of sockets) s.destroy();
@@ -159,7 +147,7 @@ describe('a host that accepts connections but never answers', () => {
 });
 
 describe('a tcp:// engine', () => {
-  let relay: Awaited<ReturnType<typeof tcpRelay>>;
+  let relay: { port: number; close(): Promise<void> };
   let stubborn: ComposeProject;
   let sf: TestSiteFlow;
 
@@ -197,30 +185,32 @@ describe('a tcp:// engine', () => {
   }, 120_000);
 });
 
-describe('a host that answered, then stops answering (a relay that stops passing requests stands in for an overloaded dockerd)', () => {
-  let relay: Awaited<ReturnType<typeof tcpRelay>>;
+describe('a host that answered, then stops answering (a proxy holding every request stands in for an overloaded dockerd)', () => {
+  let proxy: DockerProxy;
   let site: ComposeProject;
   let sf: TestSiteFlow;
 
   beforeAll(async () => {
-    relay = await tcpRelay(env.dockerHost.slice('unix://'.length));
+    proxy = await startDockerProxy(env.dockerHost);
     site = createComposeProject({ name: 'slowpeer', services: { web: { command: ['sleep', '3600'] } } }, env);
     await site.up();
     sf = await startTestSiteFlow({
       MONITOR_ENABLED: 'false',
-      DOCKER_HOSTS: `local=${env.dockerHost},busy=tcp://127.0.0.1:${relay.port}`,
+      DOCKER_HOSTS: `local=${env.dockerHost},busy=${proxy.dockerHost}`,
     });
     await waitFor('busy listed once', () => sf.app.live.site('busy', site.name)?.state === 'up', 30_000);
   }, 120_000);
 
   afterAll(async () => {
+    proxy?.hold(false);
     await sf?.stop();
-    await relay?.close();
+    await proxy?.stop();
     await site?.down().catch(() => undefined);
   });
 
   it('/status shows its sites as last seen, says it is not answering, and still lists the healthy host', async () => {
-    relay.stall();
+    // From now on no request reaches the engine; the event stream already open goes on.
+    proxy.hold(true);
     const out = await sf.driver.type('/status', /busy: not answering/, 15_000);
     expect(out).toMatch(/busy: not answering \(no answer within 3 s\); its sites as last seen \d+s ago/);
     expect(out).toContain(`busy/${site.name}`);
