@@ -116,16 +116,19 @@ export default defineCommand({
     const found = await findSite(services, site);
     if (!found.ok) return found.reply;
     const { engine, site: info } = found;
-    // The live state's recent sample where there is one; a new one takes the engine a second.
-    const stats = await Promise.all(
-      info.containers.map((c) =>
-        c.state === 'running'
-          ? (services.recentStats?.(info.host, info.name, c.id) ?? engine.stats(c.id).catch(() => null))
-          : null,
+    // The live state's recent sample where there is one (a new one takes the engine a second),
+    // and the drift check through compose, at the same time.
+    const [stats, drift] = await Promise.all([
+      Promise.all(
+        info.containers.map((c) =>
+          c.state === 'running'
+            ? (services.recentStats?.(info.host, info.name, c.id) ?? engine.stats(c.id).catch(() => null))
+            : null,
+        ),
       ),
-    );
+      siteDrift(services, engine, info),
+    ]);
     const ops = services.operations.list({ site: info.name, host: info.host, limit: 5 });
-    const drift = await siteDrift(services, engine, info);
     const stopped = info.state === 'up' ? null : stoppedBy(services.operations, info.host, info.name);
     const r = reply.ok(
       `${siteLabel(services, info)}: ${stopped ? `stopped by ${stopped.by}` : info.state} (${counts(info)} up) on ${info.host}`,
