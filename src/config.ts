@@ -666,7 +666,7 @@ export const KEYS = {
     schema: seconds.refine((v) => v === 0 || v >= 1, { message: 'expected 0 (off) or at least 1 second' }),
     default: '15',
     description:
-      'How often the CPU and memory of running containers are sampled (the status page and the `siteflow.alerts.cpu`/`.memory` resource rules read them); 0 turns sampling off.',
+      'How often the CPU and memory of running containers are sampled (the status page, `/status <site>` while a sample is younger than two periods, and the `siteflow.alerts.cpu`/`.memory` resource rules read them); 0 turns sampling off.',
     group: 'monitor',
   }),
   ALERT_ROUTES_FILE: key({
