@@ -3,64 +3,26 @@
  * start; SIGTERM lets runs finish within the grace period, then cancels and records them.
  * Also two Docker hosts: sites listed as host/site and restarted on the right engine.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import {
-  type ComposeProject,
-  createComposeProject,
-  waitFor as poll,
-  REPO_DIR,
-  testDocker,
-} from '../../env/harness.js';
+import { type ComposeProject, createComposeProject, testDocker } from '../../env/harness.js';
 import { type SecondEngine, startSecondEngine } from '../../env/second-engine.js';
 import { startTestSiteFlow } from '../../support/siteflow.js';
+import { type SiteFlowProcess, spawnSiteFlow } from '../../support/siteflow-process.js';
 
 const env = inject('siteflowTestEnv');
 let stubborn: ComposeProject;
 
-/** SiteFlow as a child process with its console on stdin/stdout. */
-function spawnSiteFlow(dir: string, extra: Record<string, string> = {}) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: REPO_DIR,
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      CONSOLE: 'on',
-      DATA_DIR: join(dir, 'data'),
-      SITES_ROOT: join(dir, 'sites'),
-      WEB_PORT: '0',
-      DOCKER_HOSTS: env.dockerHost,
-      LOG_LEVEL: 'warn',
-      SITEFLOW_ENV_FILE: join(dir, 'none.env'),
-      ...extra,
-    },
-    stdio: ['pipe', 'pipe', 'pipe'],
+/** SiteFlow as a child process on the test engine, its data in `dir`. */
+const start = (dir: string, extra: Record<string, string> = {}) =>
+  spawnSiteFlow(dir, {
+    DATA_DIR: join(dir, 'data'),
+    SITES_ROOT: join(dir, 'sites'),
+    DOCKER_HOSTS: env.dockerHost,
+    ...extra,
   });
-  let out = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-    out += d;
-  });
-  const waitFor = async (re: RegExp, ms = 30_000) => {
-    let exited = false;
-    await poll(
-      String(re),
-      () => {
-        if (re.test(out)) return true;
-        exited = child.exitCode !== null;
-        return exited;
-      },
-      ms,
-      { intervalMs: 50 },
-    ).catch(() => undefined);
-    if (exited || !re.test(out)) throw new Error(`no ${re} in:\n${out}`);
-    return out;
-  };
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  return { child, waitFor, exited, output: () => out };
-}
 
 const opIdIn = (s: string) => /\((op_[0-9a-z]{26})\)/.exec(s)?.[1];
 
@@ -82,16 +44,14 @@ afterAll(async () => {
 describe('SiteFlow as a process', () => {
   it('marks a run interrupted when the process is killed mid-run, and frees the site', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sf-proc-'));
-    let child: ChildProcess | null = null;
+    let p: SiteFlowProcess | null = null;
     try {
-      const p = spawnSiteFlow(dir);
-      child = p.child;
+      p = start(dir);
       await p.waitFor(/Type \/help/);
       p.child.stdin!.write(`/restart ${stubborn.name}\n`);
       const out = await p.waitFor(/app: stopping/);
       const id = opIdIn(out)!;
-      p.child.kill('SIGKILL');
-      await p.exited;
+      await p.kill();
 
       const again = await startTestSiteFlow(
         { MONITOR_ENABLED: 'false', DOCKER_HOSTS: env.dockerHost },
@@ -112,7 +72,7 @@ describe('SiteFlow as a process', () => {
         await again.stop();
       }
     } finally {
-      child?.kill('SIGKILL');
+      await p?.kill();
       rmSync(dir, { recursive: true, force: true });
     }
   });
@@ -120,7 +80,7 @@ describe('SiteFlow as a process', () => {
   it('on SIGTERM stops taking commands, waits the grace period, then cancels and records the run', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sf-term-'));
     try {
-      const p = spawnSiteFlow(dir, { SHUTDOWN_GRACE_SECONDS: '1' });
+      const p = start(dir, { SHUTDOWN_GRACE_SECONDS: '1' });
       await p.waitFor(/Type \/help/);
       p.child.stdin!.write(`/restart ${stubborn.name}\n`);
       const out = await p.waitFor(/app: stopping/);

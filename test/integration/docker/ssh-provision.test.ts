@@ -9,7 +9,6 @@
  * recording `ssh` on PATH. The crash test runs SiteFlow as a process of its own and SIGKILLs it
  * mid-provision; a SiteFlow started on its data folder then undoes the provision on edge.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
@@ -18,7 +17,6 @@ import { completionSource } from '../../../src/chat/completions.js';
 import {
   type CaddyHandle,
   freePort,
-  REPO_DIR,
   run,
   runId,
   startCaddy,
@@ -28,6 +26,7 @@ import {
   waitFor,
 } from '../../env/harness.js';
 import { startTestSiteFlow, type TestSiteFlow } from '../../support/siteflow.js';
+import { spawnSiteFlow } from '../../support/siteflow-process.js';
 import { type SshEdge, startSshEdge } from '../../support/ssh-edge.js';
 import { getVia, PINNED, projectFilter, projectObjects, writeTestTemplates } from '../provision/fixtures.js';
 
@@ -226,30 +225,11 @@ describe('a provision on edge interrupted by a crash of SiteFlow', () => {
       PROVISION_HEALTH_TIMEOUT_SECONDS: '120',
     };
     // SiteFlow as a process of its own, with edge's configuration, killed while it waits for health.
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      cwd: REPO_DIR,
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        CONSOLE: 'on',
-        WEB_PORT: '0',
-        LOG_LEVEL: 'warn',
-        SITEFLOW_ENV_FILE: join(dir, 'none.env'),
-        ...own,
-      },
-      stdio: ['pipe', 'pipe', 'pipe'],
-      detached: true,
-    });
-    let out = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-    });
-    child.stderr!.resume();
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    const p = spawnSiteFlow(dir, own, { detached: true });
     try {
-      await waitFor('console prompt', () => /Type \/help/.test(out), 60_000);
+      await p.waitFor(/Type \/help/, 60_000);
       // `slow`: its database stand-in never becomes healthy, so the provision waits.
-      child.stdin!.write(`/provision ${site} slow ${domain} edge\n`);
+      p.child.stdin!.write(`/provision ${site} slow ${domain} edge\n`);
       await waitFor(
         'containers created on edge',
         async () => (await projectObjects(edge.engine.docker, site)).containers > 0,
@@ -257,12 +237,8 @@ describe('a provision on edge interrupted by a crash of SiteFlow', () => {
       );
       expect(existsSync(join(edge.root, site))).toBe(true);
       expect(existsSync(join(caddy.sitesDir, `${site}.caddy`))).toBe(true);
-    } catch (e) {
-      console.log(out);
-      throw e;
     } finally {
-      if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
-      await exited;
+      await p.kill();
     }
 
     again = await startTestSiteFlow(own, { dir });

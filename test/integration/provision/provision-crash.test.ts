@@ -6,7 +6,6 @@
  * containers, networks and volumes are gone, the audit shows the provision interrupted and then
  * undone, and a new /provision of the same name succeeds.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +16,6 @@ import { SqliteProvisionJournal } from '../../../src/db/sqlite-provision-journal
 import {
   type CaddyHandle,
   freePort,
-  REPO_DIR,
   runId,
   startCaddy,
   TEST_LABEL,
@@ -26,6 +24,7 @@ import {
   waitFor,
 } from '../../env/harness.js';
 import { startTestSiteFlow, type TestSiteFlow } from '../../support/siteflow.js';
+import { spawnSiteFlow } from '../../support/siteflow-process.js';
 import { PINNED, writeTestTemplates } from './fixtures.js';
 
 const env = inject('siteflowTestEnv');
@@ -89,41 +88,17 @@ afterAll(async () => {
 
 describe('/provision interrupted by a crash', () => {
   it('is undone at the next start, audited, and the name can be provisioned again', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      cwd: REPO_DIR,
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        CONSOLE: 'on',
-        WEB_PORT: '0',
-        LOG_LEVEL: 'warn',
-        SITEFLOW_ENV_FILE: join(dir, 'none.env'),
-        ...sfEnv,
-      },
-      stdio: ['pipe', 'pipe', 'pipe'],
-      // Its own process group: the kill takes compose with it, as `docker kill` would.
-      detached: true,
-    });
-    let out = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-    });
-    child.stderr!.resume();
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    const p = spawnSiteFlow(dir, sfEnv, { detached: true });
     try {
-      await waitFor('console prompt', () => /Type \/help/.test(out), 60_000);
+      await p.waitFor(/Type \/help/, 60_000);
       // `slow`: its database never becomes healthy, so compose up waits for it.
-      child.stdin!.write(`/provision ${site} slow ${site}.test\n`);
-      await waitFor('compose started', () => /Starting \d+ image/.test(out), 60_000);
+      p.child.stdin!.write(`/provision ${site} slow ${site}.test\n`);
+      await p.waitFor(/Starting \d+ image/, 60_000);
       await waitFor('containers created', async () => (await leftovers()).containers > 0, 60_000);
       expect(existsSync(join(sfEnv.SITES_ROOT!, site))).toBe(true);
       expect(existsSync(join(caddy.sitesDir, `${site}.caddy`))).toBe(true);
-    } catch (e) {
-      console.log(out);
-      throw e;
     } finally {
-      if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
-      await exited;
+      await p.kill();
     }
 
     again = await startTestSiteFlow(sfEnv, { dir });
