@@ -7,11 +7,11 @@ import { formatAgo, formatDuration, stamp } from '../src/core/format.js';
 import { hostHealthLine } from '../src/core/host-health.js';
 import { stoppedBy } from '../src/core/stopped.js';
 import { composePlan, driftReason } from '../src/docker/compose-plan.js';
-import { defineCommand, findSite, type Services, siteLabel } from '../src/services.js';
+import { defineCommand, findSite, type Services, type SiteSummary, siteLabel } from '../src/services.js';
 
 const MB = 1024 * 1024;
 
-function counts(site: SiteInfo): string {
+function counts(site: Pick<SiteSummary, 'containers'>): string {
   const up = site.containers.filter((c) => c.status === 'up' || c.status === 'completed').length;
   return `${up}/${site.containers.length}`;
 }
@@ -24,7 +24,7 @@ async function overview(services: Services) {
   const listed = await settleWithin(hosts, HOST_ANSWER_MS, (host) => services.hosts.get(host)!.listSites());
   listed.forEach((r, i) => {
     const host = hosts[i]!;
-    let sites: readonly SiteInfo[];
+    let sites: readonly SiteSummary[];
     if (r.status === 'timeout') {
       // A slow host shows what the live state last saw of it, saying so; never nothing.
       const last = services.lastListing?.(host);

@@ -431,15 +431,7 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
   services.lastListing = (host) => {
     const h = live.snapshot().hosts.find((x) => x.name === host);
     return h && h.reachable !== null && h.checkedAt !== null
-      ? {
-          reachable: h.reachable,
-          sites: h.sites.map((s) => ({
-            ...s,
-            composeFiles: [...s.composeFiles],
-            containers: [...s.containers],
-          })),
-          at: h.checkedAt,
-        }
+      ? { reachable: h.reachable, sites: h.sites, at: h.checkedAt }
       : null;
   };
   // Update checks: /updates on demand, and a schedule that announces each new digest once.

@@ -17,7 +17,14 @@ import {
 import type { Confirmations } from './core/confirmations.js';
 import { HOST_ANSWER_MS, settleWithin } from './core/deadline.js';
 import type { CommandRegistry } from './core/dispatch.js';
-import type { Compose, ContainerStats, Engine, HostRegistry, SiteInfo } from './core/engine.js';
+import type {
+  Compose,
+  ContainerInfo,
+  ContainerStats,
+  Engine,
+  HostRegistry,
+  SiteInfo,
+} from './core/engine.js';
 import { isSiteFlowError } from './core/errors.js';
 import { formatAgo } from './core/format.js';
 import type { HostHealthService } from './core/host-health.js';
@@ -36,6 +43,11 @@ export interface Limits {
   pullStallMs: number;
   logsMaxFollowMs: number;
 }
+
+/** A site as a listing names it, read-only: what /status shows of a host's sites. */
+export type SiteSummary = Readonly<Pick<SiteInfo, 'host' | 'name' | 'state'>> & {
+  readonly containers: readonly ContainerInfo[];
+};
 
 /** What command handlers may use. */
 export interface Services {
@@ -73,7 +85,7 @@ export interface Services {
    * succeeded, its sites then and when. /status shows them for a host slower than HOST_ANSWER_MS,
    * marked as such; the site lookup need not wait for a slow host that did not have the site.
    */
-  lastListing?: (host: string) => { reachable: boolean; sites: readonly SiteInfo[]; at: number } | null;
+  lastListing?: (host: string) => { reachable: boolean; sites: readonly SiteSummary[]; at: number } | null;
   /**
    * The live state's last CPU/memory sample of a container while it is recent (two sampling
    * periods), else null: /status of a site shows it instead of waiting a second for a new one.
