@@ -9,7 +9,7 @@ import { stat, statfs } from 'node:fs/promises';
 import os from 'node:os';
 import { dirname, resolve } from 'node:path';
 import type Dockerode from 'dockerode';
-import { describeError } from '../core/errors.js';
+import { describeError, SiteFlowError } from '../core/errors.js';
 import type { DiskUse, HostHealth, PruneOutcome, SystemDf } from '../core/host-health.js';
 import { DockerodeEngine } from './dockerode-engine.js';
 import { type Hosts, parseSitesRoots } from './hosts.js';
@@ -274,12 +274,14 @@ export async function measureHost(
   docker: Dockerode,
   o: { sitesRoot: string | null; now: number; os?: HostOs | null; timeoutMs?: number },
 ): Promise<HostHealth> {
-  // Parts that failed, by reason: an unreachable host is one problem naming every part, not five,
-  // even when the parts saw it differently (a request cut by the lost connection, the reconnect
-  // refused); the latest wording of it is kept.
+  // Parts that failed, by reason: an unreachable host is one problem naming every part, not five.
+  // An SSH connection's failure is grouped by its state, whatever the wording (a request cut by
+  // the lost connection, the reconnect refused); the latest wording is kept.
   const failed = new Map<string, { why: string; parts: string[] }>();
-  const fail = (part: string, why: string) => {
-    const key = /\bhost unreachable\b/.test(why) ? 'host unreachable' : why;
+  const fail = (part: string, err: unknown) => {
+    const why = describeError(err);
+    const state = err instanceof SiteFlowError ? err.details.sshState : undefined;
+    const key = typeof state === 'string' ? `ssh:${state}` : why;
     failed.set(key, { why, parts: [...(failed.get(key)?.parts ?? []), part] });
   };
   const problems: string[] = [];
@@ -300,18 +302,18 @@ export async function measureHost(
   const withDeadline = <T>(fn: (o: object) => Promise<T>, ms = timeoutMs) =>
     fn.call(docker, { abortSignal: AbortSignal.timeout(ms) });
   type Info = { DockerRootDir?: string; NCPU?: number };
-  let infoError: string | null = null;
+  let infoError: unknown = null;
   const [info, df] = await Promise.all([
     withDeadline(docker.info as (o: object) => Promise<Info>).catch((e: unknown): Info => {
-      infoError = describeError(e);
-      fail('engine info', infoError);
+      infoError = e;
+      fail('engine info', e);
       return {};
     }),
     // `system df` walks every image and volume: it gets four deadlines' time.
     withDeadline(docker.df as (o: object) => Promise<Parameters<typeof systemDfOf>[0]>, timeoutMs * 4).then(
       systemDfOf,
       (e: unknown) => {
-        fail('system df', describeError(e));
+        fail('system df', e);
         return null;
       },
     ),
@@ -346,7 +348,7 @@ export async function measureHost(
   }
   wanted.forEach(([what, path], i) => {
     const f = figures.disks[i] ?? new Error('not read');
-    if (f instanceof Error) fail(`${what} disk`, f.message);
+    if (f instanceof Error) fail(`${what} disk`, f);
     else
       h.disks.push({
         what,
@@ -357,13 +359,13 @@ export async function measureHost(
         fsId: f.fsId,
       });
   });
-  if (figures.memory instanceof Error) fail('memory', figures.memory.message);
+  if (figures.memory instanceof Error) fail('memory', figures.memory);
   else
     h.memory = {
       ...figures.memory,
       percent: figures.memory.totalBytes ? (figures.memory.usedBytes / figures.memory.totalBytes) * 100 : 0,
     };
-  if (figures.load instanceof Error) fail('load', figures.load.message);
+  if (figures.load instanceof Error) fail('load', figures.load);
   else h.load = figures.load;
   return done();
 }

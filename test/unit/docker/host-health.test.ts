@@ -4,6 +4,7 @@ import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
 import { describe, expect, it } from 'vitest';
+import { SiteFlowError } from '../../../src/core/errors.js';
 import { measureHost, parseRemoteHealth, remoteHealthCommand } from '../../../src/docker/host-health.js';
 
 /** What a host's login shell prints for the command (a real /bin/sh here). */
@@ -85,8 +86,11 @@ describe('remote host health: the exec command and its parser', () => {
 });
 
 describe('measureHost with stand-ins for the engine and the OS reader', () => {
-  const lost = 'host edge: host unreachable: the SSH connection to u@h:22 was lost';
-  const refused = 'host edge: host unreachable: SSH to u@h:22 failed (ECONNREFUSED)';
+  // As SshConnection fails: DOCKER_UNREACHABLE with its state, in different words.
+  const unreachable = (message: string) =>
+    new SiteFlowError('DOCKER_UNREACHABLE', message, { host: 'edge', sshState: 'unreachable' });
+  const lost = unreachable('host edge: host unreachable: the SSH connection to u@h:22 was lost');
+  const refused = unreachable('host edge: host unreachable: SSH to u@h:22 failed (ECONNREFUSED)');
   const engine = (info: () => Promise<unknown>, df: () => Promise<unknown>) =>
     ({ info, df, modem: { host: 'h', protocol: 'ssh' } }) as unknown as Dockerode;
 
@@ -94,13 +98,13 @@ describe('measureHost with stand-ins for the engine and the OS reader', () => {
     const h = await measureHost(
       'edge',
       engine(
-        () => Promise.reject(new Error(lost)),
-        () => Promise.reject(new Error(refused)),
+        () => Promise.reject(lost),
+        () => Promise.reject(refused),
       ),
       {
         sitesRoot: '/srv/sites',
         now: 0,
-        os: { source: 'ssh', read: () => Promise.reject(new Error(refused)) },
+        os: { source: 'ssh', read: () => Promise.reject(refused) },
       },
     );
     expect(h.problems).toHaveLength(1);
