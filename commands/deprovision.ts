@@ -38,7 +38,7 @@ export default defineCommand({
     try {
       folder = await target.folder(site.name);
     } catch (e) {
-      return reply.error(`Cannot read ${host}'s site folders`, describeError(e).split('\n')[0]!);
+      return reply.error(`Cannot read ${host}'s site folders`, describeError(e));
     }
     if (!folder)
       return reply.invalid(`No site folder "${site.name}"`, [

@@ -2,7 +2,7 @@ import { type OptionSpec, opt, reply } from '../src/core/command.js';
 import { describeError } from '../src/core/errors.js';
 import { checkDomain, checkSiteName } from '../src/provision/names.js';
 import { nameTaken, provisionSite } from '../src/provision/provision-site.js';
-import { defineCommand, startRun } from '../src/services.js';
+import { defineCommand, hostOption, startRun } from '../src/services.js';
 
 const siteName: OptionSpec<string> & { required: true } = {
   type: 'string',
@@ -29,13 +29,7 @@ export default defineCommand({
       description: 'Domain of the site (default NAME.<PROVISION_BASE_DOMAIN>)',
       max: 253,
     }),
-    host: opt.string({
-      description: 'The host to create it on (default: the SITES_ROOT host)',
-      max: 63,
-      pattern: /^[a-z0-9][a-z0-9_-]{0,62}$/,
-      patternHint: 'a host name as in DOCKER_HOSTS',
-      completion: 'host',
-    }),
+    host: hostOption('The host to create it on (default: the SITES_ROOT host)'),
   },
   run: async (ctx, { site, template, domain, host: hostArg }) => {
     const { services } = ctx;
@@ -72,7 +66,7 @@ export default defineCommand({
     try {
       taken = await nameTaken(site, { engine, target: { ...target, caddy } });
     } catch (e) {
-      return reply.error(`Cannot check ${host} for "${site}"`, describeError(e).split('\n')[0]!);
+      return reply.error(`Cannot check ${host} for "${site}"`, describeError(e));
     }
     if (taken) return reply.invalid(`"${site}" already exists`, [`${taken}. Pick another name.`]);
     const def = provisionSite({

@@ -1,6 +1,6 @@
-import { opt, reply } from '../src/core/command.js';
+import { reply } from '../src/core/command.js';
 import { formatBytes } from '../src/core/host-health.js';
-import { askConfirmation, defineCommand, startRun } from '../src/services.js';
+import { askConfirmation, defineCommand, hostOption, startRun } from '../src/services.js';
 
 export default defineCommand({
   name: 'prune',
@@ -8,13 +8,7 @@ export default defineCommand({
   level: 'admin',
   mutates: true,
   options: {
-    host: opt.string({
-      description: 'The Docker host (default: the only one, or the SITES_ROOT host)',
-      max: 63,
-      pattern: /^[a-z0-9][a-z0-9_-]{0,62}$/,
-      patternHint: 'a host name as in DOCKER_HOSTS',
-      completion: 'host',
-    }),
+    host: hostOption('The Docker host (default: the only one, or the SITES_ROOT host)'),
   },
   run: async (ctx, a) => {
     const { services } = ctx;

@@ -171,6 +171,17 @@ export const siteAndService = {
   service: opt.service({ description: 'Only this compose service' }),
 };
 
+/** A `[host]` option: a host name as in DOCKER_HOSTS, completed from the configured hosts. */
+export function hostOption(description: string) {
+  return opt.string({
+    description,
+    max: 63,
+    pattern: /^[a-z0-9][a-z0-9_-]{0,62}$/,
+    patternHint: 'a host name as in DOCKER_HOSTS',
+    completion: 'host',
+  });
+}
+
 /** The `<target>` of /silence and /unsilence: a site, host/site, or a host name. */
 export const alertTarget = opt.string({
   description: 'A site, host/site, or a host name',

@@ -18,7 +18,7 @@ import type { AlertAction } from '../core/alerts.js';
 import type { Invocation, Reply } from '../core/command.js';
 import type { CommandRegistry, Dispatcher } from '../core/dispatch.js';
 import { describeError } from '../core/errors.js';
-import type { Logger, RunLog } from '../core/ports.js';
+import type { Logger, Operation, RunLog } from '../core/ports.js';
 import type { RunEndEvent, RunEvent } from '../core/run-events.js';
 import type { Services } from '../services.js';
 import { renderRunSummary } from './render-run.js';
@@ -249,7 +249,7 @@ export class ChatSession<C, M> {
     const end =
       'appendRun' in a
         ? await a.appendRun(posted, opId, events, summary)
-        : await this.streamThread(a, posted, r, opId, events, summary);
+        : await this.streamThread(a, posted, r, opId, op, events, summary);
     // The run's first message says how it ended; its Cancel button is gone.
     await a
       .edit(posted.handle, finishedRunReply(r, end), note)
@@ -264,11 +264,11 @@ export class ChatSession<C, M> {
     posted: Posted<M>,
     r: Reply,
     opId: string,
+    op: Operation | null,
     events: AsyncIterable<RunEvent>,
     summary: (end: RunEndEvent) => string,
   ): Promise<RunEndEvent> {
     const { services, runLog } = this.deps;
-    const op = services.operations.get(opId);
     const { sink, threadId } = await a.thread(posted, r.title);
     try {
       services.operations.update(opId, {

@@ -9,10 +9,11 @@ import { stat, statfs } from 'node:fs/promises';
 import os from 'node:os';
 import { dirname, resolve } from 'node:path';
 import type Dockerode from 'dockerode';
+import { timersOf } from '../core/clock.js';
 import { describeError, SiteFlowError } from '../core/errors.js';
 import type { DiskUse, HostHealth, PruneOutcome, SystemDf } from '../core/host-health.js';
 import { DockerodeEngine } from './dockerode-engine.js';
-import { type Hosts, parseSitesRoots } from './hosts.js';
+import { type Hosts, parseHostPaths } from './hosts.js';
 import { shQuote } from './shell-quote.js';
 import { ScopedEngine } from './site-scope.js';
 import type { SshConnection } from './ssh-connection.js';
@@ -52,6 +53,16 @@ export interface HostOs {
   /** `source` of the HostHealth it feeds. */
   readonly source: HostHealth['source'];
   read(paths: readonly string[], timeoutMs: number): Promise<OsFigures>;
+}
+
+/** One host to measure. */
+export interface HealthTarget {
+  host: string;
+  docker: Dockerode;
+  /** The host's site folder on that host (SITES_ROOT here, SITES_ROOTS for an ssh:// host), or null. */
+  sitesRoot: string | null;
+  /** How its disks, memory and load are read; null: only the engine's API (a tcp:// host). */
+  os: HostOs | null;
 }
 
 /** The filesystem of `path`; a folder not made yet lives on its nearest existing parent's. */
@@ -228,8 +239,8 @@ export function systemDfOf(raw: {
 export function healthTargets(
   hosts: Hosts,
   o: { sitesRoot: string | null; sitesRoots: string | null },
-): Array<{ host: string; docker: Dockerode; sitesRoot: string | null; os: HostOs | null }> {
-  const roots = parseSitesRoots(o.sitesRoots);
+): HealthTarget[] {
+  const roots = parseHostPaths(o.sitesRoots);
   const remoteRoots = roots.ok ? roots.value : new Map<string, string>();
   return hosts
     .all()
@@ -253,17 +264,6 @@ export function healthTargets(
     });
 }
 
-/** Rejects with `message` when `p` has not settled within `ms`. */
-function within<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(message)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
 /**
  * One measurement of a host; parts that fail are listed in `problems`. The OS figures come from
  * `os` (this machine's or a remote one's; none for an engine known only by its API), the same way
@@ -272,7 +272,7 @@ function within<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
 export async function measureHost(
   host: string,
   docker: Dockerode,
-  o: { sitesRoot: string | null; now: number; os?: HostOs | null; timeoutMs?: number },
+  o: { sitesRoot: string | null; now: number; os: HostOs | null; timeoutMs?: number },
 ): Promise<HostHealth> {
   // Parts that failed, by reason: an unreachable host is one problem naming every part, not five.
   // An SSH connection's failure is grouped by its state, whatever the wording (a request cut by
@@ -286,7 +286,7 @@ export async function measureHost(
   };
   const problems: string[] = [];
   const timeoutMs = o.timeoutMs ?? 30_000;
-  const hostOs = o.os === undefined ? (isLocalEngine(docker) ? localHostOs : null) : o.os;
+  const hostOs = o.os;
   const h: HostHealth = {
     host,
     at: o.now,
@@ -334,13 +334,13 @@ export async function measureHost(
   ).filter((w): w is readonly [DiskUse['what'], string] => w[1] !== null);
   let figures: OsFigures;
   try {
-    figures = await within(
+    figures = await timersOf().deadline(
       hostOs.read(
         wanted.map(([, path]) => path),
         timeoutMs,
       ),
       timeoutMs + 2000,
-      `no answer within ${Math.round(timeoutMs / 1000)} s`,
+      () => new Error(`no answer within ${Math.round(timeoutMs / 1000)} s`),
     );
   } catch (e) {
     const err = asError(e);

@@ -153,10 +153,10 @@ export function parseHostPairs(
 export const trimSlashes = (path: string): string => (path.length > 1 ? path.replace(/\/+$/, '') : path);
 
 /**
- * Parses SITES_ROOTS: comma-separated `host=/absolute/path` pairs, the site folders of each
- * ssh:// host on that host. Every problem is reported at once.
+ * Parses comma-separated `host=/absolute/path` pairs, trailing slashes trimmed: SITES_ROOTS (the
+ * site folders of each ssh:// host on that host), CADDY_SITES_DIRS. Every problem is reported at once.
  */
-export function parseSitesRoots(raw: string | undefined | null): Result<Map<string, string>, string[]> {
+export function parseHostPaths(raw: string | undefined | null): Result<Map<string, string>, string[]> {
   return parseHostPairs(raw, checkHostPath, trimSlashes, 'host=/path');
 }
 
@@ -349,7 +349,7 @@ export class Hosts implements HostRegistry {
     for (const name of hostKeys.value.keys())
       if (!specs.some((s) => s.name === name && s.kind === 'ssh'))
         problems.push(`DOCKER_SSH_HOST_KEYS names ${name}, which is not an ssh:// host in DOCKER_HOSTS`);
-    const roots = parseSitesRoots(cfg.sitesRoots);
+    const roots = parseHostPaths(cfg.sitesRoots);
     if (!roots.ok) problems.push(`SITES_ROOTS: ${roots.error.join('; ')}`);
     for (const name of roots.ok ? roots.value.keys() : []) {
       const spec = specs.find((s) => s.name === name);

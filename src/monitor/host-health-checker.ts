@@ -5,21 +5,10 @@
  * Readers only ever see the last finished measurement: a slow or unreachable host never holds
  * up /status; a host's next measurement starts only once its previous one has finished.
  */
-import type Dockerode from 'dockerode';
 import { describeError } from '../core/errors.js';
 import type { HostHealth, HostHealthService, PruneOutcome } from '../core/host-health.js';
 import type { Clock, Logger } from '../core/ports.js';
-import { type HostOs, measureHost, pruneHost } from '../docker/host-health.js';
-
-/** One host to measure. */
-export interface HealthTarget {
-  host: string;
-  docker: Dockerode;
-  /** The host's site folder on that host (SITES_ROOT here, SITES_ROOTS for an ssh:// host), or null. */
-  sitesRoot: string | null;
-  /** How its disks, memory and load are read; null: only the engine's API (a tcp:// host). */
-  os: HostOs | null;
-}
+import { type HealthTarget, measureHost, pruneHost } from '../docker/host-health.js';
 
 /** Where disk use is judged (the monitor). */
 export interface DiskAlertSink {

@@ -18,14 +18,11 @@ import type { ActionDef, ActionIO } from '../core/runs.js';
 import { DOMAIN_LABEL } from '../core/url-checks.js';
 import type { ProvisionStep, SqliteProvisionJournal } from '../db/sqlite-provision-journal.js';
 import type { Caddy } from './caddy.js';
-import { freeLoopbackPort } from './host-access.js';
 import type { ProvisionSettings, ProvisionTarget } from './provisioning.js';
 import { type RenderedSite, renderSite } from './render-site.js';
 import type { SiteTemplate } from './template-catalog.js';
 
 const { dirname, join } = posix;
-
-export { freeLoopbackPort };
 
 /** The compose file name provisioned sites use. */
 export const SITE_COMPOSE_FILE = 'docker-compose.yml';

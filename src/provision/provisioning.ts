@@ -5,7 +5,7 @@ import { SiteFlowError } from '../core/errors.js';
 import { isLoopbackHost } from '../core/net.js';
 import type { Logger } from '../core/ports.js';
 import type { SqliteProvisionJournal } from '../db/sqlite-provision-journal.js';
-import { checkHostPath, parseHostPairs, parseSitesRoots, trimSlashes } from '../docker/hosts.js';
+import { checkHostPath, parseHostPairs, parseHostPaths } from '../docker/hosts.js';
 import { SftpSiteFolders } from '../docker/remote-compose.js';
 import { siteFolder } from '../docker/site-folders.js';
 import type { SshConnection } from '../docker/ssh-connection.js';
@@ -27,8 +27,6 @@ export interface ProvisionTarget {
 
 /** Provisioning settings from the config. */
 export interface ProvisionSettings {
-  /** This machine's SITES_ROOT. */
-  sitesRoot: string;
   /** `/provision NAME T` without a domain uses NAME.baseDomain. */
   baseDomain: string;
   /** Plain-HTTP port of site addresses, or null for automatic HTTPS. */
@@ -74,7 +72,7 @@ const isRemoteAdminUrl = (v: string): string | null => {
   } catch {
     return 'expected http://127.0.0.1:PORT';
   }
-  if (u.protocol !== 'http:' || !isLoopbackHost(u.hostname.replace(/^\[|\]$/g, '')) || u.pathname.length > 1)
+  if (u.protocol !== 'http:' || !isLoopbackHost(u.hostname) || u.pathname.length > 1)
     return "expected http://127.0.0.1:PORT: the admin API on that host's loopback, reached through SSH";
   return null;
 };
@@ -87,11 +85,8 @@ function remoteTargets(config: Config, hosts: ProvisionHosts | undefined): Provi
     problems.push(`${key}: ${r.error.join('; ')}`);
     return new Map<string, string>();
   };
-  const roots = parsed('SITES_ROOTS', parseSitesRoots(config.SITES_ROOTS));
-  const dirs = parsed(
-    'CADDY_SITES_DIRS',
-    parseHostPairs(config.CADDY_SITES_DIRS, checkHostPath, trimSlashes, 'host=/path'),
-  );
+  const roots = parsed('SITES_ROOTS', parseHostPaths(config.SITES_ROOTS));
+  const dirs = parsed('CADDY_SITES_DIRS', parseHostPaths(config.CADDY_SITES_DIRS));
   const files = parsed(
     'CADDYFILES',
     parseHostPairs(config.CADDYFILES, checkHostPath, undefined, 'host=/path'),
@@ -187,7 +182,6 @@ export function createProvisioning(config: Config, logger: Logger, hosts?: Provi
     caddy,
     targets,
     settings: {
-      sitesRoot: config.SITES_ROOT,
       baseDomain: config.PROVISION_BASE_DOMAIN || 'localhost',
       caddyPort: config.CADDY_SITE_PORT === '' ? null : config.CADDY_SITE_PORT,
       keepOnFailure: config.KEEP_ON_FAILURE,

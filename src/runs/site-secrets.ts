@@ -14,7 +14,7 @@ import { describeError } from '../core/errors.js';
 import type { LiveState } from '../core/live-state.js';
 import type { Logger } from '../core/ports.js';
 import { envSecrets, type SecretMasker } from '../core/secret-mask.js';
-import { parseSitesRoots } from '../docker/hosts.js';
+import { parseHostPaths } from '../docker/hosts.js';
 import type { SshConnection } from '../docker/ssh-connection.js';
 import { type HostFs, localAccess, sshAccess } from '../provision/host-access.js';
 
@@ -38,7 +38,7 @@ export function siteFilesHosts(
   hosts: { readonly ssh: ReadonlyMap<string, SshConnection> },
   o: { sitesRoot: string | null; sitesRoots: string | null; callTimeoutMs: number },
 ): (host: string) => SiteFilesHost {
-  const roots = parseSitesRoots(o.sitesRoots);
+  const roots = parseHostPaths(o.sitesRoots);
   const deadlineMs = Math.min(o.callTimeoutMs, REMOTE_READ_DEADLINE_MS);
   const local: SiteFilesHost = { fs: localAccess().fs, root: o.sitesRoot };
   const remote = new Map<string, SiteFilesHost>();
