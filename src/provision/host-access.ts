@@ -10,7 +10,6 @@
 import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { createServer } from 'node:net';
-import { posix } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { SFTPWrapper } from 'ssh2';
 import { describeError, SiteFlowError } from '../core/errors.js';
@@ -142,20 +141,15 @@ function sftpCall<T>(
 
 const isMissing = (e: unknown) => (e as { code?: string }).code === 'PROVISION_NO_SUCH_FILE';
 
-/** The files of an ssh:// host, over its connection's SFTP session. */
-function sftpFs(conn: SshConnection): HostFs {
+/**
+ * The files of an ssh:// host, over its connection's SFTP session; a whole tree is removed by
+ * `removeTree` on that host (one `rm -rf` there, not an SFTP round trip per file).
+ */
+function sftpFs(conn: SshConnection, removeTree: (p: string) => Promise<void>): HostFs {
   const host = conn.name;
   const sftp = () => conn.sftp();
   const lstat = async (s: SFTPWrapper, p: string) =>
     sftpCall<{ isDirectory(): boolean }>(`lstat ${p}`, host, (cb) => s.lstat(p, cb));
-  const removeTree = async (s: SFTPWrapper, p: string): Promise<void> => {
-    const st = await lstat(s, p);
-    if (!st.isDirectory()) return sftpCall<void>(`unlink ${p}`, host, (cb) => s.unlink(p, cb));
-    const list = await sftpCall<Array<{ filename: string }>>(`readdir ${p}`, host, (cb) => s.readdir(p, cb));
-    for (const e of list)
-      if (e.filename !== '.' && e.filename !== '..') await removeTree(s, posix.join(p, e.filename));
-    await sftpCall(`rmdir ${p}`, host, (cb) => s.rmdir(p, cb));
-  };
   return {
     async exists(p) {
       checkRemotePath(p);
@@ -204,10 +198,10 @@ function sftpFs(conn: SshConnection): HostFs {
     },
     async rm(p, o = {}) {
       checkRemotePath(p);
+      if (o.recursive) return removeTree(p);
       const s = await sftp();
       try {
-        if (o.recursive) await removeTree(s, p);
-        else await sftpCall(`unlink ${p}`, host, (cb) => s.unlink(p, cb));
+        await sftpCall(`unlink ${p}`, host, (cb) => s.unlink(p, cb));
       } catch (e) {
         if (!isMissing(e)) throw e;
       }
@@ -240,7 +234,10 @@ export function sshAccess(conn: SshConnection): HostAccess {
   const maxOutput = 4 * 1024 * 1024;
   const access: HostAccess = {
     where: `host ${conn.name}`,
-    fs: sftpFs(conn),
+    // `rm -rf` is quiet about a path that is not there, as rm() is.
+    fs: sftpFs(conn, async (p) => {
+      await access.run('rm', ['-rf', '--', p]);
+    }),
     async run(cmd, args, opts = {}) {
       let stdout = '';
       let stderr = '';
