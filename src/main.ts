@@ -170,8 +170,9 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
   let siteSecrets: SiteEnvSecrets | null = null;
   const runner = new ActionRunner({
     masker,
-    beforeRun: async () => {
-      await siteSecrets?.refresh();
+    // The run's own host's site secrets, read now; every other host's stay masked as last read.
+    beforeRun: async (def) => {
+      await siteSecrets?.refresh(def.host);
     },
     operations,
     audit,

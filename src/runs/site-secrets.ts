@@ -72,11 +72,15 @@ export class SiteEnvSecrets {
     },
   ) {}
 
-  /** Reads the `.env` of every site the live state knows (unchanged files are skipped). */
-  async refresh(): Promise<void> {
+  /**
+   * Reads the `.env` of every site the live state knows, or of `only` that host's sites
+   * (unchanged files are skipped); the other hosts' values stay masked as last read.
+   */
+  async refresh(only?: string): Promise<void> {
     const files = new Set<string>();
     const byHost = new Map<string, { host: SiteFilesHost; files: Array<[string, string]> }>();
     for (const h of this.o.state.snapshot().hosts) {
+      if (only !== undefined && h.name !== only) continue;
       const host = this.o.hostFiles(h.name);
       if (!host) continue;
       const list: Array<[string, string]> = [];
@@ -92,7 +96,7 @@ export class SiteEnvSecrets {
     }
     await Promise.all([...byHost].map(([name, { host, files: list }]) => this.readHost(name, host, list)));
     for (const key of [...this.seen.keys()])
-      if (!files.has(key)) {
+      if (!files.has(key) && (only === undefined || key.startsWith(`${only}\0`))) {
         this.seen.delete(key);
         this.o.masker.set(this.sources.get(key) ?? `file:${key}`, []);
       }

@@ -129,4 +129,19 @@ describe('SiteEnvSecrets (in-memory HostFs stand-ins)', () => {
     expect(masked(t.masker, 'edge-token-1')).toBe(true);
     expect(masked(t.masker, 'local-secret-1')).toBe(true);
   });
+
+  it('refresh(host) reads only that host’s files; the other host’s values stay masked as last read', async () => {
+    const { here, edge, masker, secrets } = setup();
+    await secrets.refresh();
+    const edgeCalls = edge.calls;
+    const hereCalls = here.calls;
+    // A run on local: edge hangs, and is not asked at all.
+    edge.mode = 'hang';
+    await secrets.refresh('local');
+    expect(edge.calls).toBe(edgeCalls);
+    expect(here.calls).toBeGreaterThan(hereCalls);
+    expect(masked(masker, 'local-secret-1')).toBe(true);
+    expect(masked(masker, 'edge-secret-1')).toBe(true);
+    expect(masked(masker, 'edge-token-1')).toBe(true);
+  });
 });
