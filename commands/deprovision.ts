@@ -1,4 +1,5 @@
 import { opt, reply } from '../src/core/command.js';
+import { HOST_ANSWER_MS, settleWithin } from '../src/core/deadline.js';
 import { describeError } from '../src/core/errors.js';
 import { deprovisionSite } from '../src/provision/deprovision-site.js';
 import { askConfirmation, defineCommand, startRun } from '../src/services.js';
@@ -18,32 +19,42 @@ export default defineCommand({
     const p = services.provisioning;
     if (!p) return reply.error('Provisioning is not available', 'SiteFlow was started without templates.');
     const { site } = args;
-    // The host named (edge/blog), else the one host with a folder of that name, else SITES_ROOT's.
-    let host = site.host;
-    if (!host) {
-      const found: string[] = [];
-      for (const t of p.targets.values()) if (await t.folder(site.name).catch(() => null)) found.push(t.host);
-      if (found.length > 1)
-        return reply.invalid(`Site "${site.name}" has a folder on several hosts`, [
-          `Say which, e.g. ${found[0]}/${site.name}.`,
-        ]);
-      host = found[0] ?? services.hosts.sitesRootHost();
-    }
-    const target = p.targets.get(host);
-    if (!target)
-      return reply.invalid(`Host "${host}" has no sites folder`, [
+    // The host named (edge/blog), else the one host with a folder of that name (every host asked
+    // at once, each for at most HOST_ANSWER_MS), else SITES_ROOT's.
+    const onHost = (h: string) => (h === services.hosts.sitesRootHost() ? '' : ` on ${h}`);
+    const named = site.host ? p.targets.get(site.host) : undefined;
+    if (site.host && !named)
+      return reply.invalid(`Host "${site.host}" has no sites folder`, [
         `Deprovision works where SiteFlow keeps site folders: ${[...p.targets.keys()].join(', ')}.`,
       ]);
-    let folder: Awaited<ReturnType<typeof target.folder>>;
-    try {
-      folder = await target.folder(site.name);
-    } catch (e) {
-      return reply.error(`Cannot read ${host}'s site folders`, describeError(e));
-    }
-    if (!folder)
-      return reply.invalid(`No site folder "${site.name}"`, [
-        `Deprovision needs ${target.sitesRoot}/${site.name}${host === services.hosts.sitesRootHost() ? '' : ` on ${host}`} with its compose file. Try /status.`,
+    const asked = named ? [named] : [...p.targets.values()];
+    const read = await settleWithin(asked, HOST_ANSWER_MS, (t) => t.folder(site.name));
+    const found = asked.flatMap((t, i) => {
+      const r = read[i]!;
+      return r.status === 'ok' && r.value ? [{ target: t, folder: r.value }] : [];
+    });
+    const unread = asked.flatMap((t, i) => {
+      const r = read[i]!;
+      return r.status === 'ok'
+        ? []
+        : [`${t.host} (${r.status === 'failed' ? describeError(r.error) : 'no answer'})`];
+    });
+    if (found.length > 1)
+      return reply.invalid(`Site "${site.name}" has a folder on several hosts`, [
+        `Say which, e.g. ${found[0]!.target.host}/${site.name}.`,
       ]);
+    const hit = found[0];
+    if (!hit) {
+      const where = named ?? p.targets.get(services.hosts.sitesRootHost()) ?? asked[0]!;
+      if (site.host && unread.length)
+        return reply.error(`Cannot read ${site.host}'s site folders`, unread[0]!);
+      return reply.invalid(`No site folder "${site.name}"`, [
+        `Deprovision needs ${where.sitesRoot}/${site.name}${onHost(where.host)} with its compose file. Try /status.`,
+        ...(unread.length ? [`Not readable right now: ${unread.join(', ')}`] : []),
+      ]);
+    }
+    const { target, folder } = hit;
+    const host = target.host;
     const removeVolumes = args['remove-volumes'] === true;
     const deleteFiles = args['delete-files'] === true;
     const def = deprovisionSite({
@@ -57,7 +68,7 @@ export default defineCommand({
       ...(p.journal ? { journal: p.journal } : {}),
     });
     const summary =
-      `Deprovision ${site.name}${host === services.hosts.sitesRootHost() ? '' : ` on ${host}`}: stop and remove its containers and networks, remove its Caddy route, ` +
+      `Deprovision ${site.name}${onHost(host)}: stop and remove its containers and networks, remove its Caddy route, ` +
       (deleteFiles ? `and DELETE ${folder.dir} (no archive)` : `and archive ${folder.dir} to .archive/`) +
       (removeVolumes ? '; its named volumes (database data) are REMOVED' : '; its named volumes are kept');
     return askConfirmation(ctx, {
