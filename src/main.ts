@@ -381,7 +381,6 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
     logger,
     hostFiles: siteFilesHosts(hosts, {
       sitesRoot: config.SITES_ROOT,
-      sitesRoots: config.SITES_ROOTS,
       callTimeoutMs: config.DOCKER_CALL_TIMEOUT_SECONDS * 1000,
     }),
   });
@@ -494,7 +493,7 @@ export async function startSiteFlow(config: Config, opts: StartOptions = {}): Pr
   recorder.start();
   // Host health: disks, memory, load and `system df`, disk alerts, /prune.
   // Disks, memory and load from this OS for a local engine, over the SSH connection for ssh:// hosts.
-  const healthHosts = healthTargets(hosts, { sitesRoot: config.SITES_ROOT, sitesRoots: config.SITES_ROOTS });
+  const healthHosts = healthTargets(hosts, { sitesRoot: config.SITES_ROOT });
   hostHealth = new HostHealthChecker({
     clients: () => healthHosts,
     timeoutMs: config.DOCKER_CALL_TIMEOUT_SECONDS * 1000,

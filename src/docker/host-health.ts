@@ -13,7 +13,7 @@ import { timersOf } from '../core/clock.js';
 import { describeError, SiteFlowError } from '../core/errors.js';
 import type { DiskUse, HostHealth, PruneOutcome, SystemDf } from '../core/host-health.js';
 import { DockerodeEngine } from './dockerode-engine.js';
-import { type Hosts, parseHostPaths } from './hosts.js';
+import type { Hosts } from './hosts.js';
 import { shQuote } from './shell-quote.js';
 import { ScopedEngine } from './site-scope.js';
 import type { SshConnection } from './ssh-connection.js';
@@ -236,12 +236,7 @@ export function systemDfOf(raw: {
  * SITES_ROOTS folder; an engine on this machine from this OS with SITES_ROOT (if it is the
  * SITES_ROOT host); a tcp:// engine only through its API.
  */
-export function healthTargets(
-  hosts: Hosts,
-  o: { sitesRoot: string | null; sitesRoots: string | null },
-): HealthTarget[] {
-  const roots = parseHostPaths(o.sitesRoots);
-  const remoteRoots = roots.ok ? roots.value : new Map<string, string>();
+export function healthTargets(hosts: Hosts, o: { sitesRoot: string | null }): HealthTarget[] {
   return hosts
     .all()
     .map((e) => (e instanceof ScopedEngine ? e.inner : e))
@@ -252,7 +247,7 @@ export function healthTargets(
         return {
           host: e.name,
           docker: e.docker,
-          sitesRoot: remoteRoots.get(e.name) ?? null,
+          sitesRoot: hosts.sitesRoots.get(e.name) ?? null,
           os: sshHostOs(conn),
         };
       return {

@@ -420,11 +420,15 @@ export class Hosts implements HostRegistry {
     });
     const hosts = new Hosts(engines, envs, rootHost);
     for (const c of connections) hosts.ssh.set(c.name, c);
+    for (const [name, root] of remoteRoots) hosts.sitesRoots.set(name, root);
     return hosts;
   }
 
   /** The SSH connection of each ssh:// host. */
   readonly ssh = new Map<string, SshConnection>();
+
+  /** SITES_ROOTS as checked at start: each ssh:// host's site folder on that host. */
+  readonly sitesRoots = new Map<string, string>();
 
   /**
    * Compose for every host: `local` for unix:// and tcp:// hosts, compose over the SSH connection

@@ -63,6 +63,8 @@ function pairs(xs: readonly string[]): Map<string, string> {
 export interface ProvisionHosts {
   sitesRootHost(): string;
   readonly ssh: ReadonlyMap<string, SshConnection>;
+  /** SITES_ROOTS as Hosts checked it: each ssh:// host's site folder there. */
+  readonly sitesRoots: ReadonlyMap<string, string>;
 }
 
 const isRemoteAdminUrl = (v: string): string | null => {
@@ -77,7 +79,7 @@ const isRemoteAdminUrl = (v: string): string | null => {
   return null;
 };
 
-/** The ssh:// hosts' targets from SITES_ROOTS, CADDY_SITES_DIRS, CADDYFILES, CADDY_ADMIN_URLS. */
+/** The ssh:// hosts' targets from their SITES_ROOTS folders, CADDY_SITES_DIRS, CADDYFILES, CADDY_ADMIN_URLS. */
 function remoteTargets(config: Config, hosts: ProvisionHosts | undefined): ProvisionTarget[] {
   const problems: string[] = [];
   const parsed = (key: string, r: ReturnType<typeof parseHostPairs>) => {
@@ -85,7 +87,7 @@ function remoteTargets(config: Config, hosts: ProvisionHosts | undefined): Provi
     problems.push(`${key}: ${r.error.join('; ')}`);
     return new Map<string, string>();
   };
-  const roots = parsed('SITES_ROOTS', parseHostPaths(config.SITES_ROOTS));
+  const roots = hosts?.sitesRoots ?? new Map<string, string>();
   const dirs = parsed('CADDY_SITES_DIRS', parseHostPaths(config.CADDY_SITES_DIRS));
   const files = parsed(
     'CADDYFILES',

@@ -14,7 +14,6 @@ import { describeError } from '../core/errors.js';
 import type { LiveState } from '../core/live-state.js';
 import type { Logger } from '../core/ports.js';
 import { envSecrets, type SecretMasker } from '../core/secret-mask.js';
-import { parseHostPaths } from '../docker/hosts.js';
 import type { SshConnection } from '../docker/ssh-connection.js';
 import { type HostFs, localAccess, sshAccess } from '../provision/host-access.js';
 
@@ -35,17 +34,19 @@ export const REMOTE_READ_DEADLINE_MS = 2000;
  * folder from SITES_ROOTS), every other host's on this machine (SITES_ROOT), as before.
  */
 export function siteFilesHosts(
-  hosts: { readonly ssh: ReadonlyMap<string, SshConnection> },
-  o: { sitesRoot: string | null; sitesRoots: string | null; callTimeoutMs: number },
+  hosts: {
+    readonly ssh: ReadonlyMap<string, SshConnection>;
+    readonly sitesRoots: ReadonlyMap<string, string>;
+  },
+  o: { sitesRoot: string | null; callTimeoutMs: number },
 ): (host: string) => SiteFilesHost {
-  const roots = parseHostPaths(o.sitesRoots);
   const deadlineMs = Math.min(o.callTimeoutMs, REMOTE_READ_DEADLINE_MS);
   const local: SiteFilesHost = { fs: localAccess().fs, root: o.sitesRoot };
   const remote = new Map<string, SiteFilesHost>();
   for (const [name, conn] of hosts.ssh)
     remote.set(name, {
       fs: sshAccess(conn).fs,
-      root: (roots.ok ? roots.value.get(name) : undefined) ?? null,
+      root: hosts.sitesRoots.get(name) ?? null,
       deadlineMs,
     });
   return (host) => remote.get(host) ?? local;

@@ -4,13 +4,15 @@
  * at start with every problem named. No connection is opened here (SshConnection connects on use).
  */
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../../src/config.js';
+import { type Config, loadConfig } from '../../../src/config.js';
+import { parseHostPaths } from '../../../src/docker/hosts.js';
 import { SshConnection } from '../../../src/docker/ssh-connection.js';
 import { createProvisioning } from '../../../src/provision/provisioning.js';
 
 const logger = { info() {}, warn() {}, error() {}, debug() {} } as never;
 
-function hosts(...ssh: string[]) {
+/** Hosts as Hosts.fromConfig makes them from `config`: `ssh` are its ssh:// hosts. */
+function hosts(config: Config, ...ssh: string[]) {
   const m = new Map<string, SshConnection>();
   for (const name of ssh)
     m.set(
@@ -23,23 +25,31 @@ function hosts(...ssh: string[]) {
         hostKey: `SHA256:${'A'.repeat(43)}`,
       }),
     );
-  return { sitesRootHost: () => 'local', ssh: m };
+  const roots = parseHostPaths(config.SITES_ROOTS);
+  return {
+    sitesRootHost: () => 'local',
+    ssh: m,
+    sitesRoots: roots.ok ? roots.value : new Map<string, string>(),
+  };
 }
+
+/** createProvisioning for `config` and its hosts (`ssh` its ssh:// ones). */
+const withHosts = (config: Config, ssh: string[]) =>
+  createProvisioning(config, logger, hosts(config, ...ssh));
 
 const cfg = (env: Record<string, string>) =>
   loadConfig({ SITES_ROOT: '/srv/local-sites', ...env }, { envFile: null });
 
 describe('provision targets', () => {
   it('the local host, and each ssh:// host with a SITES_ROOTS folder, with its own Caddy when configured', () => {
-    const p = createProvisioning(
+    const p = withHosts(
       cfg({
         SITES_ROOTS: 'edge=/srv/sites,nas=/data/sites/',
         CADDY_SITES_DIRS: 'edge=/etc/caddy/sites/',
         CADDYFILES: 'edge=/etc/caddy/Caddyfile',
         CADDY_ADMIN_URLS: 'edge=http://127.0.0.1:2019/',
       }),
-      logger,
-      hosts('edge', 'nas'),
+      ['edge', 'nas'],
     );
     expect([...p.targets.keys()]).toEqual(['local', 'edge', 'nas']);
     const edge = p.targets.get('edge')!;
@@ -54,15 +64,14 @@ describe('provision targets', () => {
 
   it('refuses malformed per-host Caddy keys, naming every problem', () => {
     const make = () =>
-      createProvisioning(
+      withHosts(
         cfg({
           SITES_ROOTS: 'edge=/srv/sites',
           CADDY_SITES_DIRS: 'edge=/etc/caddy/sites',
           CADDYFILES: 'edge=relative/Caddyfile',
           CADDY_ADMIN_URLS: 'edge=http://10.0.0.5:2019',
         }),
-        logger,
-        hosts('edge'),
+        ['edge'],
       );
     expect(make).toThrowError(/CADDYFILES: edge: expected an absolute path/);
     expect(make).toThrowError(/CADDY_ADMIN_URLS: edge: expected http:\/\/127\.0\.0\.1:PORT/);
@@ -70,7 +79,7 @@ describe('provision targets', () => {
 
   it('refuses per-host Caddy keys for hosts that are not ssh:// hosts with a sites folder', () => {
     const make = () =>
-      createProvisioning(
+      withHosts(
         cfg({
           SITES_ROOTS: 'edge=/srv/sites',
           CADDY_SITES_DIRS: 'edge=/etc/caddy/sites,ghost=/x',
@@ -78,8 +87,7 @@ describe('provision targets', () => {
           CADDY_ADMIN_URLS:
             'edge=http://127.0.0.1:2019,ghost=http://127.0.0.1:2019,nas=http://127.0.0.1:2019',
         }),
-        logger,
-        hosts('edge', 'nas'),
+        ['edge', 'nas'],
       );
     expect(make).toThrowError(/CADDY_SITES_DIRS names ghost, which is not an ssh:\/\/ host/);
     expect(make).toThrowError(/CADDY_ADMIN_URLS names nas, which has no SITES_ROOTS folder/);
@@ -88,11 +96,7 @@ describe('provision targets', () => {
 
   it('a host in CADDY_SITES_DIRS needs its CADDYFILES and CADDY_ADMIN_URLS entries', () => {
     expect(() =>
-      createProvisioning(
-        cfg({ SITES_ROOTS: 'edge=/srv/sites', CADDY_SITES_DIRS: 'edge=/etc/caddy/sites' }),
-        logger,
-        hosts('edge'),
-      ),
+      withHosts(cfg({ SITES_ROOTS: 'edge=/srv/sites', CADDY_SITES_DIRS: 'edge=/etc/caddy/sites' }), ['edge']),
     ).toThrowError(/CADDY_SITES_DIRS names edge: give its CADDYFILES and CADDY_ADMIN_URLS entries too/);
   });
 });
