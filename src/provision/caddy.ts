@@ -86,7 +86,7 @@ export class CaddyReloader implements Caddy {
       { timeoutMs, allowFailure: true, ...opts },
     );
     if (adapted.code !== 0) fail(lastLines(adapted.stderr) || `caddy adapt exited with ${adapted.code}`);
-    const at = `${this.o.adminUrl}${this.access.where === 'this machine' ? '' : ` on ${this.access.where} (through its SSH connection)`}`;
+    const at = `${this.o.adminUrl}${this.access.on}${this.access.on ? ' (through its SSH connection)' : ''}`;
     let res: Awaited<ReturnType<HostAccess['fetch']>>;
     try {
       res = await this.access.fetch(`${this.o.adminUrl.replace(/\/+$/, '')}/load`, {

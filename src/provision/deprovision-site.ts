@@ -145,9 +145,7 @@ export function deprovisionSite(o: DeprovisionOptions): ActionDef {
           throw e;
         }
         await fs.rm(siteDir, { recursive: true });
-        step(
-          `Archived ${siteDir} to ${archive}${access.where === 'this machine' ? '' : ` on ${access.where}`} and removed the folder.`,
-        );
+        step(`Archived ${siteDir} to ${archive}${access.on} and removed the folder.`);
       }
       journal((j) => j.end(host, o.site));
       step(`${o.site} is deprovisioned.`);

@@ -45,6 +45,8 @@ export interface HostResponse {
 export interface HostAccess {
   /** `this machine` or `host edge`, for messages. */
   readonly where: string;
+  /** `` here, ` on host edge` for another host: what messages add after a path or address. */
+  readonly on: string;
   readonly fs: HostFs;
   /** Runs `cmd args` there (never through a local shell); semantics of runTool. */
   run(
@@ -77,6 +79,7 @@ export function freeLoopbackPort(): Promise<number> {
 export function localAccess(): HostAccess {
   return {
     where: 'this machine',
+    on: '',
     fs: {
       async exists(p) {
         try {
@@ -234,6 +237,7 @@ export function sshAccess(conn: SshConnection): HostAccess {
   const maxOutput = 4 * 1024 * 1024;
   const access: HostAccess = {
     where: `host ${conn.name}`,
+    on: ` on host ${conn.name}`,
     // `rm -rf` is quiet about a path that is not there, as rm() is.
     fs: sftpFs(conn, async (p) => {
       await access.run('rm', ['-rf', '--', p]);

@@ -62,7 +62,7 @@ export async function nameTaken(
   o: { engine: Engine; target: ProvisionTarget & { caddy: Caddy } },
 ): Promise<string | null> {
   const { access, caddy, sitesRoot } = o.target;
-  const on = access.where === 'this machine' ? '' : ` on ${access.where}`;
+  const { on } = access;
   if (await access.fs.exists(join(sitesRoot, site)))
     return `a folder ${join(sitesRoot, site)} already exists${on}`;
   if (await access.fs.exists(caddy.snippetPath(site)))
@@ -140,9 +140,7 @@ export function provisionSite(o: ProvisionOptions): ActionDef {
         });
         secrets = r.secretNames.map((n) => r.env[n]!).filter(Boolean);
 
-        step(
-          `Creating ${siteDir}${access.where === 'this machine' ? '' : ` on ${access.where}`} from template ${o.template.name}`,
-        );
+        step(`Creating ${siteDir}${access.on} from template ${o.template.name}`);
         journal('begin');
         await fs.mkdir(sitesRoot, { recursive: true });
         await fs.mkdir(siteDir, { mode: 0o750 }); // fails if it appeared meanwhile: never reuse a folder
