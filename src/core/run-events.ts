@@ -28,3 +28,15 @@ export type RunEvent =
 
 /** The final event of a run. */
 export type RunEndEvent = Extract<RunEvent, { type: 'end' }>;
+
+/** The end a reader shows when a run's output stream stopped without its `end` event. */
+export function endedEarly(at: number): RunEndEvent {
+  return {
+    type: 'end',
+    status: 'interrupted',
+    exitCode: null,
+    error: 'output stream ended early',
+    durationMs: 0,
+    at,
+  };
+}

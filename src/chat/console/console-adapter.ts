@@ -11,7 +11,7 @@ import type { Invocation, Reply } from '../../core/command.js';
 import { type ReadCommand, readCommandLine } from '../../core/command-line.js';
 import type { CommandRegistry } from '../../core/dispatch.js';
 import type { Clock } from '../../core/ports.js';
-import type { RunEndEvent, RunEvent } from '../../core/run-events.js';
+import { endedEarly, type RunEndEvent, type RunEvent } from '../../core/run-events.js';
 import { renderRunEvent } from '../render-run.js';
 import { renderReplyText } from '../render-text.js';
 import { actionHints } from '../reply-actions.js';
@@ -90,16 +90,7 @@ export class ConsoleAdapter implements AppendOnlyAdapter<ConsoleCtx, number> {
     } catch (e) {
       this.print(`✗ output of ${opId} stopped: ${e instanceof Error ? e.message : String(e)}`);
     }
-    return (
-      end ?? {
-        type: 'end',
-        status: 'interrupted',
-        exitCode: null,
-        error: 'output stream ended early',
-        durationMs: 0,
-        at: this.deps.clock.now(),
-      }
-    );
+    return end ?? endedEarly(this.deps.clock.now());
   }
 
   /**

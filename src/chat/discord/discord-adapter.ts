@@ -146,8 +146,7 @@ export class DiscordAdapter implements ChatAdapter<DiscordCtx, Message> {
   /** Autocomplete: the focused option's candidates, as many as Discord shows (25, 1–100 characters). */
   private async complete(i: AutocompleteInteraction, session: ChatSession<DiscordCtx, Message>) {
     const focused = i.options.getFocused(true);
-    const args: Record<string, string> = {};
-    for (const o of i.options.data) if (o.value !== undefined && !o.focused) args[o.name] = String(o.value);
+    const args = argsOf(i);
     const names = await session.complete(i.commandName, focused.name, String(focused.value ?? ''), args);
     await i.respond(
       names
@@ -290,10 +289,11 @@ export class DiscordAdapter implements ChatAdapter<DiscordCtx, Message> {
 }
 
 /** The options of a slash command as raw strings. */
-function argsOf(i: ChatInputCommandInteraction): Record<string, string> {
+/** The options given, as text (for autocomplete: the others than the one being typed). */
+function argsOf(i: ChatInputCommandInteraction | AutocompleteInteraction): Record<string, string> {
   const args: Record<string, string> = {};
   for (const o of i.options.data)
-    if (o.value !== undefined && o.value !== null) args[o.name] = String(o.value);
+    if (o.value !== undefined && o.value !== null && !o.focused) args[o.name] = String(o.value);
   return args;
 }
 

@@ -9,7 +9,7 @@
  */
 
 import type { Logger } from '../../core/ports.js';
-import type { RunEndEvent, RunEvent } from '../../core/run-events.js';
+import { endedEarly, type RunEndEvent, type RunEvent } from '../../core/run-events.js';
 import { renderRunEvent, skippedText } from '../render-run.js';
 
 /** Where the streamer writes: one thread of one platform. */
@@ -222,14 +222,7 @@ export async function streamToThread(
   progress.clear();
   if (currentId || current.length) await flush();
 
-  const endEv: RunEndEvent = lastEnd ?? {
-    type: 'end',
-    status: 'interrupted',
-    exitCode: null,
-    error: 'output stream ended early',
-    durationMs: 0,
-    at: Date.now(),
-  };
+  const endEv: RunEndEvent = lastEnd ?? endedEarly(Date.now());
   const needsLog = unshown > 0 || tail || failedWrites > 0;
   const summary = end.summary(endEv);
   let attached = false;
