@@ -110,8 +110,7 @@ export function deprovisionSite(o: DeprovisionOptions): ActionDef {
       );
 
       if (caddy) {
-        if (await exists(caddy.snippetPath(o.site))) {
-          await caddy.removeSnippet(o.site);
+        if (await caddy.removeSnippet(o.site)) {
           step(`Removed the Caddy route ${caddy.snippetPath(o.site)}`);
         } else {
           step('No Caddy route file to remove; reloading Caddy in case an earlier reload failed.');
